@@ -1,0 +1,5 @@
+"""``python -m migravity`` runs the command-line interface."""
+
+from migravity.cli import main
+
+main()

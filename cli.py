@@ -1,0 +1,87 @@
+"""The ``migravity`` command line: ``data``, ``calibrate`` and (as they land) ``run``, ``export``, ``plot``.
+
+Errors print one line on stderr and exit with code 2 for bad input (:class:`InputError`) and 1
+for any other failure; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from migravity.console import AppState
+from migravity.errors import InputError, MigravityError
+
+app = typer.Typer(
+    name="migravity",
+    help="Spatial-interaction models of UK internal migration, WFH and housing-cost scenarios.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from migravity import __version__
+
+        typer.echo(f"migravity {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data directory (default: $MIGRAVITY_DATA, else a per-user cache)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status output.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on error.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Spatial-interaction models of UK internal migration, WFH and housing-cost scenarios."""
+    ctx.obj = AppState(data_dir=data_dir, quiet=quiet, debug=debug)
+
+
+def _register() -> None:
+    from migravity.engine.cli import register as register_engine
+    from migravity.geodata.cli import register as register_geodata
+
+    register_geodata(app)
+    register_engine(app)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script; maps errors to exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        rc = command.main(args=args, prog_name="migravity", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:  # usage errors: bad option, missing argument
+        e.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    except MigravityError as e:
+        if debug:
+            raise
+        sys.stderr.write(f"migravity: error: {e}\n")
+        sys.exit(2 if isinstance(e, InputError) else 1)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,111 @@
+"""Terminal output shared by the CLI commands: quiet/progress handling, tables and JSON.
+
+Library code never prints; only CLI command functions use these helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+@dataclass
+class AppState:
+    """Options common to every subcommand, set by the root callback."""
+
+    data_dir: Path | None = None
+    quiet: bool = False
+    debug: bool = False
+    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+
+    @property
+    def interactive(self) -> bool:
+        """True when progress should be shown: a terminal on stderr and not ``--quiet``."""
+        return not self.quiet and self.err.is_terminal
+
+    @contextmanager
+    def progress(self, description: str, total: float | None = None) -> Iterator[Any]:
+        """A progress bar on stderr on a terminal; a no-op object when piped or quiet."""
+        if not self.interactive:
+            yield _NoProgress()
+            return
+        columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+        with Progress(*columns, console=self.err, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield _TaskHandle(bar, task)
+
+    def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Print a table on stdout."""
+        table = Table(title=title)
+        for c in columns:
+            table.add_column(c)
+        for r in rows:
+            table.add_row(*[_fmt(v) for v in r])
+        self.out.print(table)
+
+    def info(self, message: str) -> None:
+        """Print a status line on stderr unless quiet."""
+        if not self.quiet:
+            self.err.print(message)
+
+
+class _NoProgress:
+    def advance(self, amount: float = 1) -> None:
+        """Do nothing."""
+
+    def update(self, **kwargs: Any) -> None:
+        """Do nothing."""
+
+
+class _TaskHandle:
+    def __init__(self, bar: Progress, task: Any) -> None:
+        self._bar = bar
+        self._task = task
+
+    def advance(self, amount: float = 1) -> None:
+        self._bar.advance(self._task, amount)
+
+    def update(self, **kwargs: Any) -> None:
+        self._bar.update(self._task, **kwargs)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return "" if v is None else str(v)
+
+
+def write_json(path: str | os.PathLike[str], payload: Any) -> None:
+    """Write ``payload`` as JSON to ``path`` atomically (``-`` means stdout)."""
+    text = json.dumps(payload, indent=2, default=_json_default)
+    if str(path) == "-":
+        sys.stdout.write(text + "\n")
+        return
+    from migravity.geodata.atomic import atomic_write_text
+
+    atomic_write_text(Path(path), text + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

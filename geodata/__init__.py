@@ -1,0 +1,1 @@
+"""Real ONS geography and statistics in, GIS-ready results out."""

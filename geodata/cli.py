@@ -1,0 +1,96 @@
+"""``migravity data ...``: the data directory's status, downloads, and the stylised facts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from migravity.console import AppState
+
+data_app = typer.Typer(help="Datasets: status, fetch, stylised facts.", no_args_is_help=True)
+
+
+@data_app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    json_out: Annotated[str | None, typer.Option("--json", help="Also write the table as JSON to this path ('-' = stdout).")] = None,
+) -> None:
+    """Table of registered datasets: present or missing, rows, vintage, path."""
+    from migravity.console import write_json
+    from migravity.geodata.status import dataset_status
+
+    state: AppState = ctx.obj
+    rows = dataset_status(state.data_dir)
+    if json_out:
+        write_json(json_out, [r.as_dict() for r in rows])
+        if json_out == "-":
+            return
+    state.table(
+        "migravity datasets",
+        ["dataset", "status", "rows", "vintage", "coverage", "path"],
+        [(r.name, r.status, r.rows, r.vintage, r.coverage, str(r.path)) for r in rows],
+    )
+
+
+@data_app.command("fetch")
+def fetch_cmd(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Datasets to fetch (default: all missing).")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="A mirror: a base URL or a directory laid out like the data directory."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download even if the file is present.")] = False,
+) -> None:
+    """Download missing dataset files into the data directory (checksum-verified, atomic)."""
+    from migravity.geodata.fetch import fetch
+
+    state: AppState = ctx.obj
+    results = fetch(names or None, data_dir=state.data_dir, source=source, force=force, state=state)
+    state.table(
+        "migravity data fetch",
+        ["dataset", "result", "bytes", "path"],
+        [(r.name, r.result, r.size, str(r.path)) for r in results],
+    )
+
+
+@data_app.command("facts")
+def facts_cmd(
+    ctx: typer.Context,
+    json_out: Annotated[str | None, typer.Option("--json", help="Also write the facts as JSON to this path ('-' = stdout).")] = None,
+) -> None:
+    """The two stylised facts on the real data: migration between deprivation quintiles, WFH by region."""
+    from migravity.console import write_json
+    from migravity.geodata.facts import deprivation_flow_matrix, wfh_share_by_region
+
+    state: AppState = ctx.obj
+    with state.progress("loading Census 2021 flows and deprivation"):
+        mat = deprivation_flow_matrix(data_dir=state.data_dir)
+        wfh = wfh_share_by_region(data_dir=state.data_dir)
+    if json_out:
+        write_json(json_out, {"deprivation_flows": mat.to_dict(), "wfh_by_region": wfh.to_dict()})
+        if json_out == "-":
+            return
+    cols = [str(c) for c in mat.columns]
+    state.table(
+        "Inter-LAD migrants, England, Census 2021: origin IMD quintile (rows) x destination quintile "
+        "(1 = most deprived)",
+        ["origin quintile", *cols],
+        [(str(i), *[int(v) for v in row]) for i, row in zip(mat.index, mat.to_numpy(), strict=True)],
+    )
+    q1 = mat.iloc[0]
+    state.out.print(
+        f"Most deprived quintile sends {q1.iloc[0] / q1.iloc[-1]:.1f}x more migrants to other most-deprived "
+        f"LADs than to the least deprived."
+    )
+    state.table(
+        "Working mainly at or from home, Census 2021 (share of workers, by region of residence)",
+        ["region", "workers", "WFH", "WFH share %"],
+        [(r.Index, int(r.workers), int(r.wfh), 100 * r.share) for r in wfh.itertuples()],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the ``data`` group to the root app."""
+    app.add_typer(data_app, name="data")
