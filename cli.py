@@ -12,7 +12,6 @@ from typing import Annotated
 
 import click
 import typer
-
 from migravity.console import AppState
 from migravity.errors import InputError, MigravityError
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
 from migravity.console import AppState
 
 data_app = typer.Typer(help="Datasets: status, fetch, stylised facts.", no_args_is_help=True)
@@ -14,7 +13,10 @@ data_app = typer.Typer(help="Datasets: status, fetch, stylised facts.", no_args_
 @data_app.command("status")
 def status_cmd(
     ctx: typer.Context,
-    json_out: Annotated[str | None, typer.Option("--json", help="Also write the table as JSON to this path ('-' = stdout).")] = None,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", help="Also write the table as JSON to this path ('-' = stdout)."),
+    ] = None,
 ) -> None:
     """Table of registered datasets: present or missing, rows, vintage, path."""
     from migravity.console import write_json
@@ -36,29 +38,51 @@ def status_cmd(
 @data_app.command("fetch")
 def fetch_cmd(
     ctx: typer.Context,
-    names: Annotated[list[str] | None, typer.Argument(help="Datasets to fetch (default: all missing).")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Datasets to fetch (default: all missing).")
+    ] = None,
     source: Annotated[
         str | None,
-        typer.Option("--source", help="A mirror: a base URL or a directory laid out like the data directory."),
+        typer.Option(
+            "--source",
+            help="A mirror: a base URL or a directory laid out like the data directory.",
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Download even if the file is present.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Download even if the file is present.")
+    ] = False,
 ) -> None:
-    """Download missing dataset files into the data directory (checksum-verified, atomic)."""
-    from migravity.geodata.fetch import fetch
+    """Download missing dataset files into the data directory (checksum-verified, atomic).
+
+    Every dataset that can be fetched is; any failures are then reported together (exit code 1).
+    """
+    from migravity.geodata.fetch import FetchFailedError, FetchResult, fetch
 
     state: AppState = ctx.obj
-    results = fetch(names or None, data_dir=state.data_dir, source=source, force=force, state=state)
-    state.table(
-        "migravity data fetch",
-        ["dataset", "result", "bytes", "path"],
-        [(r.name, r.result, r.size, str(r.path)) for r in results],
-    )
+
+    def show(results: list[FetchResult]) -> None:
+        state.table(
+            "migravity data fetch",
+            ["dataset", "result", "bytes", "path"],
+            [(r.name, r.result, r.size, str(r.path)) for r in results],
+        )
+
+    try:
+        results = fetch(names or None, data_dir=state.data_dir, source=source, force=force,
+                        state=state)
+    except FetchFailedError as e:
+        if e.results:
+            show(e.results)
+        raise
+    show(results)
 
 
 @data_app.command("facts")
 def facts_cmd(
     ctx: typer.Context,
-    json_out: Annotated[str | None, typer.Option("--json", help="Also write the facts as JSON to this path ('-' = stdout).")] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Also write the facts as JSON to this path ('-' = stdout).")
+    ] = None,
 ) -> None:
     """The two stylised facts on the real data: migration between deprivation quintiles, WFH by region."""
     from migravity.console import write_json

@@ -1,0 +1,250 @@
+"""Parsers for each registered dataset: read, validate, return a tidy frame.
+
+Every reader takes the file path and returns a pandas (or geopandas) frame with stable column
+names. Problems are raised as :class:`~migravity.errors.MalformedDataError` naming the file and,
+where it applies, the line: unparsable rows, missing columns, NaN or negative counts, duplicate
+keys, a geometry without CRS. Readers never drop rows; callers filter explicitly and report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from migravity.errors import MalformedDataError
+from migravity.geodata.datadir import require
+from migravity.geodata.registry import get
+
+_LINE = re.compile(r"line (\d+)")
+
+
+def load(name: str, data_dir: str | os.PathLike[str] | None = None) -> Any:
+    """Load the registered dataset ``name`` from the data directory with its reader.
+
+    Raises
+    ------
+    DataMissingError
+        If the file is not in the data directory.
+    MalformedDataError
+        If it cannot be parsed or fails validation.
+    """
+    ds = get(name)
+    path = require(ds, data_dir)
+    return globals()[ds.reader](path)
+
+
+def read_csv(path: Path, columns: Sequence[str], **kwargs: Any) -> pd.DataFrame:
+    """Read a CSV (optionally gzipped) and check that ``columns`` are present.
+
+    Parse errors become :class:`MalformedDataError` with the file and line number.
+    """
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig", low_memory=False, **kwargs)
+    except pd.errors.ParserError as e:
+        m = _LINE.search(str(e))
+        raise MalformedDataError(path, f"cannot parse CSV ({e})", int(m.group(1)) if m else None) from e
+    except (UnicodeDecodeError, EOFError, OSError) as e:
+        raise MalformedDataError(path, f"cannot read file ({e})") from e
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise MalformedDataError(
+            path, f"missing column(s) {missing}; found {list(df.columns)[:12]}", 1
+        )
+    return df
+
+
+def check_numeric(df: pd.DataFrame, col: str, path: Path, *, nonnegative: bool = True,
+                  allow_nan: bool = False) -> pd.Series:
+    """Return ``df[col]`` as float; raise naming the first bad line on NaN or negative values."""
+    values = pd.to_numeric(df[col], errors="coerce")
+    bad = values.isna() & df[col].notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise MalformedDataError(path, f"column {col!r} holds non-numeric value {df[col].iloc[i]!r}", i + 2)
+    if not allow_nan and values.isna().any():
+        i = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise MalformedDataError(path, f"column {col!r} is empty (NaN)", i + 2)
+    if nonnegative and (values < 0).any():
+        i = int(np.flatnonzero((values < 0).to_numpy())[0])
+        raise MalformedDataError(path, f"column {col!r} holds negative value {values.iloc[i]}", i + 2)
+    return values.astype(float)
+
+
+def check_unique(df: pd.DataFrame, keys: Sequence[str], path: Path) -> None:
+    """Raise naming the first duplicated key and its line."""
+    dup = df.duplicated(list(keys), keep="first")
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        key = tuple(df[k].iloc[i] for k in keys)
+        raise MalformedDataError(path, f"duplicate key {dict(zip(keys, key, strict=True))}", i + 2)
+
+
+# ---- boundaries --------------------------------------------------------------------------------
+
+def read_boundaries(path: Path) -> Any:
+    """LAD polygons: columns ``code``, ``name``, ``geometry`` (CRS kept as in the file)."""
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as e:  # pyogrio raises DataSourceError and friends
+        raise MalformedDataError(path, f"cannot read vector file ({e})") from e
+    if gdf.crs is None:
+        raise MalformedDataError(path, "geometry has no CRS; expected EPSG:4326 or EPSG:27700")
+    code = next((c for c in gdf.columns if re.fullmatch(r"LAD\d\dCD", c)), None)
+    name = next((c for c in gdf.columns if re.fullmatch(r"LAD\d\dNM", c)), None)
+    if code is None or name is None:
+        raise MalformedDataError(path, f"no LADyyCD/LADyyNM columns in {list(gdf.columns)}")
+    out = gdf[[code, name, "geometry"]].rename(columns={code: "code", name: "name"})
+    if out.geometry.isna().any() or out.geometry.is_empty.any():
+        i = int(np.flatnonzero((out.geometry.isna() | out.geometry.is_empty).to_numpy())[0])
+        raise MalformedDataError(path, f"feature {out.code.iloc[i]} has no geometry")
+    check_unique(out, ["code"], path)
+    return out
+
+
+# ---- flows -----------------------------------------------------------------------------------
+
+def read_odmg01ew(path: Path) -> pd.DataFrame:
+    """Census 2021 ODMG01EW: ``origin`` (address a year ago), ``destination`` (usual residence), ``count``.
+
+    Special origins are kept: ``-8`` (same address: non-movers) and ``999999999`` (abroad).
+    """
+    o, d = "Migrant LTLA one year ago code", "Lower tier local authorities code"
+    df = read_csv(path, [o, d, "Count"], dtype={o: str, d: str})
+    out = pd.DataFrame({"origin": df[o], "destination": df[d],
+                        "count": check_numeric(df, "Count", path)})
+    check_unique(out, ["origin", "destination"], path)
+    return out
+
+
+def read_odwp01ew(path: Path) -> pd.DataFrame:
+    """Census 2021 ODWP01EW: ``origin`` (residence), ``destination`` (workplace), ``category``, ``count``.
+
+    ``category``: -8 not in employment, 1 mainly at or from home, 2 offshore/outside UK, 3 working in
+    the UK not at home.
+    """
+    o, d = "Lower tier local authorities code", "LTLA of workplace code"
+    cat = "Place of work indicator (4 categories) code"
+    df = read_csv(path, [o, d, cat, "Count"], dtype={o: str, d: str})
+    out = pd.DataFrame({
+        "origin": df[o], "destination": df[d],
+        "category": check_numeric(df, cat, path, nonnegative=False).astype(int),
+        "count": check_numeric(df, "Count", path),
+    })
+    bad = ~out.category.isin([-8, 1, 2, 3])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise MalformedDataError(path, f"unknown place-of-work category {out.category.iloc[i]}", i + 2)
+    check_unique(out, ["origin", "destination", "category"], path)
+    return out
+
+
+def read_migration2011(path: Path) -> pd.DataFrame:
+    """Census 2011 GB migration (simim): ``origin``, ``destination``, ``count``, ``distance_km``."""
+    df = read_csv(path, ["MIGRATIONS", "O_GEOGRAPHY_CODE", "D_GEOGRAPHY_CODE", "DISTANCE"])
+    out = pd.DataFrame({
+        "origin": df["O_GEOGRAPHY_CODE"].astype(str), "destination": df["D_GEOGRAPHY_CODE"].astype(str),
+        "count": check_numeric(df, "MIGRATIONS", path),
+        "distance_km": check_numeric(df, "DISTANCE", path),
+    })
+    check_unique(out, ["origin", "destination"], path)
+    return out
+
+
+def read_commute2011_od(path: Path) -> pd.DataFrame:
+    """Census 2011 WU03UK long form: ``origin`` (residence), ``destination`` (workplace or WFH...), ``count``."""
+    df = read_csv(path, ["origin_code", "destination_code", "commuters"])
+    out = pd.DataFrame({"origin": df["origin_code"].astype(str),
+                        "destination": df["destination_code"].astype(str),
+                        "count": check_numeric(df, "commuters", path)})
+    check_unique(out, ["origin", "destination"], path)
+    return out
+
+
+def read_commute2011_matrix(path: Path) -> pd.DataFrame:
+    """Census 2011 WU03UK wide matrix by name: long frame ``origin_name``, ``destination_name``, ``count``."""
+    df = read_csv(path, [], index_col=0)
+    long = df.stack(future_stack=True).rename("count").reset_index()
+    long.columns = ["destination_name", "origin_name", "count"]
+    long["count"] = check_numeric(long, "count", path)
+    return long[["origin_name", "destination_name", "count"]]
+
+
+# ---- statistics --------------------------------------------------------------------------------
+
+def read_geo_date_value(path: Path) -> pd.DataFrame:
+    """open-innovations standard layout: ``code``, ``name``, ``date``, ``value``."""
+    df = read_csv(path, ["geography_code", "geography_name", "date", "value"], dtype={"date": str})
+    out = pd.DataFrame({"code": df["geography_code"].astype(str), "name": df["geography_name"],
+                        "date": df["date"].astype(str),
+                        "value": check_numeric(df, "value", path, allow_nan=True)})
+    check_unique(out, ["code", "date"], path)
+    return out
+
+
+def read_els(path: Path) -> pd.DataFrame:
+    """ONS Explore Local Statistics layout: ``code``, ``name``, ``geography``, ``period``, ``value``, ``status``.
+
+    ``value`` is NaN where ONS suppressed the estimate (``status`` ``x``); callers decide and report.
+    """
+    cols = ["areacd", "areanm", "geography", "period", "observation", "status"]
+    df = read_csv(path, cols, dtype={"status": str, "period": str})
+    out = pd.DataFrame({"code": df["areacd"].astype(str), "name": df["areanm"],
+                        "geography": df["geography"], "period": df["period"].str[:10],
+                        "value": check_numeric(df, "observation", path, allow_nan=True),
+                        "status": df["status"].fillna("")})
+    if "indicator" in df.columns and df["indicator"].nunique() > 1:
+        out["indicator"] = df["indicator"]
+        check_unique(out, ["code", "period", "indicator"], path)
+    else:
+        check_unique(out, ["code", "period"], path)
+    return out
+
+
+def read_census2021_age(path: Path) -> pd.DataFrame:
+    """Census 2021/2011 broad ages by LAD (2021 codes): counts and the 2021 five-year pyramid (% of total)."""
+    counts = ["pop2011", "pop2021", "under20_2021", "age20_64_2021", "over65_2021"]
+    df = read_csv(path, ["LAD21CD", "LAD21NM", *counts])
+    for c in counts:
+        df[c] = check_numeric(df, c, path)
+    pct = [c for c in df.columns if c.startswith("pct2021_")]
+    for c in pct:
+        df[c] = check_numeric(df, c, path)
+    df = df.rename(columns={"LAD21CD": "code", "LAD21NM": "name"})
+    check_unique(df, ["code"], path)
+    return df
+
+
+def read_imd(path: Path) -> pd.DataFrame:
+    """Deprivation indices by LAD: first ``*_code`` column renamed ``code``; other columns kept."""
+    df = read_csv(path, [])
+    code = next((c for c in df.columns if c.endswith("_code")), None)
+    if code is None:
+        raise MalformedDataError(path, "no '*_code' column", 1)
+    df = df.rename(columns={code: "code"})
+    df["code"] = df["code"].astype(str)
+    check_unique(df, ["code"], path)
+    return df
+
+
+def read_la_clusters(path: Path) -> pd.DataFrame:
+    """ONS LA clusters: ``code``, ``name``, ``global``, ``economic``, ``demographic`` (``[x]`` = unassigned, None)."""
+    df = read_csv(path, ["AREACD", "AREANM", "Global", "Economic", "Demographic"])
+    out = df.rename(columns={"AREACD": "code", "AREANM": "name", "Global": "global",
+                             "Economic": "economic", "Demographic": "demographic"})
+    for c in ("global", "economic", "demographic"):
+        out[c] = out[c].where(out[c] != "[x]", None)
+    check_unique(out, ["code"], path)
+    return out[["code", "name", "global", "economic", "demographic"]]
+
+
+def read_lookup(path: Path) -> pd.DataFrame:
+    """A code lookup, read as strings."""
+    df = read_csv(path, [], dtype=str)
+    return df

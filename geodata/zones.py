@@ -1,0 +1,138 @@
+"""The study area: a frozen set of LAD zones with codes, names, region, nation and geometry."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from migravity.errors import HarmonisationError, MalformedDataError, check_choice
+from migravity.geodata.readers import load
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+ZoneVintage = Literal["2021", "2023"]
+Area = Literal["EW", "England", "Wales", "GB", "UK"]
+
+BNG = "EPSG:27700"
+AREAS: dict[str, tuple[str, ...]] = {
+    "EW": ("E", "W"), "England": ("E",), "Wales": ("W",), "GB": ("E", "W", "S"), "UK": ("E", "W", "S", "N"),
+}
+NATIONS = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland"}
+#: Nations outside England are their own ITL1 region.
+NATION_REGIONS = {"W": ("W92000004", "Wales"), "S": ("S92000003", "Scotland"),
+                  "N": ("N92000002", "Northern Ireland")}
+#: The Greater South East: London, South East, East of England.
+GSE_REGIONS = frozenset({"E12000007", "E12000008", "E12000006"})
+
+_BOUNDARIES = {"2021": "lad_boundaries_2021", "2023": "lad_boundaries_2024"}
+_REGION_LOOKUP = {"2021": ("lookup_ltla21_region21", "ltla21"), "2023": ("lookup_ltla23_region23", "ltla23")}
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneSet:
+    """A study area of LAD zones (immutable).
+
+    Attributes
+    ----------
+    vintage : str
+        Code vintage, ``"2021"`` or ``"2023"``.
+    area : str
+        ``"EW"``, ``"England"``, ``"Wales"``, ``"GB"`` or ``"UK"``.
+    codes, names, region_codes, region_names, nations : tuple of str
+        One entry per zone, sorted by code.
+    geometry : geopandas.GeoSeries
+        Polygons in British National Grid (EPSG:27700), indexed by code.
+    """
+
+    vintage: str
+    area: str
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    region_codes: tuple[str, ...]
+    region_names: tuple[str, ...]
+    nations: tuple[str, ...]
+    geometry: gpd.GeoSeries
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def index(self) -> pd.Index:
+        """The zone codes as a pandas Index named ``lad``."""
+        return pd.Index(self.codes, name="lad")
+
+    @property
+    def gse(self) -> np.ndarray:
+        """Boolean array: zone is in the Greater South East (London, South East, East of England)."""
+        return np.array([r in GSE_REGIONS for r in self.region_codes])
+
+    def position(self, code: str) -> int:
+        """Position of ``code`` in the zone set; raises KeyError naming the code."""
+        try:
+            return self.codes.index(code)
+        except ValueError:
+            raise KeyError(f"{code} is not a zone of {self}") from None
+
+    def frame(self) -> gpd.GeoDataFrame:
+        """The zones as a GeoDataFrame (EPSG:27700) with code, name, region, nation columns."""
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame(
+            {"code": self.codes, "name": self.names, "region_code": self.region_codes,
+             "region_name": self.region_names, "nation": self.nations},
+            geometry=self.geometry.to_numpy(), crs=self.geometry.crs,
+        )
+
+    def __repr__(self) -> str:
+        return f"ZoneSet(vintage={self.vintage!r}, area={self.area!r}, n={len(self)})"
+
+
+def load_zones(
+    vintage: ZoneVintage = "2023", area: Area = "EW", data_dir: str | os.PathLike[str] | None = None
+) -> ZoneSet:
+    """Load the LAD zones of a study area from the ONS boundaries.
+
+    Parameters
+    ----------
+    vintage : {"2023", "2021"}
+        ``"2023"`` (default; 318 zones for England and Wales) or ``"2021"`` (331, the Census 2021
+        geography).
+    area : {"EW", "England", "Wales", "GB", "UK"}
+        Nations included. ``"UK"`` gives 361 zones on 2023 codes.
+    data_dir : path-like, optional
+        Data directory (see :func:`migravity.geodata.datadir.resolve_data_dir`).
+
+    Returns
+    -------
+    ZoneSet
+    """
+    check_choice("vintage", vintage, _BOUNDARIES)
+    check_choice("area", area, AREAS)
+    gdf = load(_BOUNDARIES[vintage], data_dir)
+    if gdf.crs is None:  # read_boundaries refuses this already; keep the invariant explicit
+        raise MalformedDataError(_BOUNDARIES[vintage], "geometry has no CRS")
+    gdf = gdf[gdf.code.str[0].isin(AREAS[area])].to_crs(BNG).sort_values("code")
+    lookup_name, prefix = _REGION_LOOKUP[vintage]
+    lk = load(lookup_name, data_dir).set_index(f"{prefix}_code")
+    regions, region_names = [], []
+    for code in gdf.code:
+        if code[0] == "E":
+            if code not in lk.index:
+                raise HarmonisationError(f"English LAD {code} has no region in {lookup_name}")
+            regions.append(lk.at[code, f"region{prefix[-2:]}_code"])
+            region_names.append(lk.at[code, f"region{prefix[-2:]}_name"])
+        else:
+            r, n = NATION_REGIONS[code[0]]
+            regions.append(r)
+            region_names.append(n)
+    geometry = gdf.set_index("code").geometry
+    geometry.index.name = "lad"
+    return ZoneSet(
+        vintage=vintage, area=area, codes=tuple(gdf.code), names=tuple(gdf.name),
+        region_codes=tuple(regions), region_names=tuple(region_names),
+        nations=tuple(NATIONS[c[0]] for c in gdf.code), geometry=geometry,
+    )
