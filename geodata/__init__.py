@@ -1,1 +1,37 @@
-"""Real ONS geography and statistics in, GIS-ready results out."""
+"""Real ONS geography and statistics in, GIS-ready results out.
+
+Main entry points (imported lazily so that ``migravity --help`` stays fast):
+
+- :func:`load_zones` -> :class:`ZoneSet`: the study area (codes, names, region, nation, geometry).
+- :func:`distance_matrix`, :func:`contiguity_matrix`: pair terms from the polygons.
+- :func:`load_attributes`: zone attributes as an xarray Dataset (dimension ``lad``).
+- :func:`load_flows`: observed OD flows (Census 2021 migration and commuting, Census 2011 migration).
+- :func:`od_table`: the long pair table the engine calibrates on.
+- :func:`code_map`, :func:`harmonise_values`, :func:`harmonise_od`: explicit code harmonisation.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "ZoneSet": "zones", "load_zones": "zones",
+    "distance_matrix": "spatial", "contiguity_matrix": "spatial", "centroids_m": "spatial",
+    "load_attributes": "attributes",
+    "load_flows": "flows", "FLOW_KINDS": "flows",
+    "od_table": "odtable",
+    "code_map": "harmonise", "harmonise_values": "harmonise", "harmonise_od": "harmonise",
+    "HarmonisationReport": "harmonise",
+    "REGISTRY": "registry", "Dataset": "registry",
+    "resolve_data_dir": "datadir", "load": "readers",
+    "deprivation_flow_matrix": "facts", "wfh_share_by_region": "facts",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"migravity.geodata.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'migravity.geodata' has no attribute {name!r}")

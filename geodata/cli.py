@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from migravity.console import AppState
 
 data_app = typer.Typer(help="Datasets: status, fetch, stylised facts.", no_args_is_help=True)

@@ -1,0 +1,351 @@
+"""Download registered datasets into the data directory, checksum-verified and atomically.
+
+:func:`fetch` backs ``migravity data fetch``. Each file comes from one of
+
+* the dataset's registered ``download_url`` (an address serving exactly the registered bytes);
+* a *mirror* given as ``source``: a base URL (``http://`` or ``https://``; the file's URL is the
+  base followed by the dataset's registry ``filename``) or a local directory laid out like the
+  data directory (a path or a ``file://`` URL).
+
+Bytes are streamed into a temporary file beside the target and hashed on the way; the temporary
+file is renamed onto the final name only once its SHA-256 equals the registry's, so an interrupted
+or corrupted download never leaves a file under the final name (nor a temporary one behind).
+
+Failures do not stop the other datasets: every dataset that can be fetched is fetched, then one
+:class:`FetchFailedError` (a :class:`~migravity.errors.FetchError`) lists all the failures and
+carries the results of the datasets that succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from migravity.console import AppState
+from migravity.errors import ConfigError, FetchError
+from migravity.geodata.atomic import atomic_path
+from migravity.geodata.datadir import resolve_data_dir
+from migravity.geodata.registry import DATASETS, REGISTRY, Dataset
+from migravity.geodata.status import sha256_file
+
+Result = Literal["present", "downloaded", "copied"]
+
+#: Bytes read per chunk while downloading or copying.
+CHUNK_SIZE = 1 << 16
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :func:`fetch` did for one dataset.
+
+    Attributes
+    ----------
+    name : str
+        Registry name of the dataset.
+    result : {"present", "downloaded", "copied"}
+        ``"present"``: the file was already there with the registered checksum and was left
+        alone; ``"downloaded"``: fetched over HTTP(S); ``"copied"``: copied from a directory
+        mirror.
+    size : int
+        Size of the file in bytes.
+    path : pathlib.Path
+        The file in the data directory.
+    """
+
+    name: str
+    result: Result
+    size: int
+    path: Path
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-serialisable dictionary (``path`` as a string).
+
+        Returns
+        -------
+        dict
+            Keys ``name``, ``result``, ``size`` and ``path``.
+        """
+        return {"name": self.name, "result": self.result, "size": self.size, "path": str(self.path)}
+
+
+class FetchFailedError(FetchError):
+    """One or more datasets could not be fetched (the others were).
+
+    Parameters
+    ----------
+    failures : dict of str to str
+        Dataset name to the one-line reason it failed, in the order attempted.
+    results : list of FetchResult
+        The datasets that are present or were fetched.
+    message : str, optional
+        The error message; by default the single reason, or all of them joined by ``"; "``.
+    """
+
+    def __init__(
+        self, failures: dict[str, str], results: list[FetchResult], message: str | None = None
+    ) -> None:
+        self.failures = dict(failures)
+        self.results = list(results)
+        if message is None:
+            message = _summary(len(self.failures), len(self.results), self.failures.values())
+        super().__init__(message)
+
+
+class _NoAddressError(FetchError):
+    """A dataset has no registered download address and no mirror was given."""
+
+    def __init__(self, ds: Dataset, path: Path) -> None:
+        self.dataset = ds
+        super().__init__(
+            f"{ds.name}: no download address serves the exact registered bytes (the file is "
+            f"converted from the publisher's release); get it from {ds.landing_page} and save it "
+            f"as {path}, or fetch it from a mirror with --source URL_OR_DIRECTORY"
+        )
+
+
+def _summary(n_failed: int, n_ok: int, reasons: Iterable[str]) -> str:
+    reasons = list(reasons)
+    if len(reasons) == 1:
+        return reasons[0]
+    return f"could not fetch {n_failed} of {n_failed + n_ok} datasets: " + "; ".join(reasons)
+
+
+def fetch(
+    names: Sequence[str] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    source: str | None = None,
+    force: bool = False,
+    state: AppState | None = None,
+    timeout: float = 60,
+) -> list[FetchResult]:
+    """Fetch dataset files into the data directory.
+
+    A dataset whose file is present with the registered SHA-256 is left alone (result
+    ``"present"``) unless ``force``; a file present with other bytes is fetched again and
+    replaced once the new copy verifies.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Registry names to fetch. ``None`` or empty: every registered dataset (those already
+        present are reported as ``"present"``).
+    data_dir : path-like, optional
+        The data directory (see :func:`~migravity.geodata.datadir.resolve_data_dir`).
+    source : str, optional
+        A mirror to fetch from instead of the registered ``download_url``: an ``http://`` or
+        ``https://`` base URL, a ``file://`` URL or a local directory, laid out like the data
+        directory.
+    force : bool, default False
+        Fetch even files that are present and verify.
+    state : AppState, optional
+        CLI state, for progress bars and status lines on stderr; nothing is shown without it.
+    timeout : float, default 60
+        Seconds to wait for a connection or for each read before giving up.
+
+    Returns
+    -------
+    list of FetchResult
+        One per dataset, in the order asked (registry order by default).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown dataset name, a ``source`` that is neither an HTTP(S) URL nor an
+        existing directory, or a non-positive ``timeout`` (before anything is fetched).
+    FetchFailedError
+        After trying every dataset, if any could not be fetched: no download address and no
+        ``source``, an HTTP error, a timeout, a refused connection, an interrupted transfer or a
+        checksum mismatch. Its ``results`` hold the datasets that succeeded.
+    """
+    datasets = _select(names)
+    mirror = _parse_source(source)
+    if not timeout > 0:
+        raise ConfigError("timeout", timeout, "give a positive number of seconds")
+    root = resolve_data_dir(data_dir)
+    results: list[FetchResult] = []
+    failures: dict[str, str] = {}
+    no_address: list[Dataset] = []
+    for ds in datasets:
+        path = root / ds.filename
+        if not force and path.is_file() and sha256_file(path) == ds.sha256:
+            results.append(FetchResult(ds.name, "present", path.stat().st_size, path))
+            continue
+        try:
+            results.append(_fetch_one(ds, path, mirror, state, timeout))
+        except FetchError as e:
+            failures[ds.name] = str(e)
+            if isinstance(e, _NoAddressError):
+                no_address.append(ds)
+    if not failures:
+        return results
+    message = None
+    if len(failures) > 1 and len(no_address) > 1:
+        # one sentence for all the datasets without a download address, not one each
+        grouped = (
+            f"no download address serves the exact registered bytes of {len(no_address)} "
+            f"datasets (converted from the publishers' releases); get each from its publisher "
+            f"and save it in {root}: "
+            + ", ".join(f"{d.name} ({d.landing_page} -> {d.filename})" for d in no_address)
+            + ", or fetch them from a mirror with --source URL_OR_DIRECTORY"
+        )
+        others = [r for n, r in failures.items() if REGISTRY[n] not in no_address]
+        message = _summary(len(failures), len(results), [*others, grouped])
+    raise FetchFailedError(failures, results, message)
+
+
+def _select(names: Sequence[str] | None) -> list[Dataset]:
+    if not names:
+        return list(DATASETS)
+    if isinstance(names, str):
+        names = [names]
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise ConfigError(
+            "dataset", unknown[0] if len(unknown) == 1 else unknown,
+            "use one of " + ", ".join(sorted(REGISTRY)),
+        )
+    return [REGISTRY[n] for n in dict.fromkeys(names)]
+
+
+def _parse_source(source: str | None) -> str | Path | None:
+    """Return the base URL (``str``) or directory (``Path``) of a mirror, or ``None``."""
+    if source is None:
+        return None
+    text = str(source).strip()
+    scheme = urllib.parse.urlsplit(text).scheme.lower()
+    if scheme in ("http", "https"):
+        return text
+    if scheme == "file":
+        parts = urllib.parse.urlsplit(text)
+        if parts.netloc not in ("", "localhost"):
+            raise ConfigError("source", source, "give a file:// URL of a local directory")
+        directory = Path(urllib.request.url2pathname(parts.path))
+    else:
+        directory = Path(text).expanduser()
+    if not directory.is_dir():
+        raise ConfigError(
+            "source", source,
+            "give an http:// or https:// base URL, or an existing directory laid out like the "
+            "data directory",
+        )
+    return directory
+
+
+def _fetch_one(
+    ds: Dataset, path: Path, mirror: str | Path | None, state: AppState | None, timeout: float
+) -> FetchResult:
+    if isinstance(mirror, Path):
+        size = _copy(ds, mirror / ds.filename, path, state)
+        return FetchResult(ds.name, "copied", size, path)
+    if mirror is not None:
+        url = mirror.rstrip("/") + "/" + urllib.parse.quote(ds.filename)
+    elif ds.download_url is not None:
+        url = ds.download_url
+    else:
+        raise _NoAddressError(ds, path)
+    size = _download(ds, url, path, state, timeout)
+    return FetchResult(ds.name, "downloaded", size, path)
+
+
+def _download(
+    ds: Dataset, url: str, path: Path, state: AppState | None, timeout: float
+) -> int:
+    """Stream ``url`` into ``path`` atomically; return the number of bytes."""
+    from migravity import __version__
+
+    if state is not None:
+        state.info(f"fetching {ds.name} from {url}")
+    request = urllib.request.Request(url, headers={"User-Agent": f"migravity/{__version__}"})
+    where = f"{ds.name}: downloading {url} failed"
+    try:
+        with atomic_path(path) as tmp, urllib.request.urlopen(request, timeout=timeout) as resp:
+            length = resp.headers.get("Content-Length", "").strip()
+            total = int(length) if length.isdigit() else None
+            size, digest = _stream(resp.read, tmp, state, ds.name, total)
+            if total is not None and size != total:
+                raise FetchError(f"{where}: connection closed after {size} of {total} bytes")
+            _verify(ds, digest, url)
+    except FetchError:
+        raise
+    except urllib.error.HTTPError as e:
+        raise FetchError(f"{where}: HTTP {e.code} {e.reason}") from e
+    except urllib.error.URLError as e:
+        raise FetchError(f"{where}: {_reason(e.reason, timeout)}") from e
+    except http.client.IncompleteRead as e:
+        got = len(e.partial)
+        more = "" if e.expected is None else f" ({e.expected} more expected)"
+        raise FetchError(f"{where}: connection closed mid-transfer{more}, {got} bytes read") from e
+    except (http.client.HTTPException, OSError) as e:
+        raise FetchError(f"{where}: {_reason(e, timeout)}") from e
+    return size
+
+
+def _copy(ds: Dataset, src: Path, path: Path, state: AppState | None) -> int:
+    """Copy ``src`` into ``path`` atomically with the checksum check; return the size."""
+    if not src.is_file():
+        raise FetchError(f"{ds.name}: {src} not found in the --source directory")
+    if state is not None:
+        state.info(f"copying {ds.name} from {src}")
+    try:
+        with atomic_path(path) as tmp, open(src, "rb") as f:
+            size, digest = _stream(f.read, tmp, state, ds.name, src.stat().st_size)
+            _verify(ds, digest, str(src))
+    except FetchError:
+        raise
+    except OSError as e:
+        raise FetchError(f"{ds.name}: copying {src} failed: {e}") from e
+    return size
+
+
+def _stream(
+    read: Callable[[int], bytes], tmp: Path, state: AppState | None, label: str,
+    total: int | None,
+) -> tuple[int, str]:
+    """Copy ``read`` chunks into ``tmp``, hashing them; return the size and SHA-256."""
+    h = hashlib.sha256()
+    size = 0
+    with _progress(state, label, total) as bar, open(tmp, "wb") as out:
+        while chunk := read(CHUNK_SIZE):
+            out.write(chunk)
+            h.update(chunk)
+            size += len(chunk)
+            bar.advance(len(chunk))
+    return size, h.hexdigest()
+
+
+def _verify(ds: Dataset, digest: str, origin: str) -> None:
+    if digest != ds.sha256:
+        raise FetchError(
+            f"{ds.name}: checksum mismatch for {origin}: expected sha256 {ds.sha256}, "
+            f"got {digest}; the file was not saved"
+        )
+
+
+def _reason(err: object, timeout: float) -> str:
+    if isinstance(err, TimeoutError):
+        return f"timed out after {timeout:g} s"
+    return str(err) or type(err).__name__
+
+
+class _Silent:
+    def advance(self, amount: float = 1) -> None:
+        """Do nothing."""
+
+
+@contextmanager
+def _progress(state: AppState | None, label: str, total: int | None) -> Iterator[Any]:
+    if state is None:
+        yield _Silent()
+        return
+    with state.progress(label, total=total) as bar:
+        yield bar

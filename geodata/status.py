@@ -1,0 +1,153 @@
+"""What the data directory holds: each registered dataset present, missing or corrupted.
+
+:func:`dataset_status` backs ``migravity data status``. Every present file is checksummed
+(all registered files are a few megabytes, so this takes well under a second) and its data rows
+are counted: CSV records after the header (parsed with :mod:`csv`, so quoted fields holding
+commas or newlines count once), or the features of a GeoJSON layer.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import os
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from migravity.geodata.datadir import resolve_data_dir
+from migravity.geodata.registry import DATASETS, Dataset
+
+Status = Literal["present", "missing", "checksum mismatch"]
+
+#: Read size used when hashing and parsing files.
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    """The state of one registered dataset in the data directory.
+
+    Attributes
+    ----------
+    name : str
+        Registry name of the dataset.
+    status : {"present", "missing", "checksum mismatch"}
+        ``"present"`` when the file exists and its SHA-256 matches the registry,
+        ``"checksum mismatch"`` when it exists with other bytes, ``"missing"`` otherwise.
+    rows : int or None
+        Number of data rows (CSV records after the header, or GeoJSON features); ``None``
+        when the file is missing or cannot be parsed.
+    vintage : str
+        Code vintage of the dataset's area codes.
+    coverage : str
+        Nations covered.
+    path : pathlib.Path
+        Where the file is expected.
+    """
+
+    name: str
+    status: Status
+    rows: int | None
+    vintage: str
+    coverage: str
+    path: Path
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the status as a JSON-serialisable dictionary (``path`` as a string).
+
+        Returns
+        -------
+        dict
+            Keys ``name``, ``status``, ``rows``, ``vintage``, ``coverage`` and ``path``.
+        """
+        d = asdict(self)
+        d["path"] = str(self.path)
+        return d
+
+
+def dataset_status(data_dir: str | os.PathLike[str] | None = None) -> list[DatasetStatus]:
+    """Report every registered dataset's state in the data directory, in registry order.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The data directory; resolved with :func:`~migravity.geodata.datadir.resolve_data_dir`
+        (``$MIGRAVITY_DATA``, else the per-user cache) when ``None``.
+
+    Returns
+    -------
+    list of DatasetStatus
+        One entry per dataset of :data:`~migravity.geodata.registry.DATASETS`.
+    """
+    root = resolve_data_dir(data_dir)
+    return [_status_of(ds, root / ds.filename) for ds in DATASETS]
+
+
+def _status_of(ds: Dataset, path: Path) -> DatasetStatus:
+    if not path.is_file():
+        return DatasetStatus(ds.name, "missing", None, ds.vintage, ds.coverage, path)
+    status: Status = "present" if sha256_file(path) == ds.sha256 else "checksum mismatch"
+    return DatasetStatus(ds.name, status, count_rows(path), ds.vintage, ds.coverage, path)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Return the hex SHA-256 digest of a file, read in chunks.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    str
+        64 lower-case hex digits.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def count_rows(path: str | os.PathLike[str]) -> int | None:
+    """Count the data rows of a CSV, gzip-compressed CSV or GeoJSON file.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv``, ``.csv.gz``, ``.geojson`` or ``.json`` file.
+
+    Returns
+    -------
+    int or None
+        CSV records after the header (blank lines ignored), or the number of features of a
+        GeoJSON layer; ``None`` for other suffixes or a file that cannot be parsed.
+    """
+    name = Path(path).name.lower()
+    try:
+        if name.endswith((".geojson", ".json")):
+            import pyogrio
+
+            n = int(pyogrio.read_info(path, force_feature_count=True)["features"])
+            return n if n >= 0 else None
+        if name.endswith(".csv.gz"):
+            with gzip.open(path, "rb") as raw:
+                return _count_csv(raw)
+        if name.endswith(".csv"):
+            with open(path, "rb") as raw:
+                return _count_csv(raw)
+    except (OSError, EOFError, zlib.error, csv.Error, ValueError, RuntimeError):
+        # unreadable or corrupt (pyogrio's errors are RuntimeErrors)
+        return None
+    return None
+
+
+def _count_csv(raw: Any) -> int:
+    text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+    records = sum(1 for rec in csv.reader(text) if rec)
+    return max(records - 1, 0)
