@@ -12,6 +12,7 @@ from typing import Annotated
 
 import click
 import typer
+
 from migravity.console import AppState
 from migravity.errors import InputError, MigravityError
 
@@ -51,10 +52,12 @@ def root(
 
 def _register() -> None:
     from migravity.engine.cli import register as register_engine
+    from migravity.engine.report import register as register_report
     from migravity.geodata.cli import register as register_geodata
 
     register_geodata(app)
     register_engine(app)
+    register_report(app)
 
 
 _register()
