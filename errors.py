@@ -62,6 +62,14 @@ class FetchError(MigravityError):
     """A download failed or did not match its checksum (CLI exit code 1)."""
 
 
+class ExportError(MigravityError):
+    """Writing results failed (CLI exit code 1)."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"cannot write {path}: {problem}")
+
+
 class ConvergenceError(MigravityError):
     """An iterative solver did not converge and the caller asked for strictness."""
 
