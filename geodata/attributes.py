@@ -15,7 +15,9 @@ Variables (each with ``source``, ``period`` and ``units`` attributes):
 - ``cluster_global``, ``cluster_economic``, ``cluster_demographic``: ONS LA clusters.
 - ``region``, ``region_name``, ``nation``, ``name``: coordinates; ``gse``: Greater South East flag.
 - ``workers``, ``wfh_workers``, ``wfh_share``: Census 2021 ODWP01EW residents in work, mainly working
-  at or from home (category 1), and their share of categories 1-3.
+  at or from home (category 1, which ONS labels "Mainly working at or from home, No fixed place", so
+  the share, 45% in England and Wales, exceeds TS061's 31.5% working mainly at or from home), and
+  their share of categories 1-3.
 - ``jobs``: Census 2021 workplace counts (ODWP01EW category 3 by workplace plus category 1 at home).
 
 Rules: the latest period with a value is used for each LAD (and recorded); an LAD with no value
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import xarray as xr
+
 from migravity.geodata.harmonise import HarmonisationReport, code_map, harmonise_values
 from migravity.geodata.readers import load
 from migravity.geodata.zones import ZoneSet
@@ -89,7 +92,10 @@ def _sources(data_dir: DataDir, notes: dict[str, dict[str, str]]) -> list[tuple[
 
     age = load("census2021_age", data_dir)
     bands = [f"pct2021_s{s}_{b}" for s in (0, 1) for b in ("20-24", "25-29", "30-34")]
-    age = age.assign(age20_34_2021=age.pop2021 * age[bands].sum(axis=1) / 100.0)
+    # The published pyramid percentages do not sum to 100 (mean 103, rounding of each band), so the
+    # 20-34 share is taken of the pyramid's own total.
+    pyramid = [c for c in age.columns if c.startswith("pct2021_")]
+    age = age.assign(age20_34_2021=age.pop2021 * age[bands].sum(axis=1) / age[pyramid].sum(axis=1))
     age_counts = age[["code", "pop2021", "under20_2021", "age20_64_2021", "over65_2021", "age20_34_2021"]]
     out.append(("_age", _Source("census2021_age", "2021", age_counts, "sum", "Census 2021", "persons", ("E", "W"))))
 
@@ -203,9 +209,12 @@ def load_attributes(zones: ZoneSet, data_dir: DataDir = None) -> xr.Dataset:
     age_attrs = {**pop[1], "units": "share of population"}
     ds["pop_census2021"] = ("lad", pop[0].to_numpy(dtype=float))
     ds["pop_census2021"].attrs.update({**pop[1], "units": "persons"})
-    for var, col in (("share_under20", "under20_2021"), ("share_20_64", "age20_64_2021"),
-                     ("share_65plus", "over65_2021"), ("share_20_34", "age20_34_2021")):
-        ds[var] = ("lad", (data[col][0] / pop[0]).to_numpy(dtype=float))
+    # The broad bands are rounded to 100 independently of the total (Isles of Scilly: 1,800 of 2,100),
+    # so their shares are taken of the bands' sum, which makes them partition the population.
+    bands = data["under20_2021"][0] + data["age20_64_2021"][0] + data["over65_2021"][0]
+    for var, col, denominator in (("share_under20", "under20_2021", bands), ("share_20_64", "age20_64_2021", bands),
+                                  ("share_65plus", "over65_2021", bands), ("share_20_34", "age20_34_2021", pop[0])):
+        ds[var] = ("lad", (data[col][0] / denominator).to_numpy(dtype=float))
         ds[var].attrs.update(age_attrs)
     ds["wfh_share"] = ds["wfh_workers"] / ds["workers"]
     ds["wfh_share"].attrs.update({**data["workers"][1], "units": "share of workers"})

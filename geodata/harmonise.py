@@ -22,8 +22,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
 from migravity.errors import ConfigError, HarmonisationError
-from migravity.geodata.readers import load
+from migravity.geodata.datadir import dataset_path
+from migravity.geodata.readers import check_unique, load
 
 #: 2025 code changes (minor boundary changes): new code -> 2023 code.
 RENAMES_2025 = {"E08000038": "E08000016", "E08000039": "E08000019"}
@@ -120,6 +122,7 @@ def code_map(source: str, target: str, data_dir: str | os.PathLike[str] | None =
         For a pair of vintages with no defined harmonisation.
     """
     lk = load("lookup_ltla22_ltla23", data_dir)
+    check_unique(lk, ["ltla22_code"], dataset_path("lookup_ltla22_ltla23", data_dir))
     codes21 = frozenset(lk.ltla22_code)
     codes23 = frozenset(lk.ltla23_code)
     if source == target:

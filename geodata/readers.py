@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from migravity.errors import MalformedDataError
 from migravity.geodata.datadir import require
 from migravity.geodata.registry import get

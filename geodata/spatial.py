@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+
 from migravity.geodata.zones import ZoneSet
 
 INTRA_FACTOR = 128.0 / (45.0 * np.pi)

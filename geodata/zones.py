@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+
 from migravity.errors import HarmonisationError, MalformedDataError, check_choice
-from migravity.geodata.readers import load
+from migravity.geodata.datadir import dataset_path
+from migravity.geodata.readers import check_unique, load
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -117,7 +119,9 @@ def load_zones(
         raise MalformedDataError(_BOUNDARIES[vintage], "geometry has no CRS")
     gdf = gdf[gdf.code.str[0].isin(AREAS[area])].to_crs(BNG).sort_values("code")
     lookup_name, prefix = _REGION_LOOKUP[vintage]
-    lk = load(lookup_name, data_dir).set_index(f"{prefix}_code")
+    lk = load(lookup_name, data_dir)
+    check_unique(lk, [f"{prefix}_code"], dataset_path(lookup_name, data_dir))  # .at below needs one row per code
+    lk = lk.set_index(f"{prefix}_code")
     regions, region_names = [], []
     for code in gdf.code:
         if code[0] == "E":

@@ -1,0 +1,43 @@
+"""``migravity data facts`` end to end, through the console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MIGRAVITY = Path(sys.executable).with_name("migravity")
+
+
+def _run(args: list[str], data: Path | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MIGRAVITY_DATA"}
+    if data is not None:
+        env["MIGRAVITY_DATA"] = str(data)
+    return subprocess.run([str(MIGRAVITY), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_facts_json(data_dir: Path) -> None:
+    """``data facts --json -`` prints both facts as JSON on stdout."""
+    res = _run(["data", "facts", "--json", "-"], data_dir)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) == {"deprivation_flows", "wfh_by_region"}
+    dep = out["deprivation_flows"]
+    assert sorted(dep) == ["1", "2", "3", "4", "5"] and all(len(col) == 5 for col in dep.values())
+    assert 3.5 < dep["1"]["1"] / dep["5"]["1"] < 5  # columns are destinations: 1->1 over 1->5
+    wfh = out["wfh_by_region"]
+    assert wfh["workers"]["England and Wales"] == 27_773_528
+    assert wfh["share"]["London"] > wfh["share"]["Rest of England and Wales"]
+
+
+def test_facts_missing_data(tmp_path: Path) -> None:
+    """An empty data directory: exit code 2 and a one-line error naming the missing dataset."""
+    res = _run(["--data-dir", str(tmp_path), "data", "facts"], None)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("migravity: error: dataset '")
+    assert "not found at " + str(tmp_path) in lines[0] and "data fetch" in lines[0]
+    assert "Traceback" not in res.stderr
