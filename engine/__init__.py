@@ -1,0 +1,30 @@
+"""Numba-accelerated spatial-interaction engine: flows, balancing and PPML calibration.
+
+Public API
+----------
+calibrate
+    Fit a model to a table of OD pairs by Poisson PPML.
+calibrate_arrays
+    The same for dense (n_o, n_d) arrays.
+evaluate_flows
+    Flows implied by given coefficients, balanced to the constraint's margins.
+CalibrationResult
+    What the calibration returns.
+synthetic_od_table
+    A synthetic OD table for examples and tests.
+"""
+
+from __future__ import annotations
+
+from migravity.engine.calibrate import calibrate, calibrate_arrays
+from migravity.engine.evaluate import evaluate_flows
+from migravity.engine.result import CalibrationResult
+from migravity.engine.synthetic import synthetic_od_table
+
+__all__ = [
+    "CalibrationResult",
+    "calibrate",
+    "calibrate_arrays",
+    "evaluate_flows",
+    "synthetic_od_table",
+]

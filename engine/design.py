@@ -1,0 +1,274 @@
+"""From an OD table (or dense arrays) to the dense arrays the kernels fit.
+
+Rows of a table are the observations: absent pairs are left out of the fit (the ``mask``),
+never taken as zero flows. Origin and destination labels are mapped separately to
+``0..n_o-1`` and ``0..n_d-1`` (rectangular grids and differing label sets are fine).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from migravity.errors import ConfigError, InputError
+
+_LOG_RE = re.compile(r"^\s*log\(\s*(.+?)\s*\)\s*$")
+
+
+@dataclass
+class Design:
+    """Dense arrays of one model (internal).
+
+    Attributes
+    ----------
+    y : ndarray (n_o, n_d)
+        Flows, zero outside ``mask``.
+    x : ndarray (k, n_o, n_d)
+        Regressor stack; ``names[q]`` names ``x[q]``.
+    mask : ndarray of bool (n_o, n_d)
+        Observed pairs.
+    origin_labels, destination_labels : ndarray
+        Labels of the rows and columns.
+    row_codes, col_codes : ndarray of int or None
+        Grid position of each table row (table input only).
+    kinds : tuple of str
+        ``"pair"``, ``"origin"`` or ``"destination"`` for each term (how it varies).
+    """
+
+    y: np.ndarray
+    x: np.ndarray
+    mask: np.ndarray
+    names: tuple[str, ...]
+    origin_labels: np.ndarray
+    destination_labels: np.ndarray
+    row_codes: np.ndarray | None = None
+    col_codes: np.ndarray | None = None
+    kinds: tuple[str, ...] = field(default_factory=tuple)
+    cost_names: tuple[str, ...] = ()
+
+
+def parse_term(expr: str) -> tuple[str, bool]:
+    """Split a term expression into ``(column, take_log)``: ``"log(dist)"`` -> ``("dist", True)``."""
+    if not isinstance(expr, str) or not expr.strip():
+        raise ConfigError("terms", expr, "give column names or 'log(column)' strings")
+    m = _LOG_RE.match(expr)
+    return (m.group(1), True) if m else (expr.strip(), False)
+
+
+def cost_terms(cost: str | None, deterrence: str) -> list[str]:
+    """Term expressions of the cost under a deterrence: power ``log(c)``, exponential ``c``, both."""
+    if cost is None:
+        return []
+    if deterrence == "power":
+        return [f"log({cost})"]
+    if deterrence == "exponential":
+        return [cost]
+    return [f"log({cost})", cost]
+
+
+def _transform(values: np.ndarray, expr: str, column: str, take_log: bool, field_name: str) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        raise InputError(
+            f"{field_name} {column!r} has {int(bad.sum())} NaN/inf value(s) among the observed pairs: "
+            "fill or drop those rows"
+        )
+    if take_log:
+        if (v <= 0).any():
+            n_bad = int((v <= 0).sum())
+            hint = (
+                "use deterrence='exponential' (linear cost) or make the cost positive"
+                if field_name == "cost"
+                else "take the log of a positive column only"
+            )
+            raise ConfigError(
+                "cost" if field_name == "cost" else "terms",
+                expr,
+                f"{n_bad} value(s) <= 0 cannot be logged: {hint}",
+            )
+        v = np.log(v)
+    return v
+
+
+def check_flows(values: np.ndarray, field_name: str = "flow") -> np.ndarray:
+    """Validate flows: finite and non-negative; returns them as float64."""
+    y = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(y).all():
+        raise InputError(
+            f"{field_name} has {int((~np.isfinite(y)).sum())} NaN/inf value(s): "
+            "fill them or drop those pairs (absent pairs are left out of the fit)"
+        )
+    if (y < 0).any():
+        raise InputError(
+            f"{field_name} has {int((y < 0).sum())} negative value(s) (min {y.min()!r}): "
+            "flows must be counts >= 0"
+        )
+    return y
+
+
+def design_from_table(
+    table: pd.DataFrame,
+    *,
+    origin: str,
+    destination: str,
+    flow: str,
+    cost: str | None,
+    deterrence: str,
+    terms: Sequence[str],
+) -> Design:
+    """Build the dense design of a table of OD pairs (one row per observed pair)."""
+    if not isinstance(table, pd.DataFrame):
+        raise InputError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    for fld, col in (("origin", origin), ("destination", destination), ("flow", flow), ("cost", cost)):
+        if col is not None and col not in table.columns:
+            raise ConfigError(fld, col, f"no such column; the table has {list(table.columns)}")
+    if len(table) == 0:
+        raise InputError("table has no rows")
+    for fld, col in (("origin", origin), ("destination", destination)):
+        if table[col].isna().any():
+            raise InputError(f"{fld} column {col!r} has missing labels: drop those rows")
+    y_rows = check_flows(table[flow].to_numpy(), f"flow column {flow!r}")
+    exprs = [*cost_terms(cost, deterrence), *terms]
+    parsed = [parse_term(e) for e in exprs]
+    n_cost = len(cost_terms(cost, deterrence))
+    for q, (col, _) in enumerate(parsed):
+        if col not in table.columns:
+            raise ConfigError(
+                "terms", exprs[q], f"no column {col!r} in the table; columns are {list(table.columns)}"
+            )
+    names = tuple(e.strip() if q >= n_cost else e for q, e in enumerate(exprs))
+    if len(set(names)) != len(names):
+        raise ConfigError("terms", list(names), "each term may appear once (the cost enters already)")
+    oi, o_labels = pd.factorize(table[origin], sort=True)
+    dj, d_labels = pd.factorize(table[destination], sort=True)
+    n_o, n_d = len(o_labels), len(d_labels)
+    flat = oi.astype(np.int64) * n_d + dj
+    if np.bincount(flat, minlength=n_o * n_d).max(initial=0) > 1:
+        dup = pd.Series(flat).duplicated(keep=False).to_numpy()
+        first = table.loc[dup, [origin, destination]].iloc[0].tolist()
+        raise InputError(
+            f"table has {int(dup.sum())} rows with a duplicated ({origin}, {destination}) pair, "
+            f"e.g. {tuple(first)}: aggregate them (sum the flows) so that each pair appears once"
+        )
+    mask = np.zeros((n_o, n_d), dtype=bool)
+    mask[oi, dj] = True
+    y = np.zeros((n_o, n_d))
+    y[oi, dj] = y_rows
+    x = np.zeros((len(exprs), n_o, n_d))
+    for q, (col, take_log) in enumerate(parsed):
+        fld = "cost" if q < n_cost else "term"
+        x[q, oi, dj] = _transform(table[col].to_numpy(), exprs[q], col, take_log, fld)
+    kinds = tuple(_kind(x[q], mask) for q in range(len(exprs)))
+    return Design(
+        y=y,
+        x=x,
+        mask=mask,
+        names=names,
+        origin_labels=np.asarray(o_labels),
+        destination_labels=np.asarray(d_labels),
+        row_codes=oi.astype(np.int64),
+        col_codes=dj.astype(np.int64),
+        kinds=kinds,
+        cost_names=names[:n_cost],
+    )
+
+
+def _kind(xq: np.ndarray, mask: np.ndarray) -> str:
+    """``"origin"`` if constant within each origin, ``"destination"`` within each destination."""
+    big = np.where(mask, xq, -np.inf).max(axis=1)
+    small = np.where(mask, xq, np.inf).min(axis=1)
+    has = mask.any(axis=1)
+    scale = max(1.0, float(np.abs(xq[mask]).max()) if mask.any() else 1.0)
+    if np.all((big - small)[has] <= 1e-12 * scale):
+        return "origin"
+    big = np.where(mask, xq, -np.inf).max(axis=0)
+    small = np.where(mask, xq, np.inf).min(axis=0)
+    has = mask.any(axis=0)
+    if np.all((big - small)[has] <= 1e-12 * scale):
+        return "destination"
+    return "pair"
+
+
+def design_from_arrays(
+    flows: np.ndarray,
+    *,
+    cost: np.ndarray | None,
+    deterrence: str,
+    pair_terms: Mapping[str, np.ndarray],
+    origin_terms: Mapping[str, np.ndarray],
+    destination_terms: Mapping[str, np.ndarray],
+    mask: np.ndarray | None,
+    origin_labels: Sequence[object] | None,
+    destination_labels: Sequence[object] | None,
+) -> Design:
+    """Build the dense design of (n_o, n_d) arrays; the cost terms are named ``log(cost)``/``cost``."""
+    y = np.asarray(flows, dtype=np.float64)
+    if y.ndim != 2:
+        raise InputError(f"flows must be a 2-D (origin, destination) array, got shape {y.shape}")
+    n_o, n_d = y.shape
+    if mask is None:
+        m = np.ones((n_o, n_d), dtype=bool)
+    else:
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != y.shape:
+            raise InputError(f"mask has shape {m.shape}, flows {y.shape}: give one of the same shape")
+    check_flows(y[m], "flows")
+    y = np.where(m, y, 0.0)
+    layers: list[np.ndarray] = []
+    names: list[str] = []
+    kinds: list[str] = []
+    cost_names: list[str] = []
+    if cost is not None:
+        c = np.asarray(cost, dtype=np.float64)
+        if c.shape != y.shape:
+            raise InputError(f"cost has shape {c.shape}, flows {y.shape}: give one of the same shape")
+        for expr in cost_terms("cost", deterrence):
+            col, take_log = parse_term(expr)
+            layers.append(np.where(m, _transform(np.where(m, c, 1.0), expr, col, take_log, "cost"), 0.0))
+            names.append(expr)
+            cost_names.append(expr)
+            kinds.append("pair")
+    for name, arr in pair_terms.items():
+        a = np.asarray(arr, dtype=np.float64)
+        if a.shape != y.shape:
+            raise InputError(f"pair term {name!r} has shape {a.shape}, flows {y.shape}")
+        layers.append(np.where(m, _transform(np.where(m, a, 0.0), name, name, False, "pair term"), 0.0))
+        names.append(name)
+        kinds.append("pair")
+    for name, arr, n, kind in [
+        *[(k_, v_, n_o, "origin") for k_, v_ in origin_terms.items()],
+        *[(k_, v_, n_d, "destination") for k_, v_ in destination_terms.items()],
+    ]:
+        a = np.asarray(arr, dtype=np.float64).ravel()
+        if a.shape != (n,):
+            raise InputError(f"{kind} term {name!r} has shape {a.shape}, expected ({n},)")
+        a = _transform(a, name, name, False, f"{kind} term")
+        full = np.broadcast_to(a[:, None] if kind == "origin" else a[None, :], (n_o, n_d))
+        layers.append(np.where(m, full, 0.0))
+        names.append(name)
+        kinds.append(kind)
+    if len(set(names)) != len(names):
+        raise ConfigError("terms", names, "give each term a distinct name")
+    x = np.stack(layers) if layers else np.zeros((0, n_o, n_d))
+    o_lab = np.arange(n_o) if origin_labels is None else np.asarray(origin_labels)
+    d_lab = np.arange(n_d) if destination_labels is None else np.asarray(destination_labels)
+    if o_lab.shape != (n_o,) or d_lab.shape != (n_d,):
+        raise InputError(
+            f"origin_labels/destination_labels must have {n_o}/{n_d} entries, "
+            f"got {o_lab.shape}/{d_lab.shape}"
+        )
+    return Design(
+        y=y,
+        x=np.ascontiguousarray(x),
+        mask=m,
+        names=tuple(names),
+        origin_labels=o_lab,
+        destination_labels=d_lab,
+        kinds=tuple(kinds),
+        cost_names=tuple(cost_names),
+    )

@@ -1,0 +1,257 @@
+"""Flows implied by given coefficients: ``exp`` of the linear predictor, then balancing.
+
+Unconstrained: ``exp(intercept + x'beta)``. Production: each row scaled to its origin total.
+Attraction: each column to its destination total. Doubly: Furness balancing to both (the
+totals must have the same sum). The balancing status (``iterations``, ``converged``,
+``max_error`` = largest relative margin error) is returned in the result's ``attrs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from migravity.engine._kernels_flow import add_outer_and_mask, axpy_inplace, balance, scale_inplace
+from migravity.engine.design import check_flows, parse_term
+from migravity.engine.options import Constraint, constraint_code, normalise_constraint
+from migravity.engine.ppml import n_threads
+from migravity.engine.result import CalibrationResult
+from migravity.errors import ConfigError, InputError
+
+
+def _totals(values: Any, labels: np.ndarray, field: str) -> np.ndarray:
+    if isinstance(values, Mapping | pd.Series):
+        s = pd.Series(values)
+        missing = [v for v in labels.tolist() if v not in s.index]
+        if missing:
+            raise ConfigError(field, f"<{len(s)} totals>", f"give a total for {missing[:5]} too")
+        arr = s.reindex(labels).to_numpy(dtype=np.float64)
+    else:
+        arr = np.asarray(values, dtype=np.float64).ravel()
+        if arr.shape != labels.shape:
+            raise InputError(f"{field} has {arr.size} entries, expected {labels.size}")
+    return check_flows(arr, field)
+
+
+def evaluate_flows(
+    params: CalibrationResult | Mapping[str, float],
+    cost: np.ndarray | None = None,
+    pair_terms: Mapping[str, np.ndarray] | None = None,
+    origin_terms: Mapping[str, np.ndarray] | None = None,
+    destination_terms: Mapping[str, np.ndarray] | None = None,
+    *,
+    constraint: Constraint | None = None,
+    origin_totals: Any = None,
+    destination_totals: Any = None,
+    mask: np.ndarray | None = None,
+    origin_labels: Any = None,
+    destination_labels: Any = None,
+    tol: float = 1e-10,
+    max_iter: int = 10_000,
+) -> xr.DataArray:
+    """Flows between zones for given coefficients.
+
+    Parameters
+    ----------
+    params : CalibrationResult or mapping of str to float
+        Coefficients keyed by term. ``"intercept"`` is the constant (unconstrained only);
+        ``"log(cost)"``/``"cost"`` (or the fitted result's cost terms, e.g.
+        ``"log(distance_km)"``) take the ``cost`` array; other keys are looked up in
+        ``pair_terms`` (``"log(name)"`` takes the log of ``pair_terms[name]``),
+        ``origin_terms`` and ``destination_terms``. NaN coefficients (dropped terms) are skipped.
+    cost : ndarray (n_o, n_d), optional
+        Travel cost.
+    pair_terms, origin_terms, destination_terms : mapping of str to ndarray, optional
+        Pair (n_o, n_d), origin (n_o,) and destination (n_d,) variables.
+    constraint : {"none", "production", "attraction", "doubly"}, optional
+        Default: the result's constraint, else ``"doubly"``.
+    origin_totals, destination_totals : array or mapping, optional
+        Target margins (required by the constraint); arrays in row/column order, mappings and
+        Series keyed by label.
+    mask : ndarray of bool (n_o, n_d), optional
+        Pairs that may carry flow (default: all).
+    origin_labels, destination_labels : sequence, optional
+        Coordinates of the result (default ``0..n-1``).
+    tol, max_iter : float, int
+        Balancing tolerance (max relative margin error) and sweep limit.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(origin, destination)``; ``attrs`` hold ``iterations``, ``converged`` and
+        ``max_error`` of the balancing.
+    """
+    pair_terms = dict(pair_terms or {})
+    origin_terms = dict(origin_terms or {})
+    destination_terms = dict(destination_terms or {})
+    if isinstance(params, CalibrationResult):
+        coefs = dict(params.coefficients)
+        cost_names = set(params.cost_names)
+        cons = normalise_constraint(constraint or params.constraint)
+    else:
+        coefs = {str(k): float(v) for k, v in params.items()}
+        cost_names = set()
+        cons = normalise_constraint(constraint or "doubly")
+    mode = constraint_code(cons)
+    shape = _grid_shape(cost, pair_terms, origin_terms, destination_terms, mask)
+    n_o, n_d = shape
+    eta = np.zeros(shape)
+    u = np.zeros(n_o)
+    v = np.zeros(n_d)
+    for key, c in coefs.items():
+        if not np.isfinite(c):
+            continue
+        if key == "intercept":
+            if mode == 0:
+                u += c
+            continue
+        name, take_log = parse_term(key)
+        if cost is not None and (key in cost_names or name == "cost"):
+            arr = _pair(cost, shape, "cost")
+        elif key in pair_terms:
+            arr, take_log = _pair(pair_terms[key], shape, key), False
+        elif name in pair_terms:
+            arr = _pair(pair_terms[name], shape, name)
+        elif key in origin_terms:
+            u += c * _vec(origin_terms[key], n_o, key)
+            continue
+        elif key in destination_terms:
+            v += c * _vec(destination_terms[key], n_d, key)
+            continue
+        else:
+            raise ConfigError(
+                "params", key,
+                "no array for this term: pass it in pair_terms/origin_terms/destination_terms "
+                "(or cost= for the cost term)",
+            )
+        if take_log:
+            if (arr <= 0).any():
+                raise ConfigError("cost" if name == "cost" else "pair_terms", key,
+                                  "values <= 0 cannot be logged")
+            arr = np.log(arr)
+        axpy_inplace(eta, c, arr)
+    has_mask = mask is not None
+    m = np.asarray(mask, dtype=bool) if has_mask else np.ones((1, 1), dtype=bool)
+    add_outer_and_mask(eta, u, v, m, has_mask)
+    np.exp(eta, out=eta)
+    o_lab = np.arange(n_o) if origin_labels is None else np.asarray(origin_labels)
+    d_lab = np.arange(n_d) if destination_labels is None else np.asarray(destination_labels)
+    row_t = np.zeros(n_o)
+    col_t = np.zeros(n_d)
+    if mode in (1, 3):
+        if origin_totals is None:
+            raise ConfigError("origin_totals", None, f"a {cons}-constrained model needs them")
+        row_t = _totals(origin_totals, o_lab, "origin_totals")
+    if mode in (2, 3):
+        if destination_totals is None:
+            raise ConfigError("destination_totals", None, f"a {cons}-constrained model needs them")
+        col_t = _totals(destination_totals, d_lab, "destination_totals")
+    if mode == 3:
+        so, sd = row_t.sum(), col_t.sum()
+        if abs(so - sd) > 1e-9 * max(so, sd):
+            raise ConfigError(
+                "destination_totals", f"sum {sd:.12g}",
+                f"doubly-constrained totals must have the same sum as origin_totals ({so:.12g})",
+            )
+    status: tuple[int, bool, float] = (0, True, 0.0)
+    if mode != 0:
+        a = np.ones(n_o)
+        b = np.ones(n_d)
+        it, conv, err = balance(eta, row_t, col_t, a, b, mode, tol, max_iter, n_threads())
+        scale_inplace(eta, a, b)
+        status = (int(it), bool(conv), float(err))
+    return xr.DataArray(
+        eta,
+        dims=("origin", "destination"),
+        coords={"origin": o_lab, "destination": d_lab},
+        name="flow",
+        attrs={
+            "constraint": cons,
+            "iterations": status[0],
+            "converged": status[1],
+            "max_error": status[2],
+        },
+    )
+
+
+def _grid_shape(cost: Any, pair: dict, orig: dict, dest: dict, mask: Any) -> tuple[int, int]:
+    for arr in [cost, mask, *pair.values()]:
+        if arr is not None:
+            a = np.asarray(arr)
+            if a.ndim == 2:
+                return int(a.shape[0]), int(a.shape[1])
+    if orig and dest:
+        return len(next(iter(orig.values()))), len(next(iter(dest.values())))
+    raise InputError("cannot tell the grid's shape: pass cost, mask or a pair term")
+
+
+def _pair(arr: Any, shape: tuple[int, int], name: str) -> np.ndarray:
+    a = np.ascontiguousarray(arr, dtype=np.float64)
+    if a.shape != shape:
+        raise InputError(f"{name} has shape {a.shape}, expected {shape}")
+    return a
+
+
+def _vec(arr: Any, n: int, name: str) -> np.ndarray:
+    a = np.asarray(arr, dtype=np.float64).ravel()
+    if a.shape != (n,):
+        raise InputError(f"{name} has {a.size} entries, expected {n}")
+    return a
+
+
+def predict_table(
+    result: CalibrationResult,
+    new_table: pd.DataFrame,
+    origin_totals: Any = None,
+    destination_totals: Any = None,
+) -> pd.Series:
+    """Predicted flows for the rows of ``new_table`` (see :meth:`CalibrationResult.predict`)."""
+    spec = result.spec
+    if spec is None:
+        raise InputError("predict(new_table) needs a model fitted by calibrate() from a table")
+    o_col, d_col, f_col = spec["origin"], spec["destination"], spec["flow"]
+    oi, o_lab = pd.factorize(new_table[o_col], sort=True)
+    dj, d_lab = pd.factorize(new_table[d_col], sort=True)
+    shape = (len(o_lab), len(d_lab))
+    mask = np.zeros(shape, dtype=bool)
+    mask[oi, dj] = True
+    pair: dict[str, np.ndarray] = {}
+    cost_arr = None
+    for key, c in result.coefficients.items():
+        if key == "intercept" or not np.isfinite(c):
+            continue
+        col, _ = parse_term(key)
+        if col not in new_table.columns:
+            raise ConfigError("new_table", col, "the table lacks this term's column")
+        dense = np.ones(shape)
+        dense[oi, dj] = new_table[col].to_numpy(dtype=np.float64)
+        if key in result.cost_names:
+            cost_arr = dense
+        else:
+            pair[col] = dense
+    coefs = dict(result.coefficients)
+    mode = constraint_code(result.constraint)
+    if (mode in (1, 3) and origin_totals is None) or (mode in (2, 3) and destination_totals is None):
+        if f_col not in new_table.columns:
+            raise ConfigError("new_table", f_col,
+                              "give the flow column or origin_totals/destination_totals")
+        y = np.zeros(shape)
+        y[oi, dj] = check_flows(new_table[f_col].to_numpy(), f"flow column {f_col!r}")
+        origin_totals = y.sum(axis=1) if origin_totals is None else origin_totals
+        destination_totals = y.sum(axis=0) if destination_totals is None else destination_totals
+    flows = evaluate_flows(
+        coefs if cost_arr is None else result,
+        cost=cost_arr,
+        pair_terms=pair,
+        constraint=result.constraint,  # type: ignore[arg-type]
+        origin_totals=origin_totals,
+        destination_totals=destination_totals,
+        mask=mask,
+        origin_labels=np.asarray(o_lab),
+        destination_labels=np.asarray(d_lab),
+    )
+    return pd.Series(flows.to_numpy()[oi, dj], index=new_table.index, name="predicted")

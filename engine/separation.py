@@ -1,0 +1,123 @@
+"""Zeros and separation: which zones and pairs cannot be fitted, found before the fit.
+
+Rules (applied repeatedly until nothing changes, as ppmlhdfe does):
+
+* In a model with origin effects (production- or doubly-constrained) an origin whose observed
+  flows are all zero has a fixed effect of ``-inf``: its pairs are dropped from the fit (its
+  fitted flows are 0). Likewise destinations in attraction- or doubly-constrained models.
+* A term that is constant (value ``v``) over the pairs with positive flow, and lies on one side
+  of ``v`` on some zero-flow pairs, separates those pairs (its coefficient would run to
+  ``+-inf``): those pairs are dropped (fitted flow 0) and the term, now constant on the fit,
+  is dropped too (coefficient reported as NaN). This catches, e.g., a binary term whose value 1
+  occurs only on zero-flow pairs. More general separation (a combination of several terms and
+  fixed effects) is not searched for; it shows up as non-convergence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Drops:
+    """What was left out of the fit and why (labels, not codes)."""
+
+    origins: list[object] = field(default_factory=list)
+    destinations: list[object] = field(default_factory=list)
+    pairs: list[tuple[object, object]] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[object]]:
+        """Plain-dict view (JSON-friendly apart from the label types)."""
+        return {
+            "origins": list(self.origins),
+            "destinations": list(self.destinations),
+            "pairs": [list(p) for p in self.pairs],
+            "terms": list(self.terms),
+        }
+
+
+def find_drops(
+    y: np.ndarray,
+    x: np.ndarray,
+    mask: np.ndarray,
+    names: tuple[str, ...],
+    mode: int,
+    origin_labels: np.ndarray,
+    destination_labels: np.ndarray,
+) -> tuple[np.ndarray, list[int], Drops]:
+    """Return the mask of pairs to fit, the indices of the terms kept and the report."""
+    mask = mask.copy()
+    drops = Drops()
+    kept = list(range(x.shape[0]))
+    while True:
+        changed = False
+        pos = mask & (y > 0)
+        if mode in (1, 3):
+            rows = mask.any(axis=1) & ~pos.any(axis=1)
+            if rows.any():
+                idx = np.flatnonzero(rows)
+                mask[idx, :] = False
+                labs = [origin_labels[i].item() if hasattr(origin_labels[i], "item")
+                        else origin_labels[i] for i in idx]
+                drops.origins.extend(labs)
+                drops.messages.append(
+                    f"{len(idx)} origin(s) with all observed flows zero have a fixed effect of "
+                    f"-inf: their pairs were left out of the fit (fitted flows 0): {labs[:10]}"
+                    + (" ..." if len(labs) > 10 else "")
+                )
+                changed = True
+        if mode in (2, 3):
+            pos = mask & (y > 0)
+            cols = mask.any(axis=0) & ~pos.any(axis=0)
+            if cols.any():
+                idx = np.flatnonzero(cols)
+                mask[:, idx] = False
+                labs = [destination_labels[j].item() if hasattr(destination_labels[j], "item")
+                        else destination_labels[j] for j in idx]
+                drops.destinations.extend(labs)
+                drops.messages.append(
+                    f"{len(idx)} destination(s) with all observed flows zero have a fixed effect "
+                    f"of -inf: their pairs were left out of the fit (fitted flows 0): {labs[:10]}"
+                    + (" ..." if len(labs) > 10 else "")
+                )
+                changed = True
+        pos = mask & (y > 0)
+        zero = mask & (y == 0)
+        for q in list(kept):
+            if not pos.any():
+                break
+            vals = x[q][pos]
+            v = vals[0]
+            eps = 1e-12 * max(1.0, abs(v))
+            if np.abs(vals - v).max() > eps:
+                continue
+            diff = np.where(zero, x[q] - v, 0.0)
+            up, down = diff > eps, diff < -eps
+            if up.any() != down.any():
+                sep = up | down
+                oi, dj = np.nonzero(sep)
+                mask[sep] = False
+                zero = mask & (y == 0)
+                kept.remove(q)
+                drops.terms.append(names[q])
+                drops.pairs.extend(
+                    (_item(origin_labels[i]), _item(destination_labels[j]))
+                    for i, j in zip(oi, dj, strict=True)
+                )
+                drops.messages.append(
+                    f"term {names[q]!r} separates {len(oi)} zero-flow pair(s) (it is constant "
+                    f"where flows are positive and {'above' if up.any() else 'below'} that value "
+                    "only where they are zero): those pairs were dropped (fitted flows 0) and the "
+                    "term, constant on the rest, was dropped (coefficient NaN)"
+                )
+                changed = True
+        if not changed:
+            return mask, kept, drops
+
+
+def _item(v: object) -> object:
+    return v.item() if hasattr(v, "item") else v
