@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from migravity.engine import calibrate, calibrate_arrays, synthetic_od_table
+from migravity.errors import ConfigError
 
 SETTINGS = settings(max_examples=15, deadline=None)
 KW = {"origin": "origin", "destination": "destination", "flow": "flow", "cost": "distance_km",
@@ -17,7 +18,11 @@ KW = {"origin": "origin", "destination": "destination", "flow": "flow", "cost": 
 @given(seed=st.integers(0, 10_000), n=st.integers(6, 14))
 def test_doubly_margins_and_permutation(seed, n):
     t = synthetic_od_table(n, np.random.default_rng(seed), mean_flow=30.0)
-    r = calibrate(t, **KW)
+    try:
+        r = calibrate(t, **KW)
+    except ConfigError as e:  # tiny grids can draw a border term collinear with the fixed effects
+        assert "collinear" in str(e)
+        reject()
     y = np.nan_to_num(r.observed.to_numpy())
     mu = np.nan_to_num(r.fitted.to_numpy())
     np.testing.assert_allclose(mu.sum(1), y.sum(1), rtol=1e-9)
