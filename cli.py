@@ -54,10 +54,12 @@ def _register() -> None:
     from migravity.engine.cli import register as register_engine
     from migravity.engine.report import register as register_report
     from migravity.geodata.cli import register as register_geodata
+    from migravity.scenarios.cli import register as register_scenarios
 
     register_geodata(app)
     register_engine(app)
     register_report(app)
+    register_scenarios(app)
 
 
 _register()

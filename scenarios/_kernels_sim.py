@@ -1,0 +1,188 @@
+"""Numba kernels of the dynamic scenario simulation (pure functions over contiguous arrays).
+
+Shapes: ``S`` segments, ``n`` zones, ``D`` Monte Carlo draws, ``T`` years. Every kernel returns a
+status code: 0 = success, 1 = a non-finite value or a negative stock appeared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+OK = 0
+BAD_VALUE = 1
+
+
+@njit(cache=True)
+def _deterrence(beta, gamma, log_dist, border, k_out):  # pragma: no cover - jitted
+    """``K_ij = d_ij^beta exp(gamma border_ij)`` off the diagonal, 0 on it."""
+    n = log_dist.shape[0]
+    for i in range(n):
+        for j in range(n):
+            k_out[i, j] = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
+
+
+@njit(cache=True)
+def _weights(static, theta_h, log_price, w_out):  # pragma: no cover - jitted
+    """``W_sj = exp(static_sj + theta_h_s log_price_j)``."""
+    n_s, n = static.shape
+    for s in range(n_s):
+        for j in range(n):
+            w_out[s, j] = np.exp(static[s, j] + theta_h[s] * log_price[j])
+
+
+@njit(cache=True)
+def _denominators(k, w, den_out):  # pragma: no cover - jitted
+    """``den_si = sum_j K_ij W_sj``."""
+    n_s, n = w.shape
+    for s in range(n_s):
+        for i in range(n):
+            acc = 0.0
+            for j in range(n):
+                acc += k[i, j] * w[s, j]
+            den_out[s, i] = acc
+
+
+@njit(cache=True)
+def _year(stock, new, move_rate, k, w, den, den0, unconstrained, flow_mask, flows, record):  # pragma: no cover
+    """One annual step for one draw: movers leave, destinations by the gravity shares; ``new`` = stocks after."""
+    n_s, n = stock.shape
+    for s in range(n_s):
+        for i in range(n):
+            new[s, i] = stock[s, i]
+    for s in range(n_s):
+        for i in range(n):
+            d = den[s, i]
+            if d <= 0.0 or stock[s, i] <= 0.0:
+                continue
+            rate = move_rate[i]
+            if unconstrained:
+                rate = rate * d / den0[s, i]
+                if rate > 1.0:
+                    rate = 1.0
+            movers = rate * stock[s, i]
+            new[s, i] -= movers
+            scale = movers / d
+            rec = record and flow_mask[s]
+            for j in range(n):
+                f = scale * k[i, j] * w[s, j]
+                new[s, j] += f
+                if rec:
+                    flows[i, j] += f
+
+
+@njit(cache=True, parallel=True)
+def simulate_draws(stock0, move_rate, log_dist, border, beta, gamma, static, base_static, theta_h,
+                   log_price0, base_log_price0, feedback, unconstrained, flow_mask,
+                   stocks_out, flows_out):  # pragma: no cover - jitted
+    """Simulate ``T`` years for each of ``D`` draws, in parallel over chunks of draws.
+
+    Parameters
+    ----------
+    stock0 : (S, n)
+        Initial stocks of the scenario.
+    move_rate : (D, n)
+        Annual inter-LAD move rate per origin and draw.
+    log_dist, border : (n, n)
+        Log distance and shared-border indicator.
+    beta, gamma : (D,)
+        Distance deterrence and border effect per draw.
+    static, base_static : (D, S, n)
+        Destination log weights other than house prices (scenario; baseline, for the
+        unconstrained mode's reference).
+    theta_h : (D, S)
+        House-price elasticity per draw and segment.
+    log_price0, base_log_price0 : (n,)
+        Initial log house prices of the scenario and of the baseline.
+    feedback : float
+        Elasticity of log house prices to the net inflow rate (0 = no feedback).
+    unconstrained : bool
+        Movers per origin scale with the origin's attraction relative to the baseline's.
+    flow_mask : (S,) bool
+        Segments whose final-year flows are accumulated.
+    stocks_out : (D, T + 1, S, n)
+        Written: stocks by year (year 0 = ``stock0``).
+    flows_out : (C, n, n)
+        Written: final-year flows of the masked segments, summed over the draws of chunk ``c``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 if a non-finite or negative stock appeared.
+    """
+    n_draws = stocks_out.shape[0]
+    years = stocks_out.shape[1] - 1
+    n_s, n = stock0.shape
+    n_chunks = flows_out.shape[0]
+    status = np.zeros(n_chunks, dtype=np.int64)
+    for c in prange(n_chunks):
+        k = np.empty((n, n))
+        w = np.empty((n_s, n))
+        den = np.empty((n_s, n))
+        den0 = np.ones((n_s, n))
+        stock = np.empty((n_s, n))
+        new = np.empty((n_s, n))
+        log_price = np.empty(n)
+        flows = flows_out[c]
+        flows[:, :] = 0.0
+        lo = c * n_draws // n_chunks
+        hi = (c + 1) * n_draws // n_chunks
+        for d in range(lo, hi):
+            _deterrence(beta[d], gamma[d], log_dist, border, k)
+            if unconstrained:
+                _weights(base_static[d], theta_h[d], base_log_price0, w)
+                _denominators(k, w, den0)
+            for j in range(n):
+                log_price[j] = log_price0[j]
+            for s in range(n_s):
+                for i in range(n):
+                    stock[s, i] = stock0[s, i]
+                    stocks_out[d, 0, s, i] = stock0[s, i]
+            for t in range(1, years + 1):
+                _weights(static[d], theta_h[d], log_price, w)
+                _denominators(k, w, den)
+                _year(stock, new, move_rate[d], k, w, den, den0, unconstrained, flow_mask, flows, t == years)
+                if feedback != 0.0:
+                    for j in range(n):
+                        tot_old = 0.0
+                        tot_new = 0.0
+                        for s in range(n_s):
+                            tot_old += stock[s, j]
+                            tot_new += new[s, j]
+                        if tot_old > 0.0:
+                            log_price[j] += feedback * (tot_new - tot_old) / tot_old
+                for s in range(n_s):
+                    for i in range(n):
+                        v = new[s, i]
+                        if not np.isfinite(v) or v < -1e-9 * (1.0 + stock[s, i]):
+                            status[c] = BAD_VALUE
+                        stock[s, i] = v
+                        stocks_out[d, t, s, i] = v
+    return BAD_VALUE if status.max() > 0 else OK
+
+
+@njit(cache=True)
+def one_year_flows(stock, move_rate, log_dist, border, beta, gamma, static, base_static, theta_h,
+                   log_price, base_log_price, unconstrained, flows_out):  # pragma: no cover - jitted
+    """Flows of one annual step for one draw, by segment: ``flows_out`` (S, n, n) is written."""
+    n_s, n = stock.shape
+    k = np.empty((n, n))
+    w = np.empty((n_s, n))
+    den = np.empty((n_s, n))
+    den0 = np.ones((n_s, n))
+    _deterrence(beta, gamma, log_dist, border, k)
+    if unconstrained:
+        _weights(base_static, theta_h, base_log_price, w)
+        _denominators(k, w, den0)
+    _weights(static, theta_h, log_price, w)
+    _denominators(k, w, den)
+    new = np.empty((n_s, n))
+    mask = np.zeros(n_s, dtype=np.bool_)
+    tmp = np.zeros((n, n))
+    for s in range(n_s):
+        mask[:] = False
+        mask[s] = True
+        tmp[:, :] = 0.0
+        _year(stock, new, move_rate, k, w, den, den0, unconstrained, mask, tmp, True)
+        flows_out[s] = tmp
+    return OK

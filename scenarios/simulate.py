@@ -1,0 +1,285 @@
+"""The dynamic simulation: segment stocks by LAD, updated year by year by gravity-model migration.
+
+See :mod:`migravity.scenarios` for the equations. :func:`prepare_inputs` loads the real data and
+calibrates the parameters once; :func:`simulate` runs one scenario over Monte Carlo draws of the
+parameters (the numba kernel :func:`migravity.scenarios._kernels_sim.simulate_draws`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+
+from migravity.errors import ConfigError, MigravityError
+from migravity.scenarios import _kernels_sim as K
+from migravity.scenarios.params import ModelParameters
+from migravity.scenarios.segments import (
+    N_CLASSES,
+    SEGMENTS,
+    WFH_CLASSES,
+    derive_segment_shares,
+    read_segment_table,
+    segment_days,
+    segment_skill,
+)
+from migravity.scenarios.spec import Scenario, percent_vector
+
+DataDir = str | os.PathLike[str] | None
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInputs:
+    """Everything the simulation needs about the study area (immutable; arrays are not copied).
+
+    Attributes
+    ----------
+    codes, names, region_codes, region_names : tuple of str
+        One per LAD.
+    gse : ndarray of bool
+        LAD in the Greater South East.
+    imd_quintile : ndarray
+        IMD 2019 quintile (1 = most deprived, within nation).
+    workers : ndarray
+        Census 2021 residents in work: the initial stock of all segments.
+    shares : ndarray, shape (n, 16)
+        Derived segment shares of each LAD's workers.
+    move_rate : ndarray
+        Census 2021 inter-LAD out-migrants / usual residents, per origin.
+    log_dist, border : ndarray, shape (n, n)
+        Log distance (km) and shared-border indicator.
+    log_access, log_pop, log_price, log_pay : ndarray
+        Destination attributes: log job accessibility, log Census 2021 population, log median
+        house price, log median weekly pay.
+    params : ModelParameters
+        Calibrated and assumed parameters.
+    intensity_ratio, intensity_national : float
+        ``wfh_national / intensity_national``: maps a segment's WFH intensity onto the Census
+        WFH-share scale of the calibrated interactions; the national mean WFH intensity.
+    """
+
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    region_codes: tuple[str, ...]
+    region_names: tuple[str, ...]
+    gse: np.ndarray
+    imd_quintile: np.ndarray
+    workers: np.ndarray
+    shares: np.ndarray
+    move_rate: np.ndarray
+    log_dist: np.ndarray
+    border: np.ndarray
+    log_access: np.ndarray
+    log_pop: np.ndarray
+    log_price: np.ndarray
+    log_pay: np.ndarray
+    params: ModelParameters
+    intensity_ratio: float
+    intensity_national: float
+    zone_vintage: str = "2023"
+    area: str = "EW"
+
+    def __post_init__(self) -> None:
+        n = len(self.codes)
+        for name in ("gse", "imd_quintile", "workers", "move_rate", "log_access", "log_pop", "log_price", "log_pay"):
+            a = getattr(self, name)
+            if np.shape(a) != (n,):
+                raise ConfigError(name, np.shape(a), f"give an array of shape ({n},)")
+        for name in ("log_dist", "border"):
+            if np.shape(getattr(self, name)) != (n, n):
+                raise ConfigError(name, np.shape(getattr(self, name)), f"give an array of shape ({n}, {n})")
+        if np.shape(self.shares) != (n, len(SEGMENTS)):
+            raise ConfigError("shares", np.shape(self.shares), f"give an array of shape ({n}, {len(SEGMENTS)})")
+        if np.any(self.move_rate < 0) or np.any(self.move_rate > 1):
+            raise ConfigError("move_rate", float(self.move_rate.max()), "give rates between 0 and 1")
+
+    @property
+    def n(self) -> int:
+        """Number of LADs."""
+        return len(self.codes)
+
+
+def prepare_inputs(zones, *, data_dir: DataDir = None, params: ModelParameters | None = None) -> ModelInputs:
+    """Load the real data for ``zones`` and calibrate the parameters (unless given).
+
+    Parameters
+    ----------
+    zones : migravity.geodata.ZoneSet
+        Study area, e.g. ``load_zones("2023", "EW")``.
+    data_dir : path-like, optional
+        Data directory.
+    params : ModelParameters, optional
+        Parameters already calibrated on these zones.
+    """
+    from migravity.geodata import contiguity_matrix, distance_matrix, load_attributes, load_flows
+    from migravity.scenarios.params import calibrate_parameters
+
+    attrs = load_attributes(zones, data_dir)
+    params = params if params is not None else calibrate_parameters(zones, attrs, data_dir)
+    mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
+    out = mig.sum(axis=1) - np.diag(mig)
+    pop = attrs["pop_census2021"].to_numpy().astype(float)
+    workers = attrs["workers"].to_numpy().astype(float)
+    shares = derive_segment_shares(attrs)
+    g = 1.0 - segment_days() / 5.0
+    g_nat = float((workers[:, None] * shares).sum(axis=0) @ g / workers.sum())
+    return ModelInputs(
+        codes=tuple(zones.codes), names=tuple(zones.names), region_codes=tuple(zones.region_codes),
+        region_names=tuple(zones.region_names), gse=np.asarray(zones.gse, bool),
+        imd_quintile=attrs["imd_quintile"].to_numpy().astype(float), workers=workers, shares=shares,
+        move_rate=np.clip(out / pop, 0.0, 1.0), log_dist=np.log(distance_matrix(zones).to_numpy().astype(float)),
+        border=contiguity_matrix(zones).to_numpy().astype(float),
+        log_access=np.log(params.job_access), log_pop=np.log(pop),
+        log_price=np.log(attrs["house_price"].to_numpy().astype(float)),
+        log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
+        intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat,
+        zone_vintage=zones.vintage, area=zones.area)
+
+
+def apply_wfh(stock: np.ndarray, scenario: Scenario, inputs: ModelInputs) -> np.ndarray:
+    """Reclassify workers between WFH classes within each LAD and skill group; returns a new (16, n) stock."""
+    stock = stock.copy()
+    regions = np.asarray(inputs.region_codes)
+    for ch in scenario.wfh:
+        if ch.lads:
+            sel = np.isin(np.asarray(inputs.codes), ch.lads)
+        elif ch.regions:
+            sel = np.isin(regions, ch.regions)
+        else:
+            sel = np.ones(inputs.n, bool)
+        x = WFH_CLASSES.index(ch.wfh_class)
+        recv = np.array([WFH_CLASSES.index(c) for c in ch.receivers])
+        for k in ((0, 1) if ch.skill == "all" else ((0,) if ch.skill == "high" else (1,))):
+            block = stock[k * N_CLASSES:(k + 1) * N_CLASSES, sel]
+            tot = block.sum(axis=0)
+            p = np.divide(block, tot, out=np.zeros_like(block), where=tot > 0)
+            new_x = p[x] * ch.factor if ch.factor is not None else np.full(p.shape[1], ch.share)
+            delta = new_x - p[x]
+            pool = p[recv].sum(axis=0)
+            if np.any(new_x > 1 + 1e-12) or np.any(delta > pool + 1e-12):
+                worst = float(np.max(new_x))
+                raise ConfigError(f"{ch.key}.factor" if ch.factor is not None else f"{ch.key}.share",
+                                  ch.factor if ch.factor is not None else ch.share,
+                                  f"the new {ch.wfh_class} share reaches {worst:.3f}, more than the classes "
+                                  f"{list(ch.receivers)} can give; shares must stay between 0 and 1")
+            w = np.divide(p[recv], pool, out=np.full_like(p[recv], 1.0 / len(recv)), where=pool > 0)
+            p[x] = new_x
+            p[recv] = np.maximum(p[recv] - w * delta, 0.0)
+            stock[k * N_CLASSES:(k + 1) * N_CLASSES, sel] = p * tot
+    return stock
+
+
+def initial_state(inputs: ModelInputs, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scenario's year-0 stocks (16, n), log house prices (n,) and log weekly pay (n,)."""
+    shares = inputs.shares
+    if scenario.segment_table is not None:
+        shares = read_segment_table(scenario.segment_table, inputs.codes)
+    stock = np.ascontiguousarray((inputs.workers[:, None] * shares).T)
+    stock = apply_wfh(stock, scenario, inputs)
+    scenario.check_zones(inputs.codes, inputs.region_codes)
+    hp = percent_vector(scenario.house_prices, inputs.codes, inputs.region_codes, inputs.gse)
+    pay = percent_vector(scenario.earnings, inputs.codes, inputs.region_codes, inputs.gse)
+    return stock, inputs.log_price + np.log(hp), inputs.log_pay + np.log(pay)
+
+
+def draw_parameters(inputs: ModelInputs, scenario: Scenario, draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Parameter draws for ``scenario`` (its ``[parameters]`` overrides applied).
+
+    The random numbers depend only on ``seed`` and ``draws``, so every scenario of a run, and its
+    baseline, sees the same draws (common random numbers). Draw 0 is the point estimate.
+    """
+    params = inputs.params.with_assumed(scenario.parameter_overrides())
+    return params.draw(draws, np.random.default_rng(seed))
+
+
+def segment_weights(inputs: ModelInputs, p: dict[str, np.ndarray], log_pay: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Destination log weights other than house prices (D, 16, n) and house-price elasticities (D, 16).
+
+    ``theta_A^s = theta_A + min(delta_A, 0) x_s`` and ``theta_H^s = theta_H + min(delta_H, 0) x_s +
+    shift [s high-skilled]``, with ``x_s = (w_nat / g_nat) (g_s - g_nat)`` the segment's WFH intensity
+    ``g_s = 1 - days_s / 5`` on the scale of the centred Census WFH share.
+    """
+    x = inputs.intensity_ratio * ((1.0 - segment_days() / 5.0) - inputs.intensity_national)
+    high = (segment_skill() == 0).astype(float)
+    theta_a = p["theta_access"][:, None] + np.minimum(p["delta_wfh_access"], 0.0)[:, None] * x[None, :]
+    theta_h = (p["theta_price"][:, None] + np.minimum(p["delta_wfh_price"], 0.0)[:, None] * x[None, :]
+               + p["high_skill_price_shift"][:, None] * high[None, :])
+    dpay = log_pay - inputs.log_pay
+    common = p["theta_pop"][:, None] * inputs.log_pop[None, :] + p["theta_pay"][:, None] * dpay[None, :]
+    static = theta_a[:, :, None] * inputs.log_access[None, None, :] + common[:, None, :]
+    return np.ascontiguousarray(static), np.ascontiguousarray(theta_h)
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """The outcome of one scenario over all draws.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    stocks : ndarray, shape (draws, years + 1, 16, n)
+        Stocks by draw, year, segment and LAD.
+    hs_flows : ndarray, shape (n, n)
+        Final-year high-skilled mover flows, mean over draws.
+    """
+
+    scenario: Scenario
+    stocks: np.ndarray
+    hs_flows: np.ndarray
+
+
+def simulate(inputs: ModelInputs, scenario: Scenario, *, draws: int = 1, seed: int = 0, years: int = 10,
+             n_chunks: int | None = None) -> Simulation:
+    """Simulate ``scenario`` for ``years`` annual steps over ``draws`` parameter draws.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        From :func:`prepare_inputs`.
+    scenario : Scenario
+        A validated scenario (its own years/draws/seed are ignored here; see :func:`run_scenarios`).
+    draws, seed, years : int
+        Monte Carlo draws (draw 0 = point estimate), seed of the draws, annual steps.
+    n_chunks : int, optional
+        Work chunks over draws (default: 4 per numba thread, at most ``draws``).
+
+    Returns
+    -------
+    Simulation
+    """
+    for name, v, hi in (("draws", draws, 100_000), ("years", years, 100)):
+        if not (isinstance(v, int | np.integer) and 1 <= v <= hi):
+            raise ConfigError(name, v, f"give an integer between 1 and {hi}")
+    if not (isinstance(seed, int | np.integer) and seed >= 0):
+        raise ConfigError("seed", seed, "give a non-negative integer")
+    stock0, log_price0, log_pay = initial_state(inputs, scenario)
+    p = draw_parameters(inputs, scenario, draws, seed)
+    static, theta_h = segment_weights(inputs, p, log_pay)
+    unconstrained = scenario.mode == "unconstrained"
+    if unconstrained:
+        base_static, _ = segment_weights(inputs, p, inputs.log_pay)
+    else:
+        base_static = static
+    move = np.ascontiguousarray(np.clip(p["move_rate_scale"][:, None] * inputs.move_rate[None, :], 0.0, 1.0))
+    chunks = n_chunks or min(draws, 4 * numba.get_num_threads())
+    stocks = np.empty((draws, years + 1, len(SEGMENTS), inputs.n))
+    flows = np.empty((chunks, inputs.n, inputs.n))
+    mask = segment_skill() == 0
+    status = K.simulate_draws(
+        stock0, move, np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border),
+        np.ascontiguousarray(p["beta_distance"]), np.ascontiguousarray(p["gamma_border"]), static, base_static,
+        theta_h, np.ascontiguousarray(log_price0), np.ascontiguousarray(inputs.log_price),
+        float(scenario.housing_feedback), unconstrained, mask, stocks, flows)
+    if status != K.OK:
+        raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
+                             "stock; lower housing_feedback or the perturbations")
+    return Simulation(scenario, stocks, flows.sum(axis=0) / draws)
+
+
+def baseline_of(scenario: Scenario) -> Scenario:
+    """The baseline paired with ``scenario``: its settings and parameters, no perturbation."""
+    return replace(scenario, name="baseline", description="baseline", wfh=(), house_prices=(), earnings=(),
+                   source="derived", raw={})
