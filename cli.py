@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from migravity.console import AppState
@@ -54,12 +53,14 @@ def _register() -> None:
     from migravity.engine.cli import register as register_engine
     from migravity.engine.report import register as register_report
     from migravity.geodata.cli import register as register_geodata
+    from migravity.geodata.export_cli import register as register_export
     from migravity.scenarios.cli import register as register_scenarios
 
     register_geodata(app)
     register_engine(app)
     register_report(app)
     register_scenarios(app)
+    register_export(app)
 
 
 _register()
@@ -72,14 +73,18 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         rc = command.main(args=args, prog_name="migravity", standalone_mode=False)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except click.ClickException as e:  # usage errors: bad option, missing argument
-        e.show()
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(1)
+    except typer.TyperException as e:  # usage errors: unknown option, bad value, missing argument
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:
+            sys.stderr.write(f"migravity: error: {e}\n")
+        sys.exit(2)
     except MigravityError as e:
         if debug:
             raise

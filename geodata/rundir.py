@@ -1,0 +1,362 @@
+"""Read a run directory written by ``migravity run ... --out RUN_DIR`` for export and plotting.
+
+A run directory holds ``manifest.json`` (zone vintage and area, scenarios, draws, years, seed),
+``results.nc`` (netCDF3, read with the ``scipy`` engine) and ``summary.csv`` / ``summary.parquet``
+(see :mod:`migravity.scenarios.run`). The reader is generic: it does not rely on particular
+variable names, only on dimensions.
+
+Reductions (one scenario at a time)
+-----------------------------------
+Every variable of ``results.nc`` is reduced for one scenario as follows:
+
+* ``scenario``: the scenario asked for is selected (variables without it are kept as they are);
+* ``year``: the **final year** is kept;
+* ``segment``: summed over the **high-skilled** segments (names starting ``high_``); the
+  variable is then renamed ``hs_<name>`` (``baseline_<name>`` becomes ``baseline_hs_<name>``),
+  so ``stock`` becomes ``hs_stock``. When no segment name starts with ``high_`` every segment
+  is summed and the name is kept.
+
+Zone values (:meth:`RunDir.zone_values`) are the reduced variables with a ``lad`` dimension;
+any remaining dimension (``quantile``...) is flattened to ``<name>_<label>`` columns with the
+rule of :mod:`migravity.geodata.export_layers` (``hs_change`` -> ``hs_change_q05``,
+``hs_change_q50``, ``hs_change_q95``). For every pair ``X`` / ``baseline_X`` without a
+``quantile`` dimension (means over the draws) the columns ``change_X = X - baseline_X`` and
+``pct_change_X = 100 * change_X / baseline_X`` are added; differences of quantiles are not
+quantiles of differences, so quantile pairs get none (the run's own ``hs_change`` holds the
+per-draw change and its interval). Zone coordinates along ``lad`` other than names and regions
+(``gse``, ``imd_quintile``) are added as columns.
+
+Flow matrices (:meth:`RunDir.flow_matrices`) are the reduced variables with dims
+``(origin, destination)``, with ``change_X = X - baseline_X`` for every pair (flows in the run are
+means over the draws, so differences are exact).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from migravity.errors import ConfigError, DataError, MalformedDataError
+
+if TYPE_CHECKING:
+    from migravity.geodata.zones import ZoneSet
+
+__all__ = ["RUN_FILES", "RunDir", "RunDirError", "open_run", "reduce_variable"]
+
+#: The files a run directory must hold.
+RUN_FILES: tuple[str, ...] = ("manifest.json", "results.nc")
+HIGH_PREFIX = "high_"
+BASELINE_PREFIX = "baseline_"
+#: Coordinates along ``lad`` already in every zone layer (as name, region_code, region_name).
+_NAME_COORDS = frozenset({"lad", "lad_name", "region", "region_name", "name"})
+_HOW_TO = "make one with `migravity run NAME... --out DIR` (e.g. `migravity run baseline wfh_uptake --out run`)"
+
+
+class RunDirError(DataError):
+    """A run directory, or one of its files, is missing (CLI exit code 2)."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{path}: {problem}; {_HOW_TO}")
+
+
+def _hs_name(name: str) -> str:
+    if name.startswith(BASELINE_PREFIX):
+        return f"{BASELINE_PREFIX}hs_{name[len(BASELINE_PREFIX):]}"
+    return f"hs_{name}"
+
+
+def reduce_variable(var: xr.DataArray, scenario: str | None) -> xr.DataArray:
+    """Reduce one variable of ``results.nc`` for one scenario (see the module docs).
+
+    Parameters
+    ----------
+    var : xarray.DataArray
+        A variable of the run's Dataset, with its name.
+    scenario : str or None
+        Scenario selected along ``scenario`` (ignored when the variable has no such dimension).
+
+    Returns
+    -------
+    xarray.DataArray
+        Without ``scenario``, ``year`` and ``segment`` dimensions, renamed ``hs_<name>`` when the
+        high-skilled segments were summed.
+    """
+    name = str(var.name)
+    if "scenario" in var.dims and scenario is not None:
+        var = var.sel(scenario=scenario, drop=True)
+    if "year" in var.dims:
+        var = var.isel(year=-1, drop=True)
+    if "segment" in var.dims:
+        segs = [str(s) for s in var["segment"].to_numpy()]
+        high = [s for s in segs if s.startswith(HIGH_PREFIX)]
+        if high:
+            var = var.sel(segment=high).sum("segment", keep_attrs=True)
+            name = _hs_name(name)
+        else:
+            var = var.sum("segment", keep_attrs=True)
+    return var.rename(name)
+
+
+def _labels(var: xr.DataArray, dim: str) -> list[str]:
+    from migravity.geodata.export_layers import _label
+
+    values = var[dim].to_numpy() if dim in var.coords else range(var.sizes[dim])
+    return [_label(dim, v) for v in values]
+
+
+def _flatten(var: xr.DataArray, keep: tuple[str, ...]) -> dict[str, xr.DataArray]:
+    """Split ``var`` along its dims other than ``keep`` into ``<name>_<label>...`` arrays."""
+    extra = [d for d in var.dims if d not in keep]
+    if not extra:
+        return {str(var.name): var}
+    labels = [_labels(var, d) for d in extra]
+    out = {}
+    for idx in itertools.product(*(range(len(lab)) for lab in labels)):
+        col = "_".join([str(var.name), *(labels[k][i] for k, i in enumerate(idx))])
+        out[col] = var.isel({d: i for d, i in zip(extra, idx, strict=True)}, drop=True).rename(col)
+    return out
+
+
+def _pairs(names: list[str]) -> list[str]:
+    """Names ``X`` for which ``baseline_X`` is also present."""
+    present = set(names)
+    return [n for n in names if not n.startswith(BASELINE_PREFIX) and f"{BASELINE_PREFIX}{n}" in present]
+
+
+@dataclass(frozen=True, eq=False)
+class RunDir:
+    """A run directory, read: its manifest and its results (loaded into memory).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The directory.
+    manifest : dict
+        ``manifest.json``.
+    results : xarray.Dataset
+        ``results.nc``.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    results: xr.Dataset
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenario names, in run order."""
+        if "scenario" in self.results.coords:
+            return [str(s) for s in self.results["scenario"].to_numpy()]
+        return [str(s.get("name")) for s in self.manifest.get("scenarios", [])]
+
+    @property
+    def zone_vintage(self) -> str:
+        """Zone code vintage of the run (manifest ``zone_vintage``, else the results' attribute)."""
+        return str(self.manifest.get("zone_vintage", self.results.attrs.get("zone_vintage", "2023")))
+
+    @property
+    def area(self) -> str:
+        """Study area of the run (manifest ``area``, else the results' attribute)."""
+        return str(self.manifest.get("area", self.results.attrs.get("area", "EW")))
+
+    @property
+    def years(self) -> int | None:
+        """Simulated years (the final year of ``year``), if known."""
+        if "years" in self.manifest:
+            return int(self.manifest["years"])
+        return int(self.results["year"].to_numpy()[-1]) if "year" in self.results.coords else None
+
+    @property
+    def draws(self) -> int | None:
+        """Monte Carlo draws, if known."""
+        draws = self.manifest.get("draws", self.results.attrs.get("draws"))
+        return None if draws is None else int(draws)
+
+    @property
+    def units(self) -> str:
+        """Units of the stock variables (results attribute ``units``, default ``workers``)."""
+        return str(self.results.attrs.get("units", "workers"))
+
+    def scenario(self, name: str | None = None) -> str:
+        """The scenario ``name`` (checked), or by default the first one not called ``baseline``.
+
+        Parameters
+        ----------
+        name : str, optional
+            A scenario of the run.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ConfigError
+            ``name`` is not a scenario of the run (the run's scenarios are listed).
+        """
+        names = self.scenarios
+        if not names:
+            raise MalformedDataError(self.path / "results.nc", "no scenario in the run")
+        if name is None:
+            return next((n for n in names if n != "baseline"), names[0])
+        if name not in names:
+            raise ConfigError("--scenario", name, f"the run {self.path} holds " + ", ".join(names))
+        return name
+
+    def zones(self, data_dir: str | os.PathLike[str] | None = None) -> ZoneSet:
+        """Load the run's zones (vintage and area from the manifest).
+
+        Parameters
+        ----------
+        data_dir : path-like, optional
+            Data directory.
+
+        Returns
+        -------
+        ZoneSet
+        """
+        from migravity.geodata.zones import load_zones
+
+        return load_zones(self.zone_vintage, self.area, data_dir)  # type: ignore[arg-type]
+
+    def summary(self) -> pd.DataFrame:
+        """The run's tidy summary table (``summary.csv``, else ``summary.parquet``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        RunDirError
+            Neither file is there.
+        """
+        csv, parquet = self.path / "summary.csv", self.path / "summary.parquet"
+        if csv.is_file():
+            return pd.read_csv(csv, dtype={"code": str})
+        if parquet.is_file():
+            return pd.read_parquet(parquet)
+        raise RunDirError(csv, "the run directory has no summary.csv or summary.parquet")
+
+    def zone_values(self, scenario: str | None = None) -> pd.DataFrame:
+        """Zone values of one scenario as a table indexed by zone code (see the module docs).
+
+        Parameters
+        ----------
+        scenario : str, optional
+            Scenario (default: :meth:`scenario`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``lad`` (zone codes, run order); one float column per flattened variable, the
+            ``change_*`` / ``pct_change_*`` columns, and the zone coordinates (``gse``,
+            ``imd_quintile``...).
+        """
+        scenario = self.scenario(scenario)
+        ds = self.results
+        cols: dict[str, np.ndarray] = {}
+        single: list[str] = []  # variables along lad only (means): their differences are exact
+        for name in ds.data_vars:
+            var = ds[name]
+            if "lad" not in var.dims:
+                continue
+            red = reduce_variable(var, scenario).transpose("lad", ...)
+            if red.dims == ("lad",):
+                single.append(str(red.name))
+            for col, arr in _flatten(red, ("lad",)).items():
+                cols[col] = np.asarray(arr.to_numpy())
+        for x in _pairs(single):
+            base = cols[f"{BASELINE_PREFIX}{x}"]
+            change = cols[x] - base
+            cols[f"change_{x}"] = change
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cols[f"pct_change_{x}"] = np.where(base != 0, 100.0 * change / base, np.nan)
+        for name, coord in ds.coords.items():
+            if coord.dims == ("lad",) and name not in _NAME_COORDS and name not in cols:
+                cols[str(name)] = coord.to_numpy()
+        index = pd.Index([str(c) for c in ds["lad"].to_numpy()], name="lad")
+        return pd.DataFrame(cols, index=index)
+
+    def flow_matrices(self, scenario: str | None = None) -> dict[str, xr.DataArray]:
+        """Origin-destination matrices of one scenario (see the module docs).
+
+        Parameters
+        ----------
+        scenario : str, optional
+            Scenario (default: :meth:`scenario`).
+
+        Returns
+        -------
+        dict of str to xarray.DataArray
+            Dims ``(origin, destination)``, in this order: the scenario's flows, the baseline's
+            (``baseline_*``), then the differences (``change_*``). The first entry ranks the
+            pairs when exporting. Empty when the run holds no flows.
+        """
+        scenario = self.scenario(scenario)
+        flows: dict[str, xr.DataArray] = {}
+        for name in self.results.data_vars:
+            var = self.results[name]
+            if "origin" in var.dims and "destination" in var.dims:
+                red = reduce_variable(var, scenario).transpose("origin", "destination", ...)
+                flows.update(_flatten(red, ("origin", "destination")))
+        plain = [k for k in flows if not k.startswith(BASELINE_PREFIX)]
+        base = [k for k in flows if k.startswith(BASELINE_PREFIX)]
+        out = {k: flows[k] for k in (*plain, *base)}
+        for x in _pairs(list(flows)):
+            out[f"change_{x}"] = (flows[x] - flows[f"{BASELINE_PREFIX}{x}"]).rename(f"change_{x}")
+        return out
+
+
+def open_run(path: str | os.PathLike[str]) -> RunDir:
+    """Open a run directory written by ``migravity run ... --out DIR``.
+
+    Parameters
+    ----------
+    path : path-like
+        The run directory.
+
+    Returns
+    -------
+    RunDir
+        With ``results.nc`` loaded into memory (the file is closed).
+
+    Raises
+    ------
+    RunDirError
+        The directory, ``manifest.json`` or ``results.nc`` is missing; the message names the path
+        and says how to make a run directory.
+    MalformedDataError
+        ``manifest.json`` is not a JSON object, or ``results.nc`` cannot be read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RunDirError(path, "no such run directory")
+    if not path.is_dir():
+        raise RunDirError(path, "is not a directory (a run directory holds manifest.json and results.nc)")
+    for name in RUN_FILES:
+        if not (path / name).is_file():
+            raise RunDirError(path / name, "missing from the run directory")
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedDataError(path / "manifest.json", f"not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise MalformedDataError(path / "manifest.json", "not a JSON object")
+    try:
+        with xr.open_dataset(path / "results.nc", engine="scipy") as ds:
+            results = ds.load()
+    except Exception as exc:  # scipy/xarray raise assorted errors on a damaged file
+        raise MalformedDataError(path / "results.nc", f"cannot be read as netCDF ({type(exc).__name__}: {exc})") \
+            from None
+    if "lad" not in results.dims:
+        raise MalformedDataError(path / "results.nc", f"no 'lad' dimension (dims {tuple(results.dims)})")
+    return RunDir(path=path, manifest=manifest, results=results)

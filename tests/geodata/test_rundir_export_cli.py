@@ -1,0 +1,240 @@
+"""Run directories read back, and ``migravity export`` to every format on a small real run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import typer
+import xarray as xr
+
+import migravity.cli as cli
+from migravity.errors import ConfigError, InputError
+from migravity.geodata.export_cli import register
+from migravity.geodata.rundir import RunDirError, open_run
+
+pytestmark = pytest.mark.realdata
+
+N_ZONES = 318
+TOP_K = 50
+
+
+def make_run(out: Path) -> Path:
+    """A small real run (baseline + wfh_uptake, 10 draws, 3 years) written through the Python API."""
+    from migravity.geodata import load_zones
+    from migravity.scenarios.run import run_scenarios, write_run
+    from migravity.scenarios.simulate import prepare_inputs
+    from migravity.scenarios.spec import load_scenario
+
+    zones = load_zones("2023", "EW")
+    inputs = prepare_inputs(zones)
+    run = run_scenarios(inputs, [load_scenario("baseline"), load_scenario("wfh_uptake")], years=3, draws=10, seed=7)
+    return write_run(run, out)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    return make_run(tmp_path_factory.mktemp("run") / "run")
+
+
+@pytest.fixture(scope="module")
+def results(run_dir: Path) -> xr.Dataset:
+    with xr.open_dataset(run_dir / "results.nc", engine="scipy") as ds:
+        return ds.load()
+
+
+def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run ``migravity ARGS`` through :func:`migravity.cli.main` on an app holding these commands."""
+    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    app.callback()(cli.root)
+    register(app)
+    monkeypatch.setattr(cli, "app", app)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    return int(exc.value.code or 0)
+
+
+def _median_change(results: xr.Dataset, codes: pd.Series) -> np.ndarray:
+    da = results["hs_change"].sel(scenario="wfh_uptake", quantile=0.5)
+    return da.sel(lad=list(codes)).to_numpy()
+
+
+# --- the reader ---------------------------------------------------------------------------------------
+
+
+def test_open_run_reads_manifest_and_results(run_dir: Path) -> None:
+    run = open_run(run_dir)
+    assert run.scenarios == ["baseline", "wfh_uptake"]
+    assert run.scenario() == "wfh_uptake"
+    assert (run.zone_vintage, run.area, run.years, run.draws) == ("2023", "EW", 3, 10)
+    assert run.zones().codes == tuple(str(c) for c in run.results["lad"].to_numpy())
+
+
+def test_zone_values_reduce_final_year_high_skilled(run_dir: Path, results: xr.Dataset) -> None:
+    run = open_run(run_dir)
+    values = run.zone_values("wfh_uptake")
+    assert len(values) == N_ZONES
+    high = [s for s in results["segment"].to_numpy() if str(s).startswith("high_")]
+    expected = results["stock_mean"].sel(scenario="wfh_uptake", segment=high).isel(year=-1).sum("segment")
+    np.testing.assert_allclose(values["hs_stock_mean"], expected.to_numpy())
+    np.testing.assert_allclose(values["change_hs_stock_mean"],
+                               values["hs_stock_mean"] - values["baseline_hs_stock_mean"])
+    for q in ("q05", "q50", "q95"):
+        assert f"hs_change_{q}" in values and f"hs_stock_{q}" in values
+    assert not any(c.startswith("change_hs_stock_q") for c in values)  # no difference of quantiles
+    assert {"gse", "imd_quintile"} <= set(values.columns)
+
+
+def test_flow_matrices_scenario_baseline_change(run_dir: Path, results: xr.Dataset) -> None:
+    flows = open_run(run_dir).flow_matrices("wfh_uptake")
+    assert list(flows) == ["hs_flows", "baseline_hs_flows", "change_hs_flows"]
+    np.testing.assert_allclose(flows["hs_flows"], results["hs_flows"].sel(scenario="wfh_uptake"))
+    np.testing.assert_allclose(flows["change_hs_flows"], flows["hs_flows"] - flows["baseline_hs_flows"])
+
+
+def test_unknown_scenario_lists_the_run_s(run_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="baseline, wfh_uptake"):
+        open_run(run_dir).scenario("nope")
+
+
+@pytest.mark.parametrize("remove", [None, "manifest.json", "results.nc"])
+def test_missing_run_directory_or_file(tmp_path: Path, run_dir: Path, remove: str | None) -> None:
+    target = tmp_path / "run"
+    if remove is not None:
+        target.mkdir()
+        for name in ("manifest.json", "results.nc"):
+            if name != remove:
+                (target / name).write_bytes((run_dir / name).read_bytes())
+    with pytest.raises(RunDirError) as exc:
+        open_run(target)
+    assert isinstance(exc.value, InputError)
+    assert str(target / (remove or "")).rstrip("/") in str(exc.value)
+    assert "migravity run" in str(exc.value)
+
+
+def test_malformed_manifest(tmp_path: Path, run_dir: Path) -> None:
+    (tmp_path / "results.nc").write_bytes((run_dir / "results.nc").read_bytes())
+    (tmp_path / "manifest.json").write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(InputError, match=r"manifest\.json"):
+        open_run(tmp_path)
+
+
+# --- migravity export ---------------------------------------------------------------------------------
+
+
+def _check_zones(layer: gpd.GeoDataFrame, results: xr.Dataset, epsg: int) -> None:
+    assert len(layer) == N_ZONES
+    assert layer.crs.to_epsg() == epsg
+    assert layer.geometry.is_valid.all() and not layer.geometry.is_empty.any()
+    np.testing.assert_allclose(layer["hs_change_q50"], _median_change(results, layer["code"]), rtol=1e-9)
+    for col in ("hs_change_q05", "hs_change_q95", "hs_stock_q50", "baseline_hs_stock_q50", "change_hs_stock_mean"):
+        assert col in layer.columns
+
+
+def _check_flows(layer: gpd.GeoDataFrame, results: xr.Dataset, epsg: int) -> None:
+    assert len(layer) == TOP_K
+    assert layer.crs.to_epsg() == epsg
+    assert {"origin", "destination", "hs_flows", "baseline_hs_flows", "change_hs_flows"} <= set(layer.columns)
+    full = results["hs_flows"].sel(scenario="wfh_uptake").to_numpy().copy()
+    np.fill_diagonal(full, np.nan)
+    assert layer["hs_flows"].min() >= np.sort(full[np.isfinite(full)])[-TOP_K] - 1e-9
+    expected = results["hs_flows"].sel(scenario="wfh_uptake").to_series()
+    got = layer.set_index(["origin", "destination"])["hs_flows"]
+    np.testing.assert_allclose(got.to_numpy(), expected.loc[got.index].to_numpy())
+    np.testing.assert_allclose(layer["change_hs_flows"], layer["hs_flows"] - layer["baseline_hs_flows"])
+
+
+def test_export_gpkg(run_dir: Path, results: xr.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "run.gpkg"
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--top-k", str(TOP_K)],
+                  monkeypatch) == 0
+    assert sorted(name for name, _ in pyogrio.list_layers(out)) == ["centroids", "flows", "zones"]
+    _check_zones(gpd.read_file(out, layer="zones"), results, 27700)
+    centroids = gpd.read_file(out, layer="centroids")
+    assert len(centroids) == N_ZONES and (centroids.geom_type == "Point").all()
+    _check_flows(gpd.read_file(out, layer="flows"), results, 27700)
+
+
+def test_export_parquet(run_dir: Path, results: xr.Dataset, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "parquet"
+    args = ["export", str(run_dir), "--format", "parquet", "--out", str(out), "--top-k", str(TOP_K),
+            "--scenario", "wfh_uptake"]
+    assert invoke(args, monkeypatch) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["centroids.parquet", "flows.parquet", "zones.parquet"]
+    _check_zones(gpd.read_parquet(out / "zones.parquet"), results, 27700)
+    _check_flows(gpd.read_parquet(out / "flows.parquet"), results, 27700)
+
+
+def test_export_geojson(run_dir: Path, results: xr.Dataset, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "geojson"
+    assert invoke(["export", str(run_dir), "--format", "geojson", "--out", str(out), "--top-k", str(TOP_K),
+                   "--geodesic"], monkeypatch) == 0
+    zones = gpd.read_file(out / "zones.geojson")
+    _check_zones(zones, results, 4326)
+    assert zones.total_bounds[0] > -7 and zones.total_bounds[2] < 2.5  # longitudes of England and Wales
+    flows = gpd.read_file(out / "flows.geojson")
+    _check_flows(flows, results, 4326)
+    assert (flows.geometry.apply(lambda g: len(g.coords)) > 2).all()  # geodesic lines are densified
+
+
+def test_export_flowmap(run_dir: Path, results: xr.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "flowmap"
+    assert invoke(["export", str(run_dir), "--format", "flowmap", "--out", str(out), "--top-k", str(TOP_K)],
+                  monkeypatch) == 0
+    locations = pd.read_csv(out / "locations.csv")
+    flows = pd.read_csv(out / "flows.csv")
+    assert list(locations.columns) == ["id", "name", "lat", "lon"] and len(locations) == N_ZONES
+    assert list(flows.columns) == ["origin", "dest", "count"] and len(flows) == TOP_K
+    expected = results["hs_flows"].sel(scenario="wfh_uptake").to_series()
+    np.testing.assert_allclose(flows["count"], expected.loc[list(zip(flows.origin, flows.dest, strict=True))])
+
+
+def test_export_threshold_without_top_k(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "t.gpkg"
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--top-k", "0",
+                   "--threshold", "100"], monkeypatch) == 0
+    flows = gpd.read_file(out, layer="flows")
+    assert len(flows) > 0 and flows["hs_flows"].min() >= 100
+
+
+def test_export_missing_run_dir_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no_run"
+    assert invoke(["export", str(missing), "--format", "gpkg", "--out", str(tmp_path / "x.gpkg")], monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "migravity run" in err and len(err.strip().splitlines()) == 1
+
+
+def test_export_unknown_format_exits_2(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert invoke(["export", str(run_dir), "--format", "shp", "--out", str(tmp_path / "x")], monkeypatch) == 2
+    assert "--format" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_export_unknown_scenario_exits_2(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["export", str(run_dir), "--format", "gpkg", "--out", str(tmp_path / "x.gpkg"), "--scenario", "nope"]
+    assert invoke(args, monkeypatch) == 2
+
+
+def test_export_unwritable_path_exits_1(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    out = blocker / "run.gpkg"
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out)], monkeypatch) == 1
+    err = capsys.readouterr().err.strip()
+    assert str(out) in err and len(err.splitlines()) == 1
+    assert blocker.read_text(encoding="utf-8") == "not a directory"
+
+
+def test_manifest_is_what_export_reads(run_dir: Path) -> None:
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in manifest["scenarios"]] == open_run(run_dir).scenarios
