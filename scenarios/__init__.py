@@ -18,46 +18,92 @@ with ``a`` solved to reproduce ``h``; class shares ``pi_kci ∝ pi_kc exp(tau_i 
 solved so the LAD's mean intensity is the national mean times ``wfh_share_i / wfh_share_nat`` (Census
 2021). A CSV (``lad, segment, share``) can replace the derivation.
 
-**Destination choice** (production-constrained gravity, calibrated by PPML on the Census 2021
-inter-LAD migration flows): movers of segment ``s`` leaving ``i`` choose ``j != i`` with probability
+**Destination choice: two-stage structural gravity with a pivot to the observed flows.**
+
+*Stage 1* (pair level): doubly-constrained PPML on the Census 2021 inter-LAD migration flows
+(ODMG01EW, 318 zones on 2023 codes, off-diagonal pairs), robust covariance ``V1``:
+
+.. math::
+
+    E[F_{ij}] = \exp\big(\alpha_i + \gamma_j + \beta \log d_{ij} + \gamma_b b_{ij}
+                + \delta_A (w_i - \bar w) \log A_j + \delta_H (w_i - \bar w) \log H_j\big)
+
+with ``d`` distance (km), ``b`` shared border, ``w_i`` the origin's Census 2021 WFH share (``w_bar``
+national, worker-weighted), ``H`` median house price and job accessibility
+``A_j = sum_k jobs_k d_jk^beta_commute`` (``beta_commute`` from doubly-constrained PPML on the Census
+2021 commuting flows, ODWP01EW). The origin and destination fixed effects absorb everything that
+varies by origin or by destination alone, so the WFH interactions are identified from how origins
+of different WFH shares choose among the *same* destinations. ``gamma_j`` is recovered by balancing
+the pair part to the observed margins (the PPML first-order conditions).
+
+*Stage 2* (destination level): weighted least squares of the destination effects on attributes,
+weights = observed inflows ``D_j`` (destinations count by how many movers chose them),
+heteroskedasticity-robust (HC1) covariance ``V2``:
+
+.. math::
+
+    \gamma_j = \theta_0 + \theta_H \log H_j + \theta_A \log A_j + \theta_P \log P_j
+               + \theta_Y \log Y_j + u_j
+
+(``P`` population, ``Y`` median weekly pay). The residual ``u_j`` (amenities, universities, coast,
+... : what the attributes miss) is kept in the destination constant. On the real data
+``theta_H`` is +0.07 (SE 0.14, not significant; -0.28, SE 0.10, without the pay control) and
+``theta_Y`` is -1.5: a cross-section of the first COVID year in which high-pay, high-price areas
+lost movers, not a credible causal response. So (i) pay *changes* use the assumed elasticity
+``theta_pay``, and (ii) by default every segment's price-response elasticity is capped at 0 (the
+``price_elasticity_cap`` parameter; 5 switches the restriction off).
+
+*Segments and the pivot.* A segment's WFH intensity on the scale of the centred Census share is
+``x_s = (w_bar / g_bar)(g_s - g_bar)`` (``g_bar`` the national mean intensity; the mean of ``x_s`` over
+an origin's workers is ``w_i - w_bar`` by construction of the segment shares). Movers of segment
+``s`` leaving ``i`` choose ``j != i`` with probability
 
 .. math::
 
     p_{sij} = \frac{K_{ij} W_{sj}}{\sum_{j' \ne i} K_{ij'} W_{sj'}}, \quad
-    K_{ij} = d_{ij}^{\beta} e^{\gamma b_{ij}}, \quad
-    \log W_{sj} = \theta_A^s \log A_j + \theta_H^s \log H_j + \theta_P \log P_j
-                  + \theta_Y \log(Y_j / Y_j^0)
+    K_{ij} = d_{ij}^{\beta} e^{\gamma_b b_{ij}},
 
-with ``d`` distance, ``b`` shared border, ``H`` median house price, ``P`` population, ``Y`` weekly
-pay (only its *change* enters, with an assumed elasticity) and job accessibility
-``A_j = sum_k jobs_k d_jk^beta_commute`` (``beta_commute`` calibrated on the Census 2021 commuting
-flows). What WFH changes is explicit: the weights on job access and house prices depend on the
-segment's WFH intensity,
+    \log W_{sj}(t) = c_j + \min(\delta_A, 0)\, x_s \log A_j + \delta_H x_s \log H_j^0
+                     + e_s \big(\log H_j(t) - \log H_j^0\big) + \theta_{pay} \log(Y_j / Y_j^0),
 
-.. math::
+    e_s = \min\big(\theta_H + \delta_H x_s + \sigma [k = \text{high}],\ \text{cap}\big), \qquad
+    c_j = \gamma_j + \kappa_j = \hat\theta' X_j + u_j + \kappa_j .
 
-    \theta_A^s = \theta_A + \min(\delta_A, 0)\, x_s, \qquad
-    \theta_H^s = \theta_H + \min(\delta_H, 0)\, x_s + \sigma [k = \text{high}], \qquad
-    x_s = \frac{\bar w}{\bar g} (g_s - \bar g)
-
-where ``delta_A`` and ``delta_H`` are the calibrated interactions of the origin's Census WFH share
-(centred on the national ``w_bar``) with the destination's ``log A`` and ``log H``, and
-``x_s`` puts a segment's intensity on that scale (``g_bar`` = national mean intensity; the same
-proportionality spreads the classes). So more WFH never increases a segment's weight on job
-access, and remote workers weigh housing costs more. ``sigma`` (high-skilled price shift) is assumed.
+That is, the baseline utility is the stage-1 pair part plus ``gamma_j`` (= fitted attributes part
++ ``u_j``), with the origin's WFH interaction replaced by the segment's (the segment's deviation
+from its origin's mean). ``kappa_j`` is solved once, at the point estimates, so that the year-1
+baseline inflows summed over segments equal the observed Census 2021 inflows (each origin's
+migrants scaled to its workers, see Dynamics) exactly: it absorbs the non-linearity of the logit
+in ``x_s`` and the person-to-worker scaling (SD 0.24 across LADs). Scenarios change ``H`` and
+``Y`` and the segment mix; their effects go through ``e_s``, ``theta_pay`` and the stage-1
+interactions; ``c_j`` (hence ``u_j``) stays fixed. Properties: more WFH never raises a segment's
+weight on job access; with the default cap a price rise never makes a destination more
+attractive to any segment. ``sigma`` (high-skilled price shift) is assumed.
 
 **Dynamics** (closed system; annual steps ``t``): movers ``M_si = m_i S_si(t)`` with ``m_i`` the
-Census 2021 inter-LAD out-migrants / residents of ``i`` (times an assumed scale),
+Census 2021 inter-LAD out-migrants / usual residents of ``i`` (times an assumed scale),
 ``S_sj(t+1) = S_sj(t) - M_sj + sum_i M_si p_sij``. Totals are conserved. In the
 ``unconstrained`` mode the movers also respond to the origin's access to attractive destinations:
 ``M_si = min(1, m_i D_si(t) / D_si^0) S_si(t)`` with ``D_si = sum_j K_ij W_sj`` and ``D^0`` the
 baseline's at year 0. Optional housing feedback:
 ``log H_j(t+1) = log H_j(t) + epsilon (S_j(t+1) - S_j(t)) / S_j(t)``.
 
+**Baseline drift.** Nothing changes in the baseline, yet it is not stationary: year 1 reproduces
+the observed flows of the year to March 2021 (the first COVID year, with a strong net outflow
+from London) and later years carry them forward. On the real data the Greater South East's
+share of all workers falls from 42.7% to 40.7% in 10 years and its share of high-skilled workers
+from 54.5% to 48.9%: the pivot fixes each destination's total inflow, but how those flows split
+between skill groups comes from the model (more-WFH segments, over-represented among the
+high-skilled, are steered away from expensive destinations by ``delta_H x_s``). Read scenarios as
+differences from their paired baseline, never from year 0.
+
 **Scenarios** reclassify workers between WFH classes at year 0 (within LAD and skill group), and
 shift house prices and pay by percent. Each scenario is compared with its paired baseline under
-the *same* parameter draws: calibrated parameters from a multivariate normal with their robust
-covariance, assumed ones uniform over their ranges (draw 0 = point estimates), seeded.
+the *same* parameter draws: stage-1 coefficients from ``N(beta, V1)``, stage-2 coefficients from
+``N(theta, V2)``, independently (the generated-regressor covariance between the stages is
+ignored), assumed ones uniform over their ranges (draw 0 = point estimates), seeded. ``c_j`` is
+held at its point-estimate value in every draw, so only draw 0 reproduces the observed inflows
+exactly.
 """
 
 from __future__ import annotations

@@ -56,6 +56,12 @@ def run_cmd(
     state.table(f"High-skilled workers after {s['years']} years ({s['draws']} draws, seed {s['seed']}; "
                 "mean [5%, 95%], change vs baseline)",
                 ["scenario", "GSE share", "change", "Theil change", "inequality", "top gain", "top loss"], rows)
+    g = nat[nat.metric == "gse_hs_share"].iloc[0]
+    state.info(f"baseline: GSE share of high-skilled workers {100 * g.initial:.2f}% at year 0, "
+               f"{_fmt_ci(g.baseline_mean, g.baseline_q05, g.baseline_q95, True)} at year {s['years']}. "
+               "The baseline continues the observed Census 2021 inter-LAD migration (year to March 2021, the "
+               "first COVID year, with a strong net outflow from London): its drift is that year's net "
+               "migration carried forward, not a forecast; compare scenarios with it, not with year 0.")
     state.info(f"wrote {out}/results.nc, summary.csv, summary.parquet, manifest.json")
 
 

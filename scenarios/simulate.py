@@ -58,6 +58,12 @@ class ModelInputs:
     intensity_ratio, intensity_national : float
         ``wfh_national / intensity_national``: maps a segment's WFH intensity onto the Census
         WFH-share scale of the calibrated interactions; the national mean WFH intensity.
+    dest_constant : ndarray
+        ``c_j = gamma_j + kappa_j``: the stage-1 destination effect (= stage-2 fitted part + residual
+        ``u_j``) plus the pivot correction that makes the baseline's year-1 inflows equal
+        ``pivot_target`` at the point estimates (:func:`pivot_constants`). Held fixed in scenarios.
+    pivot_target : ndarray, optional
+        Observed Census 2021 inter-LAD inflows in worker units: ``sum_i F_ij m_i W_i / O_i``.
     """
 
     codes: tuple[str, ...]
@@ -78,12 +84,17 @@ class ModelInputs:
     params: ModelParameters
     intensity_ratio: float
     intensity_national: float
+    dest_constant: np.ndarray | None = None
+    pivot_target: np.ndarray | None = None
     zone_vintage: str = "2023"
     area: str = "EW"
 
     def __post_init__(self) -> None:
         n = len(self.codes)
-        for name in ("gse", "imd_quintile", "workers", "move_rate", "log_access", "log_pop", "log_price", "log_pay"):
+        if self.dest_constant is None:
+            object.__setattr__(self, "dest_constant", np.zeros(n))
+        for name in ("gse", "imd_quintile", "workers", "move_rate", "log_access", "log_pop", "log_price", "log_pay",
+                     "dest_constant"):
             a = getattr(self, name)
             if np.shape(a) != (n,):
                 raise ConfigError(name, np.shape(a), f"give an array of shape ({n},)")
@@ -119,23 +130,61 @@ def prepare_inputs(zones, *, data_dir: DataDir = None, params: ModelParameters |
     attrs = load_attributes(zones, data_dir)
     params = params if params is not None else calibrate_parameters(zones, attrs, data_dir)
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
-    out = mig.sum(axis=1) - np.diag(mig)
+    np.fill_diagonal(mig, 0.0)
+    out = mig.sum(axis=1)
     pop = attrs["pop_census2021"].to_numpy().astype(float)
     workers = attrs["workers"].to_numpy().astype(float)
     shares = derive_segment_shares(attrs)
     g = 1.0 - segment_days() / 5.0
     g_nat = float((workers[:, None] * shares).sum(axis=0) @ g / workers.sum())
-    return ModelInputs(
+    move_rate = np.clip(out / pop, 0.0, 1.0)
+    worker_movers = move_rate * workers
+    target = (mig * np.divide(worker_movers, out, out=np.zeros_like(out), where=out > 0)[:, None]).sum(axis=0)
+    gamma = params.gamma if params.gamma is not None else np.zeros(len(workers))
+    inputs = ModelInputs(
         codes=tuple(zones.codes), names=tuple(zones.names), region_codes=tuple(zones.region_codes),
         region_names=tuple(zones.region_names), gse=np.asarray(zones.gse, bool),
         imd_quintile=attrs["imd_quintile"].to_numpy().astype(float), workers=workers, shares=shares,
-        move_rate=np.clip(out / pop, 0.0, 1.0), log_dist=np.log(distance_matrix(zones).to_numpy().astype(float)),
+        move_rate=move_rate, log_dist=np.log(distance_matrix(zones).to_numpy().astype(float)),
         border=contiguity_matrix(zones).to_numpy().astype(float),
         log_access=np.log(params.job_access), log_pop=np.log(pop),
         log_price=np.log(attrs["house_price"].to_numpy().astype(float)),
         log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
-        intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat,
-        zone_vintage=zones.vintage, area=zones.area)
+        intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat, dest_constant=gamma,
+        pivot_target=target, zone_vintage=zones.vintage, area=zones.area)
+    return replace(inputs, dest_constant=pivot_constants(inputs))
+
+
+def pivot_constants(inputs: ModelInputs, tol: float = 1e-13, max_iter: int = 5000) -> np.ndarray:
+    """Destination constants ``c_j`` that make the baseline's year-1 inflows equal ``inputs.pivot_target``.
+
+    Starts from ``inputs.dest_constant`` (the stage-1 effects ``gamma_j``) and iterates
+    ``c_j <- c_j + log(T_j / inflow_j(c))`` at the point estimates (draw 0) with the baseline's
+    year-0 segment stocks and move rates. The correction ``kappa_j = c_j - gamma_j`` absorbs the
+    aggregation over segments (the logit is not linear in the segment's WFH intensity) and the
+    scaling of all-person flows to workers; it is small (see ``ModelInputs.dest_constant``).
+    """
+    if inputs.pivot_target is None:
+        return np.asarray(inputs.dest_constant, float)
+    stock = np.ascontiguousarray((inputs.workers[:, None] * inputs.shares).T)
+    p = {k: np.array([v]) for k, v in inputs.params.mean.items()}
+    movers = np.clip(p["move_rate_scale"][0] * inputs.move_rate, 0.0, 1.0)[None, :] * stock  # (S, n)
+    k = np.exp(p["beta_distance"][0] * inputs.log_dist + p["gamma_border"][0] * inputs.border)
+    np.fill_diagonal(k, 0.0)
+    c0 = np.asarray(inputs.dest_constant, float)
+    static, _ = segment_weights(inputs, p, inputs.log_pay)
+    dev = static[0] - c0[None, :]  # the segments' deviations (S, n)
+    target = inputs.pivot_target * movers.sum() / inputs.pivot_target.sum()
+    c = c0.copy()
+    for _ in range(max_iter):
+        w = np.exp(dev + c[None, :])
+        den = w @ k.T  # (S, n): den_si = sum_j K_ij W_sj
+        inflow = (w * ((movers / den) @ k)).sum(axis=0)
+        step = np.log(np.divide(target, inflow, out=np.ones_like(target), where=(inflow > 0) & (target > 0)))
+        c += step
+        if np.max(np.abs(step)) < tol:
+            break
+    return c
 
 
 def apply_wfh(stock: np.ndarray, scenario: Scenario, inputs: ModelInputs) -> np.ndarray:
@@ -194,23 +243,36 @@ def draw_parameters(inputs: ModelInputs, scenario: Scenario, draws: int, seed: i
     return params.draw(draws, np.random.default_rng(seed))
 
 
-def segment_weights(inputs: ModelInputs, p: dict[str, np.ndarray], log_pay: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Destination log weights other than house prices (D, 16, n) and house-price elasticities (D, 16).
+def segment_coefficients(inputs: ModelInputs, p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per draw and segment: weight on ``log A`` and on ``log H`` (deviations), price-response elasticity.
 
-    ``theta_A^s = theta_A + min(delta_A, 0) x_s`` and ``theta_H^s = theta_H + min(delta_H, 0) x_s +
-    shift [s high-skilled]``, with ``x_s = (w_nat / g_nat) (g_s - g_nat)`` the segment's WFH intensity
-    ``g_s = 1 - days_s / 5`` on the scale of the centred Census WFH share.
+    With ``x_s = (w_nat / g_nat) (g_s - g_nat)`` the segment's WFH intensity ``g_s = 1 - days_s / 5`` on
+    the scale of the centred Census WFH share: ``min(delta_A, 0) x_s`` and ``delta_H x_s`` (the
+    stage-1 interactions at the segment's intensity), and
+    ``e_s = min(theta_H + delta_H x_s + shift [s high-skilled], cap)``. Shapes (D, 16).
     """
     x = inputs.intensity_ratio * ((1.0 - segment_days() / 5.0) - inputs.intensity_national)
     high = (segment_skill() == 0).astype(float)
-    theta_a = p["theta_access"][:, None] + np.minimum(p["delta_wfh_access"], 0.0)[:, None] * x[None, :]
-    theta_h = (p["theta_price"][:, None] + np.minimum(p["delta_wfh_price"], 0.0)[:, None] * x[None, :]
-               + p["high_skill_price_shift"][:, None] * high[None, :])
+    access = np.minimum(p["delta_wfh_access"], 0.0)[:, None] * x[None, :]
+    price = p["delta_wfh_price"][:, None] * x[None, :]
+    response = np.minimum(p["theta_price"][:, None] + price + p["high_skill_price_shift"][:, None] * high[None, :],
+                          p["price_elasticity_cap"][:, None])
+    return access, price, response
+
+
+def segment_weights(inputs: ModelInputs, p: dict[str, np.ndarray], log_pay: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Destination log weights at baseline prices (D, 16, n) and price-response elasticities (D, 16).
+
+    ``static_sj = c_j + min(delta_A, 0) x_s log A_j + delta_H x_s log H_j^0 + theta_pay log(Y_j / Y_j^0)``;
+    the kernel adds ``e_s (log H_j(t) - log H_j^0)`` (see :func:`segment_coefficients`).
+    """
+    access, price, response = segment_coefficients(inputs, p)
     dpay = log_pay - inputs.log_pay
-    common = p["theta_pop"][:, None] * inputs.log_pop[None, :] + p["theta_pay"][:, None] * dpay[None, :]
-    static = theta_a[:, :, None] * inputs.log_access[None, None, :] + common[:, None, :]
-    return np.ascontiguousarray(static), np.ascontiguousarray(theta_h)
+    common = inputs.dest_constant[None, :] + p["theta_pay"][:, None] * dpay[None, :]
+    static = (access[:, :, None] * inputs.log_access[None, None, :]
+              + price[:, :, None] * inputs.log_price[None, None, :] + common[:, None, :])
+    return np.ascontiguousarray(static), np.ascontiguousarray(response)
 
 
 @dataclass(frozen=True, eq=False)
@@ -271,7 +333,7 @@ def simulate(inputs: ModelInputs, scenario: Scenario, *, draws: int = 1, seed: i
     status = K.simulate_draws(
         stock0, move, np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border),
         np.ascontiguousarray(p["beta_distance"]), np.ascontiguousarray(p["gamma_border"]), static, base_static,
-        theta_h, np.ascontiguousarray(log_price0), np.ascontiguousarray(inputs.log_price),
+        theta_h, np.ascontiguousarray(log_price0 - inputs.log_price), np.zeros(inputs.n),
         float(scenario.housing_feedback), unconstrained, mask, stocks, flows)
     if status != K.OK:
         raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "

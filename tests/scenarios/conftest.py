@@ -17,10 +17,10 @@ def synthetic_inputs(n: int = 12, seed: int = 0) -> ModelInputs:
     np.fill_diagonal(d, 5.0)
     border = (d < 80).astype(float)
     np.fill_diagonal(border, 0.0)
-    mean = {"beta_distance": -1.3, "gamma_border": 1.0, "theta_price": -0.1, "theta_access": -0.17,
-            "theta_pop": 0.9, "delta_wfh_access": -0.5, "delta_wfh_price": -1.3}
+    mean = {"beta_distance": -1.4, "gamma_border": 1.0, "delta_wfh_access": -0.6, "delta_wfh_price": -1.7,
+            "theta_price": 0.07, "theta_access": -0.15, "theta_pop": 0.9, "theta_pay_level": -1.5}
     mean.update({k: v[0] for k, v in ASSUMED_DEFAULTS.items()})
-    vcov = np.diag([0.01, 0.02, 0.02, 0.005, 0.01, 0.05, 0.25]) ** 2
+    vcov = np.diag([0.01, 0.02, 0.05, 0.2, 0.14, 0.025, 0.05, 0.5]) ** 2
     params = ModelParameters(mean, vcov, {k: v[1] for k, v in ASSUMED_DEFAULTS.items()}, -2.7, 0.02,
                              rng.lognormal(7, 1, n), 0.45)
     assert len(CALIBRATED) == vcov.shape[0]
@@ -33,7 +33,7 @@ def synthetic_inputs(n: int = 12, seed: int = 0) -> ModelInputs:
         workers=rng.lognormal(11, 0.5, n), shares=shares, move_rate=rng.uniform(0.02, 0.1, n),
         log_dist=np.log(d), border=border, log_access=np.log(params.job_access),
         log_pop=rng.normal(12, 0.5, n), log_price=rng.normal(12.4, 0.3, n), log_pay=rng.normal(6.4, 0.1, n),
-        params=params, intensity_ratio=1.67, intensity_national=0.27)
+        params=params, intensity_ratio=1.67, intensity_national=0.27, dest_constant=rng.normal(0.0, 0.5, n))
 
 
 @pytest.fixture(scope="session")

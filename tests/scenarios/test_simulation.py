@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,6 +15,8 @@ from migravity.scenarios.simulate import (
     baseline_of,
     draw_parameters,
     initial_state,
+    pivot_constants,
+    segment_coefficients,
     segment_weights,
     simulate,
 )
@@ -69,8 +73,8 @@ def test_production_constraint_keeps_each_origins_movers(inputs):
     static, theta_h = segment_weights(inputs, p, log_pay)
     flows = np.zeros((16, inputs.n, inputs.n))
     assert K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, p["beta_distance"][0],
-                            p["gamma_border"][0], static[0], static[0], theta_h[0], log_price, inputs.log_price,
-                            False, flows) == K.OK
+                            p["gamma_border"][0], static[0], static[0], theta_h[0], log_price - inputs.log_price,
+                            np.zeros(inputs.n), False, flows) == K.OK
     np.testing.assert_allclose(flows.sum(axis=2), inputs.move_rate[None, :] * stock, rtol=1e-12)
     assert np.all(np.diagonal(flows, axis1=1, axis2=2) == 0)
 
@@ -82,7 +86,8 @@ def test_unconstrained_mode_lets_movers_respond(inputs):
     static, theta_h = segment_weights(inputs, p, log_pay)
     flows = np.zeros((16, inputs.n, inputs.n))
     K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, p["beta_distance"][0],
-                     p["gamma_border"][0], static[0], static[0], theta_h[0], log_price, inputs.log_price, True, flows)
+                     p["gamma_border"][0], static[0], static[0], theta_h[0], log_price - inputs.log_price,
+                     np.zeros(inputs.n), True, flows)
     assert not np.allclose(flows.sum(axis=2), inputs.move_rate[None, :] * stock)
 
 
@@ -110,16 +115,60 @@ def test_more_wfh_never_increases_weight_on_job_access(inputs, theta_a, delta, s
     p = draw_parameters(inputs, _zero(), 2, seed)
     p["theta_access"][:] = theta_a
     p["delta_wfh_access"][:] = delta
+    access, _, _ = segment_coefficients(inputs, p)
     static, _ = segment_weights(inputs, p, inputs.log_pay)
-    # weight on log A per segment: regress out by differencing two LADs
-    i, j = 0, 1
-    weight = (static[:, :, i] - static[:, :, j]) / (inputs.log_access[i] - inputs.log_access[j])
+    # the weight on log A enters the static log weights exactly as access[s] * log A_j
+    bump = replace(inputs, log_access=inputs.log_access + 1.0)
+    bumped, _ = segment_weights(bump, p, inputs.log_pay)
+    np.testing.assert_allclose(bumped - static, np.broadcast_to(access[:, :, None], static.shape), atol=1e-9)
     days = segment_days()
     for k in (0, 1):
         seg = slice(k * N_CLASSES, (k + 1) * N_CLASSES)
         order = np.argsort(-days[seg])  # from fewest to most WFH
-        w = weight[:, seg][:, order]
-        assert np.all(np.diff(w, axis=1) <= 1e-9)
+        assert np.all(np.diff(access[:, seg][:, order], axis=1) <= 1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(theta_h=st.floats(-2, 2), delta=st.floats(-4, 4), shift=st.floats(-0.5, 0.5), seed=st.integers(0, 1000),
+       pct=st.floats(0.1, 200), lad=st.integers(0, 11))
+def test_price_rise_never_attracts_under_default_parameters(inputs, theta_h, delta, shift, seed, pct, lad):
+    p = draw_parameters(inputs, _zero(), 3, seed)
+    p["theta_price"][:] = theta_h
+    p["delta_wfh_price"][:] = delta
+    p["high_skill_price_shift"][:] = shift
+    _, _, response = segment_coefficients(inputs, p)
+    assert np.all(response <= 0.0)
+    # and in the flows: a price rise in one LAD never raises any segment's share of movers choosing it
+    sc = _zero(house_prices=(PercentChange(pct=pct, lads=(inputs.codes[lad],)),))
+    flows = {}
+    for label, scen in (("base", baseline_of(sc)), ("rise", sc)):
+        stock, log_price, log_pay = initial_state(inputs, scen)
+        static, theta = segment_weights(inputs, p, log_pay)
+        f = np.zeros((16, inputs.n, inputs.n))
+        K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, p["beta_distance"][0],
+                         p["gamma_border"][0], static[0], static[0], theta[0], log_price - inputs.log_price,
+                         np.zeros(inputs.n), False, f)
+        flows[label] = f
+    assert np.all(flows["rise"][:, :, lad] <= flows["base"][:, :, lad] * (1 + 1e-12) + 1e-12)
+
+
+def test_unrestricted_price_elasticity_can_be_positive(inputs):
+    sc = _zero(parameters=(("price_elasticity_cap", 5.0),))
+    p = draw_parameters(inputs, sc, 1, 0)
+    _, _, response = segment_coefficients(inputs, p)
+    assert response[0, 0] > 0  # never-WFH high-skilled: theta_H + delta_H x_s > 0 without the restriction
+
+
+def test_pivot_reproduces_target_inflows(inputs):
+    rng = np.random.default_rng(4)
+    target = inputs.move_rate * inputs.workers * rng.uniform(0.5, 1.5, inputs.n)
+    target *= (inputs.move_rate * inputs.workers).sum() / target.sum()
+    pivoted = replace(inputs, pivot_target=target)
+    pivoted = replace(pivoted, dest_constant=pivot_constants(pivoted))
+    sim = simulate(pivoted, baseline_of(_zero()), draws=1, seed=0, years=1)
+    stock0, stock1 = sim.stocks[0, 0], sim.stocks[0, 1]
+    inflow = stock1.sum(0) - stock0.sum(0) * (1 - inputs.move_rate)
+    np.testing.assert_allclose(inflow, target, rtol=1e-9)
 
 
 def test_wfh_change_moves_shares_within_skill(inputs):
