@@ -53,32 +53,57 @@ lost movers, not a credible causal response. So (i) pay *changes* use the assume
 ``theta_pay``, and (ii) by default every segment's price-response elasticity is capped at 0 (the
 ``price_elasticity_cap`` parameter; 5 switches the restriction off).
 
-*Segments and the pivot.* A segment's WFH intensity on the scale of the centred Census share is
+*Segments.* A segment's WFH intensity on the scale of the centred Census share is
 ``x_s = (w_bar / g_bar)(g_s - g_bar)`` (``g_bar`` the national mean intensity; the mean of ``x_s`` over
 an origin's workers is ``w_i - w_bar`` by construction of the segment shares). Movers of segment
-``s`` leaving ``i`` choose ``j != i`` with probability
+``s`` (skill group ``g``) leaving ``i`` choose ``j != i`` with probability
 
 .. math::
 
-    p_{sij} = \frac{K_{ij} W_{sj}}{\sum_{j' \ne i} K_{ij'} W_{sj'}}, \quad
+    p_{sij} = \frac{K_{ij} e^{\kappa_{gij}} W_{sj}}{\sum_{j' \ne i} K_{ij'} e^{\kappa_{gij'}} W_{sj'}}, \quad
     K_{ij} = d_{ij}^{\beta} e^{\gamma_b b_{ij}},
 
-    \log W_{sj}(t) = c_j + \min(\delta_A, 0)\, x_s \log A_j + \delta_H x_s \log H_j^0
+    \log W_{sj}(t) = \gamma_j + \min(\delta_A, 0)\, x_s \log A_j + \delta_H x_s \log H_j^0
                      + e_s \big(\log H_j(t) - \log H_j^0\big) + \theta_{pay} \log(Y_j / Y_j^0),
 
     e_s = \min\big(\theta_H + \delta_H x_s + \sigma [k = \text{high}],\ \text{cap}\big), \qquad
-    c_j = \gamma_j + \kappa_j = \hat\theta' X_j + u_j + \kappa_j .
+    \gamma_j = \hat\theta' X_j + u_j .
 
-That is, the baseline utility is the stage-1 pair part plus ``gamma_j`` (= fitted attributes part
-+ ``u_j``), with the origin's WFH interaction replaced by the segment's (the segment's deviation
-from its origin's mean). ``kappa_j`` is solved once, at the point estimates, so that the year-1
-baseline inflows summed over segments equal the observed Census 2021 inflows (each origin's
-migrants scaled to its workers, see Dynamics) exactly: it absorbs the non-linearity of the logit
-in ``x_s`` and the person-to-worker scaling (SD 0.24 across LADs). Scenarios change ``H`` and
-``Y`` and the segment mix; their effects go through ``e_s``, ``theta_pay`` and the stage-1
-interactions; ``c_j`` (hence ``u_j``) stays fixed. Properties: more WFH never raises a segment's
-weight on job access; with the default cap a price rise never makes a destination more
-attractive to any segment. ``sigma`` (high-skilled price shift) is assumed.
+That is, the stage-1 pair part plus ``gamma_j`` (= fitted attributes part + ``u_j``), with the
+origin's WFH interaction replaced by the segment's, plus a pivot constant ``kappa_gij``.
+
+*Skill-neutral baseline: the pivot (an assumption).* The Census has no skill breakdown of
+migration flows. Absent skill-specific flow data, **baseline destination choice is skill-neutral
+and equals the observed 2021 choice; segments differ only in how they respond to changes (their
+elasticities)**. ``kappa_gij`` (one per skill group, origin and destination) is solved once, at
+the point estimates, so that in year 1 of the baseline each skill group's movers from each origin
+``i`` split over destinations exactly as all Census 2021 movers from ``i`` did:
+``sum_{s in g} w_si p_sij = p_ij`` with ``w_si = S_si / S_gi`` the group's year-0 WFH mix at ``i``
+(a per-origin BLP-type inversion, :func:`migravity.scenarios.simulate.pivot_constants`).
+``p_ij = F_ij / O_i``; the 17% of pairs with no observed movers would need an infinite constant,
+so they take 0.001 times the model's share (rows rescaled: 0.002% of movers; year-1 inflows stay
+within 0.1% of the observed ones). Consequences: the year-1 all-worker inflows are the observed
+inflows (each origin's migrants scaled to its workers), both skill groups follow the same
+observed origin-destination choice, and a zero scenario reproduces the baseline exactly.
+
+The pivot is per skill group, not per segment, on purpose: *within* a group the WFH classes still
+differ by the calibrated interactions at their intensity (more-WFH classes weigh job access less
+and prices more), and ``kappa_gij`` only fixes the group's mix-weighted choice. A scenario that
+moves workers between WFH classes therefore changes the group's destination choice through the
+classes' different utilities (a per-segment pivot would give every class the same choice and
+kill that mechanism). Scenarios change ``H``, ``Y`` and the segment mix; ``kappa``, ``gamma_j``
+(hence ``u_j``) and the pair part stay fixed, so a segment's choice is the pivot-point
+(incremental) logit ``p'_sij ∝ p_sij exp(Δu_sj)`` with ``Δu_sj = e_s Δlog H_j + theta_pay Δlog Y_j``,
+and a reclassified worker takes the (pivoted) choice of the new class. Properties: more WFH never
+raises a segment's weight on job access; with the default cap a price rise never makes a
+destination more attractive to any segment. ``sigma`` (high-skilled price shift) is assumed.
+
+Why not let the model split the flows between skill groups: the WFH x price interaction, applied
+at each segment's WFH intensity (a range about 3x wider than the LAD WFH shares it was estimated
+on), steers the more-WFH high-skilled movers strongly away from expensive places. With a pivot of
+the destination totals only (one ``kappa_j``), the baseline GSE share of high-skilled workers fell
+from 54.5% to 48.9% in 10 years (London 24.4% to 18.1%) while the other workers' rose: an
+artefact of the extrapolation, not of any data on who moves where.
 
 **Dynamics** (closed system; annual steps ``t``): movers ``M_si = m_i S_si(t)`` with ``m_i`` the
 Census 2021 inter-LAD out-migrants / usual residents of ``i`` (times an assumed scale),
@@ -90,20 +115,23 @@ baseline's at year 0. Optional housing feedback:
 
 **Baseline drift.** Nothing changes in the baseline, yet it is not stationary: year 1 reproduces
 the observed flows of the year to March 2021 (the first COVID year, with a strong net outflow
-from London) and later years carry them forward. On the real data the Greater South East's
-share of all workers falls from 42.7% to 40.7% in 10 years and its share of high-skilled workers
-from 54.5% to 48.9%: the pivot fixes each destination's total inflow, but how those flows split
-between skill groups comes from the model (more-WFH segments, over-represented among the
-high-skilled, are steered away from expensive destinations by ``delta_H x_s``). Read scenarios as
-differences from their paired baseline, never from year 0.
+from London) and later years carry them forward, with the same origin-destination choice for
+every skill group (exactly in year 1; later the WFH mix of each origin's movers shifts a little).
+On the real data (mean of 1,000 draws) the Greater South East's share of all workers falls from
+42.7% to 40.5% in 10 years, of high-skilled workers from 54.5% to 50.3% and of other workers from
+33.1% to 32.6% (London: 15.7% to 13.2%; high-skilled 24.4% to 19.5%; other 8.6% to 8.1%). The
+high-skilled start more concentrated in the GSE and London, whose movers leave at the observed
+rates and choose as all movers did, so their share falls by more points: the same observed
+pattern applied to a different starting distribution, not a skill-specific response.
+Read scenarios as differences from their paired baseline, never from year 0.
 
 **Scenarios** reclassify workers between WFH classes at year 0 (within LAD and skill group), and
 shift house prices and pay by percent. Each scenario is compared with its paired baseline under
 the *same* parameter draws: stage-1 coefficients from ``N(beta, V1)``, stage-2 coefficients from
 ``N(theta, V2)``, independently (the generated-regressor covariance between the stages is
-ignored), assumed ones uniform over their ranges (draw 0 = point estimates), seeded. ``c_j`` is
-held at its point-estimate value in every draw, so only draw 0 reproduces the observed inflows
-exactly.
+ignored), assumed ones uniform over their ranges (draw 0 = point estimates), seeded. ``kappa_gij``
+and ``gamma_j`` are held at their point-estimate values in every draw, so only draw 0 reproduces
+the observed choice exactly.
 """
 
 from __future__ import annotations

@@ -14,12 +14,15 @@ BAD_VALUE = 1
 
 
 @njit(cache=True)
-def _deterrence(beta, gamma, log_dist, border, k_out):  # pragma: no cover - jitted
-    """``K_ij = d_ij^beta exp(gamma border_ij)`` off the diagonal, 0 on it."""
+def _deterrence(beta, gamma, log_dist, border, pair, k_out):  # pragma: no cover - jitted
+    """``K_gij = d_ij^beta exp(gamma border_ij) pair_gij`` off the diagonal, 0 on it (``g`` skill group)."""
     n = log_dist.shape[0]
+    n_g = pair.shape[0]
     for i in range(n):
         for j in range(n):
-            k_out[i, j] = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
+            base = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
+            for g in range(n_g):
+                k_out[g, i, j] = base * pair[g, i, j]
 
 
 @njit(cache=True)
@@ -32,25 +35,27 @@ def _weights(static, theta_h, log_price, w_out):  # pragma: no cover - jitted
 
 
 @njit(cache=True)
-def _denominators(k, w, den_out):  # pragma: no cover - jitted
-    """``den_si = sum_j K_ij W_sj``."""
+def _denominators(k, group, w, den_out):  # pragma: no cover - jitted
+    """``den_si = sum_j K_g(s)ij W_sj``."""
     n_s, n = w.shape
     for s in range(n_s):
+        kg = k[group[s]]
         for i in range(n):
             acc = 0.0
             for j in range(n):
-                acc += k[i, j] * w[s, j]
+                acc += kg[i, j] * w[s, j]
             den_out[s, i] = acc
 
 
 @njit(cache=True)
-def _year(stock, new, move_rate, k, w, den, den0, unconstrained, flow_mask, flows, record):  # pragma: no cover
+def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mask, flows, record):  # pragma: no cover
     """One annual step for one draw: movers leave, destinations by the gravity shares; ``new`` = stocks after."""
     n_s, n = stock.shape
     for s in range(n_s):
         for i in range(n):
             new[s, i] = stock[s, i]
     for s in range(n_s):
+        kg = k[group[s]]
         for i in range(n):
             d = den[s, i]
             if d <= 0.0 or stock[s, i] <= 0.0:
@@ -65,14 +70,14 @@ def _year(stock, new, move_rate, k, w, den, den0, unconstrained, flow_mask, flow
             scale = movers / d
             rec = record and flow_mask[s]
             for j in range(n):
-                f = scale * k[i, j] * w[s, j]
+                f = scale * kg[i, j] * w[s, j]
                 new[s, j] += f
                 if rec:
                     flows[i, j] += f
 
 
 @njit(cache=True, parallel=True)
-def simulate_draws(stock0, move_rate, log_dist, border, beta, gamma, static, base_static, theta_h,
+def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma, static, base_static, theta_h,
                    log_price0, base_log_price0, feedback, unconstrained, flow_mask,
                    stocks_out, flows_out):  # pragma: no cover - jitted
     """Simulate ``T`` years for each of ``D`` draws, in parallel over chunks of draws.
@@ -85,6 +90,10 @@ def simulate_draws(stock0, move_rate, log_dist, border, beta, gamma, static, bas
         Annual inter-LAD move rate per origin and draw.
     log_dist, border : (n, n)
         Log distance and shared-border indicator.
+    pair : (G, n, n)
+        Pivot factor ``exp(kappa_gij)`` of the pair weights per skill group (ones = no pivot).
+    group : (S,) int
+        Skill group of each segment (index into ``pair``).
     beta, gamma : (D,)
         Distance deterrence and border effect per draw.
     static, base_static : (D, S, n)
@@ -116,7 +125,7 @@ def simulate_draws(stock0, move_rate, log_dist, border, beta, gamma, static, bas
     n_chunks = flows_out.shape[0]
     status = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
-        k = np.empty((n, n))
+        k = np.empty((pair.shape[0], n, n))
         w = np.empty((n_s, n))
         den = np.empty((n_s, n))
         den0 = np.ones((n_s, n))
@@ -128,10 +137,10 @@ def simulate_draws(stock0, move_rate, log_dist, border, beta, gamma, static, bas
         lo = c * n_draws // n_chunks
         hi = (c + 1) * n_draws // n_chunks
         for d in range(lo, hi):
-            _deterrence(beta[d], gamma[d], log_dist, border, k)
+            _deterrence(beta[d], gamma[d], log_dist, border, pair, k)
             if unconstrained:
                 _weights(base_static[d], theta_h[d], base_log_price0, w)
-                _denominators(k, w, den0)
+                _denominators(k, group, w, den0)
             for j in range(n):
                 log_price[j] = log_price0[j]
             for s in range(n_s):
@@ -140,8 +149,8 @@ def simulate_draws(stock0, move_rate, log_dist, border, beta, gamma, static, bas
                     stocks_out[d, 0, s, i] = stock0[s, i]
             for t in range(1, years + 1):
                 _weights(static[d], theta_h[d], log_price, w)
-                _denominators(k, w, den)
-                _year(stock, new, move_rate[d], k, w, den, den0, unconstrained, flow_mask, flows, t == years)
+                _denominators(k, group, w, den)
+                _year(stock, new, move_rate[d], k, group, w, den, den0, unconstrained, flow_mask, flows, t == years)
                 if feedback != 0.0:
                     for j in range(n):
                         tot_old = 0.0
@@ -162,20 +171,20 @@ def simulate_draws(stock0, move_rate, log_dist, border, beta, gamma, static, bas
 
 
 @njit(cache=True)
-def one_year_flows(stock, move_rate, log_dist, border, beta, gamma, static, base_static, theta_h,
+def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma, static, base_static, theta_h,
                    log_price, base_log_price, unconstrained, flows_out):  # pragma: no cover - jitted
     """Flows of one annual step for one draw, by segment: ``flows_out`` (S, n, n) is written."""
     n_s, n = stock.shape
-    k = np.empty((n, n))
+    k = np.empty((pair.shape[0], n, n))
     w = np.empty((n_s, n))
     den = np.empty((n_s, n))
     den0 = np.ones((n_s, n))
-    _deterrence(beta, gamma, log_dist, border, k)
+    _deterrence(beta, gamma, log_dist, border, pair, k)
     if unconstrained:
         _weights(base_static, theta_h, base_log_price, w)
-        _denominators(k, w, den0)
+        _denominators(k, group, w, den0)
     _weights(static, theta_h, log_price, w)
-    _denominators(k, w, den)
+    _denominators(k, group, w, den)
     new = np.empty((n_s, n))
     mask = np.zeros(n_s, dtype=np.bool_)
     tmp = np.zeros((n, n))
@@ -183,6 +192,6 @@ def one_year_flows(stock, move_rate, log_dist, border, beta, gamma, static, base
         mask[:] = False
         mask[s] = True
         tmp[:, :] = 0.0
-        _year(stock, new, move_rate, k, w, den, den0, unconstrained, mask, tmp, True)
+        _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, mask, tmp, True)
         flows_out[s] = tmp
     return OK

@@ -57,11 +57,16 @@ def run_cmd(
                 "mean [5%, 95%], change vs baseline)",
                 ["scenario", "GSE share", "change", "Theil change", "inequality", "top gain", "top loss"], rows)
     g = nat[nat.metric == "gse_hs_share"].iloc[0]
+    base = run.runs[0][1].stocks.sum(axis=2)  # baseline, all workers: (draws, years + 1, lad)
+    all_share = base[..., run.inputs.gse].sum(-1) / base.sum(-1)
     state.info(f"baseline: GSE share of high-skilled workers {100 * g.initial:.2f}% at year 0, "
-               f"{_fmt_ci(g.baseline_mean, g.baseline_q05, g.baseline_q95, True)} at year {s['years']}. "
+               f"{_fmt_ci(g.baseline_mean, g.baseline_q05, g.baseline_q95, True)} at year {s['years']}; "
+               f"of all workers {100 * all_share[0, 0]:.2f}% and {100 * all_share[:, -1].mean():.2f}%. "
                "The baseline continues the observed Census 2021 inter-LAD migration (year to March 2021, the "
-               "first COVID year, with a strong net outflow from London): its drift is that year's net "
-               "migration carried forward, not a forecast; compare scenarios with it, not with year 0.")
+               "first COVID year, with a strong net outflow from London) and assumes it skill-neutral (the Census "
+               "has no skill breakdown of flows): every skill group's movers from an origin choose destinations as "
+               "all its 2021 movers did. Its drift is that year carried forward, not a forecast; the high-skilled, "
+               "more concentrated in the GSE, lose more share points. Compare scenarios with it, not with year 0.")
     state.info(f"wrote {out}/results.nc, summary.csv, summary.parquet, manifest.json")
 
 

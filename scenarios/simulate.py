@@ -19,6 +19,7 @@ from migravity.scenarios.params import ModelParameters
 from migravity.scenarios.segments import (
     N_CLASSES,
     SEGMENTS,
+    SKILLS,
     WFH_CLASSES,
     derive_segment_shares,
     read_segment_table,
@@ -28,6 +29,7 @@ from migravity.scenarios.segments import (
 from migravity.scenarios.spec import Scenario, percent_vector
 
 DataDir = str | os.PathLike[str] | None
+N_GROUPS = len(SKILLS)  # skill groups: 0 = high, 1 = other
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,11 +61,16 @@ class ModelInputs:
         ``wfh_national / intensity_national``: maps a segment's WFH intensity onto the Census
         WFH-share scale of the calibrated interactions; the national mean WFH intensity.
     dest_constant : ndarray
-        ``c_j = gamma_j + kappa_j``: the stage-1 destination effect (= stage-2 fitted part + residual
-        ``u_j``) plus the pivot correction that makes the baseline's year-1 inflows equal
-        ``pivot_target`` at the point estimates (:func:`pivot_constants`). Held fixed in scenarios.
-    pivot_target : ndarray, optional
-        Observed Census 2021 inter-LAD inflows in worker units: ``sum_i F_ij m_i W_i / O_i``.
+        ``c_j``: the stage-1 destination effect ``gamma_j`` (= stage-2 fitted part + residual ``u_j``).
+        Held fixed in scenarios.
+    pivot_choice : ndarray, shape (n, n), optional
+        The destination choice the baseline reproduces from every origin: the observed Census 2021
+        shares ``F_ij / O_i`` (pairs with no observed flow take the model's share; rows sum to 1,
+        diagonal 0). See :func:`pivot_choice`.
+    pair_constant : ndarray, shape (2, n, n)
+        ``kappa_gij``: log pivot constant of each skill group ``g`` (high, other) and pair, added to the
+        pair part so that each group's year-1 baseline choice from each origin is ``pivot_choice`` at
+        the point estimates (:func:`pivot_constants`); zeros = no pivot. Held fixed in scenarios.
     """
 
     codes: tuple[str, ...]
@@ -85,7 +92,8 @@ class ModelInputs:
     intensity_ratio: float
     intensity_national: float
     dest_constant: np.ndarray | None = None
-    pivot_target: np.ndarray | None = None
+    pivot_choice: np.ndarray | None = None
+    pair_constant: np.ndarray | None = None
     zone_vintage: str = "2023"
     area: str = "EW"
 
@@ -93,6 +101,12 @@ class ModelInputs:
         n = len(self.codes)
         if self.dest_constant is None:
             object.__setattr__(self, "dest_constant", np.zeros(n))
+        if self.pair_constant is None:
+            object.__setattr__(self, "pair_constant", np.zeros((N_GROUPS, n, n)))
+        if np.shape(self.pair_constant) != (N_GROUPS, n, n):
+            raise ConfigError("pair_constant", np.shape(self.pair_constant), f"give an array of shape (2, {n}, {n})")
+        if self.pivot_choice is not None and np.shape(self.pivot_choice) != (n, n):
+            raise ConfigError("pivot_choice", np.shape(self.pivot_choice), f"give an array of shape ({n}, {n})")
         for name in ("gse", "imd_quintile", "workers", "move_rate", "log_access", "log_pop", "log_price", "log_pay",
                      "dest_constant"):
             a = getattr(self, name)
@@ -138,8 +152,6 @@ def prepare_inputs(zones, *, data_dir: DataDir = None, params: ModelParameters |
     g = 1.0 - segment_days() / 5.0
     g_nat = float((workers[:, None] * shares).sum(axis=0) @ g / workers.sum())
     move_rate = np.clip(out / pop, 0.0, 1.0)
-    worker_movers = move_rate * workers
-    target = (mig * np.divide(worker_movers, out, out=np.zeros_like(out), where=out > 0)[:, None]).sum(axis=0)
     gamma = params.gamma if params.gamma is not None else np.zeros(len(workers))
     inputs = ModelInputs(
         codes=tuple(zones.codes), names=tuple(zones.names), region_codes=tuple(zones.region_codes),
@@ -151,40 +163,96 @@ def prepare_inputs(zones, *, data_dir: DataDir = None, params: ModelParameters |
         log_price=np.log(attrs["house_price"].to_numpy().astype(float)),
         log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
         intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat, dest_constant=gamma,
-        pivot_target=target, zone_vintage=zones.vintage, area=zones.area)
-    return replace(inputs, dest_constant=pivot_constants(inputs))
+        zone_vintage=zones.vintage, area=zones.area)
+    inputs = replace(inputs, pivot_choice=pivot_choice(inputs, mig))
+    return replace(inputs, pair_constant=pivot_constants(inputs))
 
 
-def pivot_constants(inputs: ModelInputs, tol: float = 1e-13, max_iter: int = 5000) -> np.ndarray:
-    """Destination constants ``c_j`` that make the baseline's year-1 inflows equal ``inputs.pivot_target``.
+def segment_group() -> np.ndarray:
+    """Skill group of each segment: 0 = high-skilled, 1 = other (index of ``pair_constant``)."""
+    return np.ascontiguousarray(segment_skill(), dtype=np.int64)
 
-    Starts from ``inputs.dest_constant`` (the stage-1 effects ``gamma_j``) and iterates
-    ``c_j <- c_j + log(T_j / inflow_j(c))`` at the point estimates (draw 0) with the baseline's
-    year-0 segment stocks and move rates. The correction ``kappa_j = c_j - gamma_j`` absorbs the
-    aggregation over segments (the logit is not linear in the segment's WFH intensity) and the
-    scaling of all-person flows to workers; it is small (see ``ModelInputs.dest_constant``).
-    """
-    if inputs.pivot_target is None:
-        return np.asarray(inputs.dest_constant, float)
-    stock = np.ascontiguousarray((inputs.workers[:, None] * inputs.shares).T)
+
+def _point_model(inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At the point estimates: log pair part (n, n; -inf on the diagonal), segment log weights (16, n), stocks."""
     p = {k: np.array([v]) for k, v in inputs.params.mean.items()}
-    movers = np.clip(p["move_rate_scale"][0] * inputs.move_rate, 0.0, 1.0)[None, :] * stock  # (S, n)
-    k = np.exp(p["beta_distance"][0] * inputs.log_dist + p["gamma_border"][0] * inputs.border)
-    np.fill_diagonal(k, 0.0)
-    c0 = np.asarray(inputs.dest_constant, float)
+    log_k = p["beta_distance"][0] * inputs.log_dist + p["gamma_border"][0] * inputs.border
+    np.fill_diagonal(log_k, -np.inf)
     static, _ = segment_weights(inputs, p, inputs.log_pay)
-    dev = static[0] - c0[None, :]  # the segments' deviations (S, n)
-    target = inputs.pivot_target * movers.sum() / inputs.pivot_target.sum()
-    c = c0.copy()
-    for _ in range(max_iter):
-        w = np.exp(dev + c[None, :])
-        den = w @ k.T  # (S, n): den_si = sum_j K_ij W_sj
-        inflow = (w * ((movers / den) @ k)).sum(axis=0)
-        step = np.log(np.divide(target, inflow, out=np.ones_like(target), where=(inflow > 0) & (target > 0)))
-        c += step
-        if np.max(np.abs(step)) < tol:
-            break
-    return c
+    stock = (inputs.workers[:, None] * inputs.shares).T
+    return log_k, static[0], stock
+
+
+def _softmax_rows(u: np.ndarray) -> np.ndarray:
+    e = np.exp(u - u.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _mix_weights(stock: np.ndarray) -> np.ndarray:
+    """Each segment's share of its group's (or the given segments') stock per origin; uniform where empty."""
+    tot = stock.sum(axis=0)
+    return np.divide(stock, tot, out=np.full_like(stock, 1.0 / len(stock)), where=tot > 0)
+
+
+def pivot_choice(inputs: ModelInputs, flows: np.ndarray, zero_weight: float = 1e-3) -> np.ndarray:
+    """The destination choice the baseline reproduces: the observed shares ``F_ij / O_i``, zeros filled.
+
+    A pair with no observed movers (17% of the 2021 pairs, mostly small origins and distant pairs)
+    would need an infinite negative constant, so it takes ``zero_weight`` times the (unpivoted)
+    model's all-worker choice share at the point estimates, ``sum_s w_si p_sij``, and each row is
+    rescaled to sum to 1. With the default 0.001 the filled pairs hold 0.002% of all movers (the
+    model's full share would be 1.9%: up to 39% of a small origin's movers) and the year-1 inflows
+    stay within 0.1% of the observed ones. Origins without observed movers take the model's row.
+    """
+    f = np.array(flows, float)
+    np.fill_diagonal(f, 0.0)
+    log_k, static, stock = _point_model(inputs)
+    model = np.einsum("si,sij->ij", _mix_weights(stock), _softmax_rows(log_k[None] + static[:, None, :]))
+    out = f.sum(axis=1, keepdims=True)
+    obs = np.divide(f, out, out=np.zeros_like(f), where=out > 0)
+    filled = np.where(out > 0, np.where(f > 0, obs, zero_weight * model), model)
+    np.fill_diagonal(filled, 0.0)
+    return filled / filled.sum(axis=1, keepdims=True)
+
+
+def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_000) -> np.ndarray:
+    """Pair constants ``kappa_gij`` that make each skill group's year-1 baseline choice equal ``inputs.pivot_choice``.
+
+    For each skill group ``g`` and origin ``i``, at the point estimates (draw 0) and the baseline's
+    year-0 segment mix ``w_si = S_si / S_gi`` (every segment of an origin moves at the same rate, so
+    these are also the movers' weights): ``sum_{s in g} w_si p_sij(kappa) = pivot_choice_ij``, with
+    ``p_sij`` the logit of ``log K_ij + kappa_gij + log W_sj`` over ``j != i``. Solved by the
+    contraction ``kappa <- kappa + log(target / predicted)`` (the BLP inversion, per origin). The
+    within-group differences between WFH classes (``log W_sj``) are kept; ``kappa`` absorbs the pair
+    and destination parts, the residual misfit of the model and the aggregation over segments.
+    Returns zeros (no pivot) when ``inputs.pivot_choice`` is None.
+    """
+    n = inputs.n
+    if inputs.pivot_choice is None:
+        return np.zeros((N_GROUPS, n, n))
+    target = np.asarray(inputs.pivot_choice, float)
+    off = ~np.eye(n, dtype=bool)
+    if np.any(target[off] <= 0) or not np.allclose(target.sum(axis=1), 1.0, atol=1e-10):
+        raise ConfigError("pivot_choice", "rows", "give positive off-diagonal shares summing to 1 per origin")
+    log_t = np.where(off, np.log(np.where(off, target, 1.0)), 0.0)
+    log_k, static, stock = _point_model(inputs)
+    group = segment_group()
+    kappa = np.zeros((N_GROUPS, n, n))
+    for g in range(N_GROUPS):
+        segs = group == g
+        weights = _mix_weights(stock[segs])[:, :, None]  # (Sg, n, 1)
+        base = log_k[None] + static[segs][:, None, :]  # (Sg, n, n)
+        kap = log_t - np.where(off, log_k, 0.0) - static[segs].mean(axis=0)[None, :]
+        for _ in range(max_iter):
+            pred = (weights * _softmax_rows(base + kap[None])).sum(axis=0)
+            step = np.where(off, log_t - np.log(np.where(off, pred, 1.0)), 0.0)
+            kap += step
+            if np.max(np.abs(step)) < tol:
+                break
+        else:
+            raise MigravityError(f"pivot_constants: no convergence for skill group {g} after {max_iter} iterations")
+        kappa[g] = np.where(off, kap - kap[off.nonzero()].mean(), 0.0)
+    return kappa
 
 
 def apply_wfh(stock: np.ndarray, scenario: Scenario, inputs: ModelInputs) -> np.ndarray:
@@ -332,13 +400,19 @@ def simulate(inputs: ModelInputs, scenario: Scenario, *, draws: int = 1, seed: i
     mask = segment_skill() == 0
     status = K.simulate_draws(
         stock0, move, np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border),
-        np.ascontiguousarray(p["beta_distance"]), np.ascontiguousarray(p["gamma_border"]), static, base_static,
+        pair_factor(inputs), segment_group(), np.ascontiguousarray(p["beta_distance"]),
+        np.ascontiguousarray(p["gamma_border"]), static, base_static,
         theta_h, np.ascontiguousarray(log_price0 - inputs.log_price), np.zeros(inputs.n),
         float(scenario.housing_feedback), unconstrained, mask, stocks, flows)
     if status != K.OK:
         raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
                              "stock; lower housing_feedback or the perturbations")
     return Simulation(scenario, stocks, flows.sum(axis=0) / draws)
+
+
+def pair_factor(inputs: ModelInputs) -> np.ndarray:
+    """``exp(kappa_gij)`` (2, n, n), the kernels' pivot factor of the pair weights."""
+    return np.ascontiguousarray(np.exp(inputs.pair_constant))
 
 
 def baseline_of(scenario: Scenario) -> Scenario:

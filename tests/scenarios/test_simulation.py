@@ -15,8 +15,10 @@ from migravity.scenarios.simulate import (
     baseline_of,
     draw_parameters,
     initial_state,
+    pair_factor,
     pivot_constants,
     segment_coefficients,
+    segment_group,
     segment_weights,
     simulate,
 )
@@ -27,7 +29,23 @@ def _zero(**kw) -> Scenario:
     return Scenario(name="zero", **kw)
 
 
-def test_zero_scenario_reproduces_baseline_exactly(inputs):
+def _pair(inputs):
+    return pair_factor(inputs), segment_group()
+
+
+def _pivoted(inputs, seed: int = 4):
+    """``inputs`` pivoted to a random destination choice (positive off the diagonal, rows summing to 1)."""
+    rng = np.random.default_rng(seed)
+    target = rng.uniform(0.05, 1.0, (inputs.n, inputs.n)) * np.exp(-0.01 * np.exp(inputs.log_dist))
+    np.fill_diagonal(target, 0.0)
+    target /= target.sum(axis=1, keepdims=True)
+    pivoted = replace(inputs, pivot_choice=target)
+    return replace(pivoted, pair_constant=pivot_constants(pivoted))
+
+
+@pytest.mark.parametrize("pivot", [False, True])
+def test_zero_scenario_reproduces_baseline_exactly(inputs, pivot):
+    inputs = _pivoted(inputs) if pivot else inputs
     for mode in ("production", "unconstrained"):
         base = simulate(inputs, baseline_of(_zero(mode=mode)), draws=5, seed=3, years=4)
         zero = simulate(inputs, _zero(mode=mode), draws=5, seed=3, years=4)
@@ -72,9 +90,9 @@ def test_production_constraint_keeps_each_origins_movers(inputs):
     p = draw_parameters(inputs, sc, 1, 0)
     static, theta_h = segment_weights(inputs, p, log_pay)
     flows = np.zeros((16, inputs.n, inputs.n))
-    assert K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, p["beta_distance"][0],
-                            p["gamma_border"][0], static[0], static[0], theta_h[0], log_price - inputs.log_price,
-                            np.zeros(inputs.n), False, flows) == K.OK
+    assert K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, *_pair(inputs),
+                            p["beta_distance"][0], p["gamma_border"][0], static[0], static[0], theta_h[0],
+                            log_price - inputs.log_price, np.zeros(inputs.n), False, flows) == K.OK
     np.testing.assert_allclose(flows.sum(axis=2), inputs.move_rate[None, :] * stock, rtol=1e-12)
     assert np.all(np.diagonal(flows, axis1=1, axis2=2) == 0)
 
@@ -85,9 +103,9 @@ def test_unconstrained_mode_lets_movers_respond(inputs):
     p = draw_parameters(inputs, sc, 1, 0)
     static, theta_h = segment_weights(inputs, p, log_pay)
     flows = np.zeros((16, inputs.n, inputs.n))
-    K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, p["beta_distance"][0],
-                     p["gamma_border"][0], static[0], static[0], theta_h[0], log_price - inputs.log_price,
-                     np.zeros(inputs.n), True, flows)
+    K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, *_pair(inputs),
+                     p["beta_distance"][0], p["gamma_border"][0], static[0], static[0], theta_h[0],
+                     log_price - inputs.log_price, np.zeros(inputs.n), True, flows)
     assert not np.allclose(flows.sum(axis=2), inputs.move_rate[None, :] * stock)
 
 
@@ -140,16 +158,17 @@ def test_price_rise_never_attracts_under_default_parameters(inputs, theta_h, del
     assert np.all(response <= 0.0)
     # and in the flows: a price rise in one LAD never raises any segment's share of movers choosing it
     sc = _zero(house_prices=(PercentChange(pct=pct, lads=(inputs.codes[lad],)),))
-    flows = {}
-    for label, scen in (("base", baseline_of(sc)), ("rise", sc)):
-        stock, log_price, log_pay = initial_state(inputs, scen)
-        static, theta = segment_weights(inputs, p, log_pay)
-        f = np.zeros((16, inputs.n, inputs.n))
-        K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, p["beta_distance"][0],
-                         p["gamma_border"][0], static[0], static[0], theta[0], log_price - inputs.log_price,
-                         np.zeros(inputs.n), False, f)
-        flows[label] = f
-    assert np.all(flows["rise"][:, :, lad] <= flows["base"][:, :, lad] * (1 + 1e-12) + 1e-12)
+    for inp in (inputs, _pivoted(inputs, seed)):
+        flows = {}
+        for label, scen in (("base", baseline_of(sc)), ("rise", sc)):
+            stock, log_price, log_pay = initial_state(inp, scen)
+            static, theta = segment_weights(inp, p, log_pay)
+            f = np.zeros((16, inp.n, inp.n))
+            K.one_year_flows(stock, inp.move_rate, inp.log_dist, inp.border, *_pair(inp), p["beta_distance"][0],
+                             p["gamma_border"][0], static[0], static[0], theta[0], log_price - inp.log_price,
+                             np.zeros(inp.n), False, f)
+            flows[label] = f
+        assert np.all(flows["rise"][:, :, lad] <= flows["base"][:, :, lad] * (1 + 1e-12) + 1e-12)
 
 
 def test_unrestricted_price_elasticity_can_be_positive(inputs):
@@ -159,16 +178,41 @@ def test_unrestricted_price_elasticity_can_be_positive(inputs):
     assert response[0, 0] > 0  # never-WFH high-skilled: theta_H + delta_H x_s > 0 without the restriction
 
 
-def test_pivot_reproduces_target_inflows(inputs):
-    rng = np.random.default_rng(4)
-    target = inputs.move_rate * inputs.workers * rng.uniform(0.5, 1.5, inputs.n)
-    target *= (inputs.move_rate * inputs.workers).sum() / target.sum()
-    pivoted = replace(inputs, pivot_target=target)
-    pivoted = replace(pivoted, dest_constant=pivot_constants(pivoted))
+def _group_choice(inputs, sc: Scenario) -> np.ndarray:
+    """Year-1 destination choice of each skill group from each origin at draw 0: (2, n, n)."""
+    stock, log_price, log_pay = initial_state(inputs, sc)
+    p = draw_parameters(inputs, sc, 1, 0)
+    static, theta = segment_weights(inputs, p, log_pay)
+    f = np.zeros((16, inputs.n, inputs.n))
+    assert K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, *_pair(inputs),
+                            p["beta_distance"][0], p["gamma_border"][0], static[0], static[0], theta[0],
+                            log_price - inputs.log_price, np.zeros(inputs.n), False, f) == K.OK
+    g = segment_group()
+    flows = np.stack([f[g == k].sum(axis=0) for k in (0, 1)])
+    return flows / flows.sum(axis=2, keepdims=True)
+
+
+def test_pivot_reproduces_target_choice_for_each_skill_group(inputs):
+    pivoted = _pivoted(inputs)
+    choice = _group_choice(pivoted, baseline_of(_zero()))
+    for k in (0, 1):
+        np.testing.assert_allclose(choice[k], pivoted.pivot_choice, rtol=1e-9, atol=1e-15)
+    # hence the all-worker year-1 inflows are sum_i movers_i x target_ij
     sim = simulate(pivoted, baseline_of(_zero()), draws=1, seed=0, years=1)
     stock0, stock1 = sim.stocks[0, 0], sim.stocks[0, 1]
     inflow = stock1.sum(0) - stock0.sum(0) * (1 - inputs.move_rate)
-    np.testing.assert_allclose(inflow, target, rtol=1e-9)
+    np.testing.assert_allclose(inflow, (inputs.move_rate * stock0.sum(0)) @ pivoted.pivot_choice, rtol=1e-9)
+
+
+def test_wfh_shift_changes_pivoted_choice_through_the_interactions(inputs):
+    """The baseline choice is skill-neutral, yet more WFH still steers a group towards cheaper places."""
+    pivoted = _pivoted(inputs)
+    sc = _zero(wfh=(WfhChange("never", skill="high", factor=0.2, to=("always",)),))
+    base, more = _group_choice(pivoted, baseline_of(sc)), _group_choice(pivoted, sc)
+    np.testing.assert_allclose(more[1], base[1], rtol=1e-12)  # other workers untouched
+    assert np.max(np.abs(more[0] - base[0])) > 1e-4
+    # delta_wfh_price < 0: the expected log price of the high-skilled movers' destinations falls
+    assert np.all(more[0] @ pivoted.log_price < base[0] @ pivoted.log_price + 1e-12)
 
 
 def test_wfh_change_moves_shares_within_skill(inputs):
