@@ -324,3 +324,61 @@ def linear_predictor(x, beta, mask, has_mask, out):
     """See :func:`_linear_predictor_py` (threaded build for large grids)."""
     fn = _lp_par if out.size >= PARALLEL_MIN_PAIRS else _lp_ser
     fn(x, beta, mask, has_mask, out)
+
+
+def _predictor_pass_py(out, arr1, code1, c_log1, c_lin1, arr2, code2, c_log2, c_lin2, u, v, mask,
+                       has_mask, first, prelog, bad_rows):  # pragma: no cover - jitted
+    """One fused pass of the linear predictor over up to two pair arrays.
+
+    ``val = (u_i + v_j if first else out_ij) + t1 + t2`` with ``t = c_log * log(arr) + c_lin * arr``
+    for an array of (deterrence) code 1 (linear), 2 (log) or 3 (both, Tanner), nothing for code 0;
+    ``-inf`` outside ``mask`` (the caller takes NumPy's SIMD ``exp`` in place, which is faster than
+    Numba's scalar one and turns those pairs into exact zeros). Validation is fused:
+    ``bad_rows[i]`` gets ``1 + j`` of the first pair in row ``i`` (inside ``mask``) whose value is
+    not finite, or not positive where it is logged; 0 if none. With ``prelog`` (first pass of a
+    logged ``arr1`` only) ``out`` already holds ``log(arr1)`` (NumPy's SIMD log, several times
+    faster than Numba's scalar one), which is read instead and validated for finiteness (a
+    finite log means a finite positive value).
+    """
+    n_o, n_d = out.shape
+    for i in prange(n_o):
+        ui = u[i]
+        first_bad = 0
+        for j in range(n_d):
+            if has_mask and not mask[i, j]:
+                out[i, j] = -np.inf
+                continue
+            val = ui + v[j] if first else out[i, j]
+            if prelog:
+                la = out[i, j]
+                if np.isfinite(la):
+                    val += c_log1 * la
+                    if code1 & 1:
+                        val += c_lin1 * arr1[i, j]
+                elif first_bad == 0:
+                    first_bad = j + 1
+            elif code1 != 0:
+                a = arr1[i, j]
+                if not (np.isfinite(a) and (a > 0.0 or code1 == 1)):
+                    if first_bad == 0:
+                        first_bad = j + 1
+                    a = 1.0
+                if code1 & 1:
+                    val += c_lin1 * a
+                if code1 & 2:
+                    val += c_log1 * np.log(a)
+            if code2 != 0:
+                a = arr2[i, j]
+                if not (np.isfinite(a) and (a > 0.0 or code2 == 1)):
+                    if first_bad == 0:
+                        first_bad = j + 1
+                    a = 1.0
+                if code2 & 1:
+                    val += c_lin2 * a
+                if code2 & 2:
+                    val += c_log2 * np.log(a)
+            out[i, j] = val
+        bad_rows[i] = first_bad
+
+
+predictor_pass = njit(cache=True, parallel=True, fastmath=_FM)(_predictor_pass_py)

@@ -8,6 +8,8 @@ origins with per-chunk buffers, reduced after the ``prange``. Kernels never rais
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -171,8 +173,147 @@ def _sandwich_parts_py(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_t
     return bread, meat, scores
 
 
+def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads):  # pragma: no cover - jitted
+    """``mu = exp(alpha_i + gamma_j + x_ij' beta)`` on ``mask`` (0 elsewhere) and its statistics.
+
+    One pass for an iteration of the joint Newton solver of the two-way model. Returns
+    ``(rs, cs, hxx, grad, ll, res_o, res_d)``: ``rs`` (k + 1, n_o) and ``cs`` (k + 1, n_d) are the row
+    and column sums of ``mu`` (index 0) and of ``mu * x_q`` (index ``q + 1``);
+    ``hxx = sum mu x x'``; ``grad = sum x (y - mu)``; ``ll = sum (y eta - mu)`` with
+    ``eta = log mu`` (one ``exp`` per pair, no ``log``; the deviance is
+    ``2 (sum y log y - sum y - ll)``); ``res_o``/``res_d`` are the row/column sums of
+    ``y - mu`` (the fixed-effect scores).
+
+    With ``start`` the pass instead prepares the first IRLS step from ``mu = (y + ybar) / 2``
+    (as ppmlhdfe starts): ``mu`` is set so, and ``grad``, ``res_o``, ``res_d`` hold the sums of
+    ``x w z``, ``w z`` with the working response ``w z = mu log mu + y - mu``; ``ll`` is 0.
+    """
+    k, n_o, n_d = x.shape
+    n_chunks = min(n_threads, max(n_o, 1))
+    bounds = _chunks(n_o, n_chunks)
+    rs = np.zeros((k + 1, n_o))
+    buf = np.zeros((n_chunks, k + 1, n_d))
+    hb = np.zeros((n_chunks, k, k))
+    gb = np.zeros((n_chunks, k))
+    llb = np.zeros(n_chunks)
+    res_o = np.zeros(n_o)
+    rbuf = np.zeros((n_chunks, n_d))
+    for c in prange(n_chunks):
+        # row-wise: the linear predictor, then mu and the residual, then each sum in its own
+        # contiguous (vectorisable) loop over the row, which stays in L1
+        eta = np.empty(n_d)
+        res = np.empty(n_d)
+        w = np.empty(n_d)
+        for i in range(bounds[c], bounds[c + 1]):
+            ai = alpha[i]
+            s_ll = 0.0
+            if not start:
+                for j in range(n_d):
+                    eta[j] = ai + gamma[j]
+                for q in range(k):
+                    bq = beta[q]
+                    for j in range(n_d):
+                        eta[j] += bq * x[q, i, j]
+            for j in range(n_d):
+                if not mask[i, j]:
+                    mu[i, j] = 0.0
+                    res[j] = 0.0
+                    continue
+                yij = y[i, j]
+                if start:
+                    m = 0.5 * (yij + ybar)
+                    r = m * np.log(m) + yij - m
+                else:
+                    m = np.exp(eta[j])
+                    s_ll += yij * eta[j] - m
+                    r = yij - m
+                mu[i, j] = m
+                res[j] = r
+            llb[c] += s_ll
+            s0 = 0.0
+            sr = 0.0
+            for j in range(n_d):
+                m = mu[i, j]
+                s0 += m
+                buf[c, 0, j] += m
+                sr += res[j]
+                rbuf[c, j] += res[j]
+            rs[0, i] = s0
+            res_o[i] = sr
+            for q in range(k):
+                sw = 0.0
+                sg = 0.0
+                for j in range(n_d):
+                    xq = x[q, i, j]
+                    wq = mu[i, j] * xq
+                    w[j] = wq
+                    sw += wq
+                    buf[c, q + 1, j] += wq
+                    sg += xq * res[j]
+                rs[q + 1, i] = sw
+                gb[c, q] += sg
+                for p in range(q, k):
+                    sh = 0.0
+                    for j in range(n_d):
+                        sh += w[j] * x[p, i, j]
+                    hb[c, q, p] += sh
+    res_d = np.zeros(n_d)
+    for c in range(n_chunks):
+        for j in range(n_d):
+            res_d[j] += rbuf[c, j]
+    cs = np.zeros((k + 1, n_d))
+    hxx = np.zeros((k, k))
+    grad = np.zeros(k)
+    for c in range(n_chunks):
+        for q in range(k + 1):
+            for j in range(n_d):
+                cs[q, j] += buf[c, q, j]
+        for q in range(k):
+            grad[q] += gb[c, q]
+            for p in range(q, k):
+                hxx[q, p] += hb[c, q, p]
+    for q in range(k):
+        for p in range(q):
+            hxx[q, p] = hxx[p, q]
+    return rs, cs, hxx, grad, llb.sum(), res_o, res_d
+
+
+def _fe_pass_py(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):  # pragma: no cover - jitted
+    """One pass over ``M = mu`` for the fixed-effect solves, ``m`` right-hand sides at once.
+
+    ``t_out = (diag(r_inv) M cvec')'`` (m, n_o) and ``d_out = (M' (wvec - t_out)')'`` (m, n_d),
+    with ``cvec`` (m, n_d) and ``wvec`` (m, n_o) (one right-hand side per row, so that the
+    inner loops run over contiguous memory). With ``wvec = 0`` this is ``-M' diag(1/R) M c``
+    (the off-diagonal part of the Schur operator); with ``cvec = 0`` it is ``M' w``.
+    """
+    n_o, n_d = mu.shape
+    m = cvec.shape[0]
+    n_chunks = min(n_threads, max(n_o, 1))
+    bounds = _chunks(n_o, n_chunks)
+    buf = np.zeros((n_chunks, m, n_d))
+    for c in prange(n_chunks):
+        for i in range(bounds[c], bounds[c + 1]):
+            for q in range(m):
+                acc = 0.0
+                for j in range(n_d):
+                    acc += mu[i, j] * cvec[q, j]
+                t = r_inv[i] * acc
+                t_out[q, i] = t
+                coef = wvec[q, i] - t
+                if coef != 0.0:
+                    for j in range(n_d):
+                        buf[c, q, j] += mu[i, j] * coef
+    for q in range(m):
+        for j in range(n_d):
+            s = 0.0
+            for c in range(n_chunks):
+                s += buf[c, q, j]
+            d_out[q, j] = s
+
+
 #: Grids with fewer pairs than this run the serial builds (waking threads costs more).
 PARALLEL_MIN_PAIRS = 400_000
+JOINT_PARALLEL_MIN_PAIRS = PARALLEL_MIN_PAIRS
 
 _score_par = njit(cache=True, parallel=True, fastmath=_FM)(_score_and_loglik_py)
 _score_ser = njit(cache=True, fastmath=_FM)(_score_and_loglik_py)
@@ -180,6 +321,10 @@ _margins_par = njit(cache=True, parallel=True, fastmath=_FM)(_weighted_margins_p
 _margins_ser = njit(cache=True, fastmath=_FM)(_weighted_margins_py)
 _sandwich_par = njit(cache=True, parallel=True, fastmath=_FM)(_sandwich_parts_py)
 _sandwich_ser = njit(cache=True, fastmath=_FM)(_sandwich_parts_py)
+_joint_par = njit(cache=True, parallel=True, fastmath=_FM)(_joint_pass_py)
+_joint_ser = njit(cache=True, fastmath=_FM)(_joint_pass_py)
+_fe_pass_par = njit(cache=True, parallel=True, fastmath=_FM)(_fe_pass_py)
+_fe_pass_ser = njit(cache=True, fastmath=_FM)(_fe_pass_py)
 
 
 def _parallel(arr, n_threads):
@@ -205,3 +350,100 @@ def sandwich_parts(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_threa
     fn = _sandwich_par if _parallel(mu, n_threads) else _sandwich_ser
     return fn(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups,
               n_threads if fn is _sandwich_par else 1)
+
+
+def joint_pass(x, y, mask, alpha, gamma, beta, mu, n_threads, start=False, ybar=0.0):
+    """Dispatch to the threaded or serial build of :func:`_joint_pass_py`.
+
+    ``JOINT_PARALLEL_MIN_PAIRS`` is kept at the common threshold: a lower one (50,000) was
+    measured many times slower at 331 zones when run beside pyfixest (threads of the two
+    packages competing for 2 cores).
+    """
+    if n_threads > 1 and mu.size >= JOINT_PARALLEL_MIN_PAIRS:
+        return _joint_par(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads)
+    return _joint_ser(x, y, mask, alpha, gamma, beta, mu, start, ybar, 1)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def xlogx_sum(y):  # pragma: no cover - jitted
+    """``sum y log y`` over a 2-D array (``0 log 0 = 0``)."""
+    n_o, n_d = y.shape
+    s = 0.0
+    for i in prange(n_o):
+        t = 0.0
+        for j in range(n_d):
+            v = y[i, j]
+            if v > 0.0:
+                t += v * np.log(v)
+        s += t
+    return s
+
+
+def fe_pass(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):
+    """Dispatch to the threaded or serial build of :func:`_fe_pass_py` (arrays (m, n))."""
+    if _parallel(mu, n_threads):
+        _fe_pass_par(mu, r_inv, cvec, wvec, t_out, d_out, n_threads)
+    else:
+        _fe_pass_ser(mu, r_inv, cvec, wvec, t_out, d_out, 1)
+
+
+@njit(cache=True, fastmath=_FM)
+def cho_solve_upper(u, b):  # pragma: no cover - jitted
+    """Solve ``U'U x = b`` for each row of ``b`` (m, n), ``U`` the upper Cholesky factor.
+
+    ``u`` is the factor as LAPACK leaves it in Fortran order (only its upper triangle is read);
+    column ``p`` of ``U``, ``u[:p, p]``, is contiguous. A serial kernel (two sweeps over the
+    factor), so that it never competes for the cores with threads still spinning after a
+    parallel region.
+    """
+    m, n = b.shape
+    x = b.copy()
+    for q in range(m):
+        # forward: U' z = b, row p of U' is column p of U
+        for p in range(n):
+            s = x[q, p]
+            for r in range(p):
+                s -= u[r, p] * x[q, r]
+            x[q, p] = s / u[p, p]
+        # backward: U x = z, by columns of U
+        for p in range(n - 1, -1, -1):
+            xp = x[q, p] / u[p, p]
+            x[q, p] = xp
+            for r in range(p):
+                x[q, r] -= u[r, p] * xp
+    return x
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def fit_sums(y, mu, mask):  # pragma: no cover - jitted
+    """Sums over the pairs in ``mask`` for the fit statistics, in one pass without temporaries.
+
+    Returns ``(n, sum y, sum mu, sum y log mu, sum y log y, sum lgamma(y + 1),
+    sum (y - mu)**2, sum min(y, mu))`` (``0 log 0 = 0``; ``y log 0 = -inf`` for ``y > 0``).
+    """
+    n_o, n_d = y.shape
+    n = 0
+    sy = 0.0
+    smu = 0.0
+    sylm = 0.0
+    syly = 0.0
+    slg = 0.0
+    sq = 0.0
+    smin = 0.0
+    for i in prange(n_o):
+        for j in range(n_d):
+            if not mask[i, j]:
+                continue
+            yi = y[i, j]
+            m = mu[i, j]
+            n += 1
+            sy += yi
+            smu += m
+            if yi > 0.0:
+                sylm += yi * np.log(m) if m > 0.0 else -np.inf
+                syly += yi * np.log(yi)
+                slg += math.lgamma(yi + 1.0)
+            d = yi - m
+            sq += d * d
+            smin += min(yi, m)
+    return n, sy, smu, sylm, syly, slg, sq, smin

@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import connected_components
 
 from migravity.engine._kernels_ppml import sandwich_parts
 from migravity.engine.design import Design, design_from_arrays, design_from_table
-from migravity.engine.fitstats import fit_statistics
+from migravity.engine.fitstats import fit_statistics_grid
 from migravity.engine.options import (
     Constraint,
     Deterrence,
@@ -280,10 +280,20 @@ def _fit(
     )
     rows = np.flatnonzero(mask_fit.any(axis=1))
     cols = np.flatnonzero(mask_fit.any(axis=0))
-    sub = np.ix_(rows, cols)
-    maskc = np.ascontiguousarray(mask_fit[sub])
-    yc = np.ascontiguousarray(np.where(maskc, design.y[sub], 0.0))
-    xc = np.ascontiguousarray(design.x[np.ix_(kept, rows, cols)])
+    n_o_all, n_d_all = design.mask.shape
+    whole = len(rows) == n_o_all and len(cols) == n_d_all
+    # no copies of the dense arrays when the fit keeps every zone, pair and term (the usual case)
+    if whole:
+        sub: Any = (slice(None), slice(None))
+        maskc = mask_fit
+        same = np.array_equal(mask_fit, design.mask)
+        yc = design.y if same else np.where(maskc, design.y, 0.0)
+        xc = design.x if len(kept) == design.x.shape[0] else np.ascontiguousarray(design.x[kept])
+    else:
+        sub = np.ix_(rows, cols)
+        maskc = np.ascontiguousarray(mask_fit[sub])
+        yc = np.ascontiguousarray(np.where(maskc, design.y[sub], 0.0))
+        xc = np.ascontiguousarray(design.x[np.ix_(kept, rows, cols)])
     kept_names = [names[q] for q in kept]
     fe = FE_CONST if mode == 0 else mode
     comps = _components(maskc) if mode == 3 else None
@@ -331,14 +341,22 @@ def _fit(
     for n, c, s in zip(coef_names, coefs, sev, strict=True):
         coefficients[n] = float(c)
         std_errors[n] = float(s)
-    # fitted flows on the full grid: 0 where dropped, NaN where the pair is absent
-    full = np.where(design.mask, 0.0, np.nan)
-    full[sub] = np.where(maskc, fit.mu, full[sub])
-    obs = np.where(design.mask, design.y, np.nan)
+    stats = fit_statistics_grid(yc, fit.mu, maskc, n_params)
+    # fitted flows on the full grid: 0 where dropped, NaN where the pair is absent; in place
+    # (the fit's mu and the design's y are not used after this)
+    absent = ~design.mask
+    if whole:
+        full = fit.mu  # already 0 outside the fitted pairs
+        np.copyto(full, np.nan, where=absent)
+    else:
+        full = np.where(design.mask, 0.0, np.nan)
+        full[sub] = np.where(maskc, fit.mu, full[sub])
+    obs = design.y
+    np.copyto(obs, np.nan, where=absent)
+    del absent
     coords = {"origin": design.origin_labels, "destination": design.destination_labels}
     fitted = xr.DataArray(full, dims=("origin", "destination"), coords=coords, name="fitted")
     observed = xr.DataArray(obs, dims=("origin", "destination"), coords=coords, name="observed")
-    stats = fit_statistics(yc[maskc], fit.mu[maskc], n_params)
     warnings = list(drops.messages) + list(fit.messages)
     if fit.converged:
         message = f"converged in {fit.iterations} Newton iterations"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from migravity.engine._kernels_flow import add_outer_and_mask, axpy_inplace, balance, scale_inplace
+from migravity.engine._kernels_flow import balance, predictor_pass, scale_inplace
 from migravity.engine.design import check_flows, parse_term
 from migravity.engine.options import Constraint, constraint_code, normalise_constraint
 from migravity.engine.ppml import n_threads
@@ -99,9 +99,10 @@ def evaluate_flows(
     mode = constraint_code(cons)
     shape = _grid_shape(cost, pair_terms, origin_terms, destination_terms, mask)
     n_o, n_d = shape
-    eta = np.zeros(shape)
     u = np.zeros(n_o)
     v = np.zeros(n_d)
+    # pair arrays by source: [array, code (1 linear, 2 log, 3 both), c_log, c_lin, field, key]
+    groups: dict[str, list[Any]] = {}
     for key, c in coefs.items():
         if not np.isfinite(c):
             continue
@@ -111,11 +112,11 @@ def evaluate_flows(
             continue
         name, take_log = parse_term(key)
         if cost is not None and (key in cost_names or name == "cost"):
-            arr = _pair(cost, shape, "cost")
+            src, label, fld = cost, "cost", "cost"
         elif key in pair_terms:
-            arr, take_log = _pair(pair_terms[key], shape, key), False
+            src, label, fld, take_log = pair_terms[key], key, "pair_terms", False
         elif name in pair_terms:
-            arr = _pair(pair_terms[name], shape, name)
+            src, label, fld = pair_terms[name], name, "pair_terms"
         elif key in origin_terms:
             u += c * _vec(origin_terms[key], n_o, key)
             continue
@@ -128,16 +129,23 @@ def evaluate_flows(
                 "no array for this term: pass it in pair_terms/origin_terms/destination_terms "
                 "(or cost= for the cost term)",
             )
+        g = groups.get(label)
+        if g is None:
+            g = groups[label] = [_pair(src, shape, label), 0, 0.0, 0.0, fld, key]
         if take_log:
-            if (arr <= 0).any():
-                raise ConfigError("cost" if name == "cost" else "pair_terms", key,
-                                  "values <= 0 cannot be logged")
-            arr = np.log(arr)
-        axpy_inplace(eta, c, arr)
+            g[1] |= 2
+            g[2] += c
+            g[5] = key
+        else:
+            g[1] |= 1
+            g[3] += c
     has_mask = mask is not None
-    m = np.asarray(mask, dtype=bool) if has_mask else np.ones((1, 1), dtype=bool)
-    add_outer_and_mask(eta, u, v, m, has_mask)
-    np.exp(eta, out=eta)
+    if has_mask:
+        m = np.ascontiguousarray(mask, dtype=bool)
+        if m.shape != shape:
+            raise InputError(f"mask has shape {m.shape}, expected {shape}")
+    else:
+        m = np.ones((1, 1), dtype=bool)
     o_lab = np.arange(n_o) if origin_labels is None else np.asarray(origin_labels)
     d_lab = np.arange(n_d) if destination_labels is None else np.asarray(destination_labels)
     row_t = np.zeros(n_o)
@@ -157,6 +165,7 @@ def evaluate_flows(
                 "destination_totals", f"sum {sd:.12g}",
                 f"doubly-constrained totals must have the same sum as origin_totals ({so:.12g})",
             )
+    eta = _predictor(list(groups.values()), u, v, m, has_mask, shape)
     status: tuple[int, bool, float] = (0, True, 0.0)
     if mode != 0:
         a = np.ones(n_o)
@@ -176,6 +185,49 @@ def evaluate_flows(
             "max_error": status[2],
         },
     )
+
+
+_NO_PAIR = np.ones((1, 1))
+
+
+def _predictor(
+    groups: list[list[Any]], u: np.ndarray, v: np.ndarray, m: np.ndarray, has_mask: bool,
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """``exp`` of the linear predictor (0 outside the mask), two pair arrays per fused pass."""
+    out = np.empty(shape)
+    bad = np.zeros(shape[0], dtype=np.int64)
+    n_pass = max(1, (len(groups) + 1) // 2)
+    for p in range(n_pass):
+        part = groups[2 * p: 2 * p + 2]
+        args: list[Any] = []
+        for q in range(2):
+            if q < len(part):
+                arr, code, c_log, c_lin = part[q][:4]
+                args += [arr, code, c_log, c_lin]
+            else:
+                args += [_NO_PAIR, 0, 0.0, 0.0]
+        prelog = p == 0 and bool(args[1] & 2)
+        if prelog:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.log(args[0], out=out)
+        predictor_pass(out, *args, u, v, m, has_mask, p == 0, prelog, bad)
+        rows = np.flatnonzero(bad)
+        if rows.size:
+            i = int(rows[0])
+            j = int(bad[i]) - 1
+            for arr, code, _, _, fld, key in part:
+                val = float(arr[i, j])
+                if not np.isfinite(val):
+                    raise InputError(
+                        f"{fld} {key!r} has a NaN/inf value at ({i}, {j})"
+                        + (" inside the mask" if has_mask else "")
+                        + ": fill it or leave the pair out with mask="
+                    )
+                if code & 2 and val <= 0:
+                    raise ConfigError(fld, key, "values <= 0 cannot be logged")
+    np.exp(out, out=out)
+    return out
 
 
 def _grid_shape(cost: Any, pair: dict, orig: dict, dest: dict, mask: Any) -> tuple[int, int]:

@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from migravity.engine._kernels_ppml import fit_sums
+
 
 def fit_statistics(y: np.ndarray, mu: np.ndarray, n_params: int) -> dict[str, float]:
     """Statistics of the module docstring, for 1-D arrays of fitted pairs."""
@@ -52,6 +54,28 @@ def fit_statistics(y: np.ndarray, mu: np.ndarray, n_params: int) -> dict[str, fl
         "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else float("nan"),
         "srmse": float(np.sqrt(np.mean((y - mu) ** 2)) / ybar) if ybar > 0 else float("nan"),
         "cpc": float(2.0 * np.minimum(y, mu).sum() / (y.sum() + mu.sum())),
+        "n_params": float(n_params),
+        "n_obs": float(n),
+    }
+
+
+def fit_statistics_grid(y: np.ndarray, mu: np.ndarray, mask: np.ndarray, n_params: int) -> dict[str, float]:
+    """:func:`fit_statistics` over the pairs in ``mask`` of (n_o, n_d) arrays, in one pass."""
+    n, sy, smu, sylm, syly, slg, sq, smin = fit_sums(y, mu, mask)
+    n = int(n)
+    ll = float(sylm - smu - slg)
+    ybar = sy / n if n else float("nan")
+    ll0 = float(sy * np.log(ybar) - n * ybar - slg) if ybar > 0 else float(-slg)
+    dev = float(2.0 * (syly - sylm - (sy - smu)))
+    return {
+        "loglik": ll,
+        "loglik_null": ll0,
+        "deviance": dev,
+        "aic": 2.0 * n_params - 2.0 * ll,
+        "bic": n_params * np.log(n) - 2.0 * ll,
+        "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else float("nan"),
+        "srmse": float(np.sqrt(sq / n) / ybar) if ybar > 0 else float("nan"),
+        "cpc": float(2.0 * smin / (sy + smu)),
         "n_params": float(n_params),
         "n_obs": float(n),
     }

@@ -21,8 +21,14 @@ import numba
 import numpy as np
 
 from migravity.engine._kernels_flow import balance, linear_predictor, scale_inplace
-from migravity.engine._kernels_ppml import sandwich_parts, score_and_loglik, weighted_margins
-from migravity.engine.projection import FE_CONST, fe_projection
+from migravity.engine._kernels_ppml import (
+    joint_pass,
+    sandwich_parts,
+    score_and_loglik,
+    weighted_margins,
+    xlogx_sum,
+)
+from migravity.engine.projection import FE_BOTH, FE_CONST, FESolver, fe_projection
 
 #: Balancing tolerance while beta is still far from converged, and its floor.
 _BAL_TOL_LOOSE = 1e-6
@@ -119,6 +125,8 @@ def newton_ppml(
     -------
     NewtonFit
     """
+    if mode == 3 and fe == FE_BOTH:
+        return _newton_doubly(y, x, mask, tol, max_iter, dest_components)
     k, n_o, n_d = x.shape
     nt = n_threads()
     row_t = y.sum(axis=1)
@@ -234,6 +242,189 @@ def newton_ppml(
         messages=messages,
         collinear=collinear,
     )
+
+
+#: Relative margin error the joint Newton iterate must reach before it may stop.
+_JOINT_MARGIN_TOL = 1e-8
+#: Final Furness polish of the two-way margins.
+_POLISH_TOL = 1e-12
+_POLISH_MAX_ITER = 1_000
+#: CG tolerance of the fixed-effect solves while the beta steps are still large.
+_CG_RTOL_LOOSE = 1e-6
+
+
+def _newton_doubly(
+    y: np.ndarray,
+    x: np.ndarray,
+    mask: np.ndarray,
+    tol: float,
+    max_iter: int,
+    dest_components: list[np.ndarray] | None,
+) -> NewtonFit:
+    """Joint Newton on ``(alpha, gamma, beta)`` of the doubly-constrained model.
+
+    ``log mu_ij = alpha_i + gamma_j + x_ij' beta``. Each iteration makes one pass over the pairs
+    (:func:`~migravity.engine._kernels_ppml.joint_pass`: ``mu``, its margins, ``sum mu x x'``,
+    the score and the log-likelihood), then solves the Newton system by eliminating the fixed
+    effects: one Schur factorisation (:func:`~migravity.engine.projection.fe_solve`) serves the
+    ``k`` projection right-hand sides and the fixed-effect score, the ``k x k`` reduced system
+    gives the ``beta`` step and back-substitution the fixed-effect steps. Step-halving keeps the
+    log-likelihood from falling. Stops on ``max |beta step| <= tol`` (or a relative deviance
+    change below ``tol`` with a step below ``sqrt(tol)``) once the margins are within
+    ``_JOINT_MARGIN_TOL``; a few Furness sweeps then put the margins at ``_POLISH_TOL``.
+    """
+    k, n_o, n_d = x.shape
+    nt = n_threads()
+    row_t = y.sum(axis=1)
+    col_t = y.sum(axis=0)
+    tot = row_t.sum()
+    with np.errstate(divide="ignore"):
+        alpha = np.log(row_t / np.sqrt(tot))
+        gamma = np.log(col_t / np.sqrt(tot))
+    alpha[~np.isfinite(alpha)] = -700.0
+    gamma[~np.isfinite(gamma)] = -700.0
+    beta = np.zeros(k)
+    mu = np.empty((n_o, n_d))
+    messages: list[str] = []
+    collinear: list[int] = []
+    dev_const = 2.0 * (xlogx_sum(y) - tot)
+    solver = FESolver(dest_components, nt)
+    start = _irls_start(x, y, mask, mu, solver, tot, nt)
+    rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt)
+    if np.isfinite(ll):
+        alpha, gamma, beta = start
+    else:  # the IRLS start overflowed: start from the independence model
+        rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt)
+    dev = dev_const - 2.0 * ll
+    converged = False
+    iterations = 0
+    last_rel_dev = np.inf
+    last_step = np.inf
+    safe_r = np.where(row_t > 0, row_t, 1.0)
+    safe_c = np.where(col_t > 0, col_t, 1.0)
+    x_max = np.array([max(float(x[q].max()), -float(x[q].min())) for q in range(k)])
+    drift = np.inf
+    while True:
+        g_a = row_t - rs[0]
+        g_g = col_t - cs[0]
+        margin_err = max(float(np.max(np.abs(g_a) / safe_r)), float(np.max(np.abs(g_g) / safe_c)))
+        sol_o, sol_d = solver.solve(mu, rs[0], cs[0], np.vstack([rs[1:], g_a]),
+                                    np.vstack([cs[1:], g_g]), drift,
+                                    _CG_RTOL_LOOSE if last_step > 1e-3 else None)
+        a_fe, c_fe = sol_o[:k], sol_d[:k]
+        p_o, p_d = sol_o[k], sol_d[k]
+        if iterations == 0 and k > 0:
+            gid = np.zeros((n_o, 1), dtype=np.int64)
+            bread, _, _ = sandwich_parts(x, y, mu, mask, a_fe, c_fe, False, gid, 1, nt)
+            collinear = _collinear_terms(bread, rs, cs, x, mu, nt)
+            if collinear:
+                break
+        bread = hxx - _mm(rs[1:], a_fe) - _mm(cs[1:], c_fe)
+        bread = 0.5 * (bread + bread.T)
+        step = np.linalg.solve(bread, grad - _mv(rs[1:], p_o) - _mv(cs[1:], p_d)) if k else np.zeros(0)
+        d_a = p_o - _mv(a_fe.T, step)
+        d_g = p_d - _mv(c_fe.T, step)
+        size = float(np.max(np.abs(step))) if k else 0.0
+        if not np.isfinite(size):
+            messages.append("the Newton step is not finite (collinear terms or overflow)")
+            break
+        if margin_err <= _JOINT_MARGIN_TOL and (
+            size <= tol or (last_rel_dev <= tol and last_step <= np.sqrt(tol))
+        ):
+            converged = True
+            break
+        if iterations >= max_iter:
+            break
+        iterations += 1
+        t = 1.0
+        for _ in range(_MAX_HALVINGS):
+            new = joint_pass(x, y, mask, alpha + t * d_a, gamma + t * d_g, beta + t * step, mu, nt)
+            if np.isfinite(new[4]) and new[4] >= ll - 1e-12 * (abs(ll) + 1.0):
+                break
+            t *= 0.5
+        else:
+            messages.append("step-halving failed to increase the log-likelihood")
+            joint_pass(x, y, mask, alpha, gamma, beta, mu, nt)  # back to the last accepted point
+            break
+        alpha += t * d_a
+        gamma += t * d_g
+        beta = beta + t * step
+        drift = t * (float(np.max(np.abs(d_a))) + float(np.max(np.abs(d_g)))
+                     + float(np.abs(step).dot(x_max)))
+        rs, cs, hxx, grad, ll_new = new[:5]
+        dev_new = dev_const - 2.0 * ll_new
+        last_rel_dev = abs(dev - dev_new) / max(abs(dev_new), 0.1)
+        last_step = t * size
+        ll, dev = ll_new, dev_new
+    # polish the margins (beta fixed); the projection of the last iterate serves the sandwich
+    # (the polish moves mu by about the margin error, far below what the SEs resolve)
+    a = np.ones(n_o)
+    b = np.ones(n_d)
+    status = balance(mu, row_t, col_t, a, b, 3, _POLISH_TOL, _POLISH_MAX_ITER, nt)
+    scale_inplace(mu, a, b)
+    if not status[1] and converged:
+        messages.append(f"balancing stopped after {status[0]} sweeps with margin error {status[2]:.3g}")
+    if not converged:
+        messages.append(
+            f"PPML did not converge in {iterations} Newton iterations (max_iter={max_iter}); "
+            f"last step {last_step:.3g}, relative deviance change {last_rel_dev:.3g}"
+        )
+    return NewtonFit(
+        beta=beta,
+        mu=mu,
+        a=a,
+        b=b,
+        bread=np.zeros((k, k)),
+        a_fe=a_fe,
+        c_fe=c_fe,
+        loglik_kernel=ll,
+        deviance=dev,
+        iterations=iterations,
+        converged=converged,
+        balance_iterations=int(status[0]),
+        balance_error=float(status[2]),
+        messages=messages,
+        collinear=collinear,
+    )
+
+
+# Small products without BLAS: a threaded BLAS call here would leave its pool spinning while
+# the Schur factorisation (SciPy's own BLAS) or the Numba kernels run, which on a small
+# machine slows them many times over.
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b.T`` for thin (k, n) arrays."""
+    return np.einsum("qi,si->qs", a, b)
+
+
+def _mv(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``a @ v``."""
+    return np.einsum("ij,j->i", a, v)
+
+
+def _irls_start(
+    x: np.ndarray, y: np.ndarray, mask: np.ndarray, mu: np.ndarray, solver: FESolver, tot: float,
+    nt: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(alpha, gamma, beta)`` of the first IRLS step from ``mu = (y + mean y) / 2``.
+
+    The weighted least-squares fit of the working response ``log mu + (y - mu) / mu`` with
+    weights ``mu``, solved by the same fixed-effect elimination as the Newton steps (ppmlhdfe's
+    start; far better than ``beta = 0``, from which the first Newton step overshoots).
+    Returns zeros-like non-finite values when the system is singular (the caller falls back).
+    """
+    k, n_o, n_d = x.shape
+    ybar = tot / max(int(np.count_nonzero(mask)), 1)
+    zero = (np.zeros(n_o), np.zeros(n_d), np.zeros(k))
+    rs, cs, hxx, bx, _, bo, bd = joint_pass(x, y, mask, *zero, mu, nt, True, ybar)
+    sol_o, sol_d = solver.solve(mu, rs[0], cs[0], np.vstack([rs[1:], bo]), np.vstack([cs[1:], bd]),
+                                np.inf, _CG_RTOL_LOOSE)
+    a_fe, c_fe = sol_o[:k], sol_d[:k]
+    bread = hxx - _mm(rs[1:], a_fe) - _mm(cs[1:], c_fe)
+    try:
+        beta = np.linalg.solve(0.5 * (bread + bread.T), bx - _mv(rs[1:], sol_o[k]) - _mv(cs[1:], sol_d[k]))
+    except np.linalg.LinAlgError:
+        return np.full(n_o, np.nan), np.full(n_d, np.nan), np.full(k, np.nan)
+    return sol_o[k] - _mv(a_fe.T, beta), sol_d[k] - _mv(c_fe.T, beta), beta
 
 
 def _collinear_terms(

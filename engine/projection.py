@@ -14,12 +14,59 @@ adding ``e e'`` for each component's indicator ``e`` (the right-hand side is ort
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import glob
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.linalg
 from scipy.linalg.blas import dsyrk
 
+from migravity.engine._kernels_ppml import cho_solve_upper, fe_pass
+
 #: Fixed-effect spaces: -1 none, 0 a single constant, 1 origins, 2 destinations, 3 both.
 FE_NONE, FE_CONST, FE_ORIGIN, FE_DEST, FE_BOTH = -1, 0, 1, 2, 3
+
+#: Schur systems smaller than this are also formed (dsyrk) on one BLAS thread.
+SERIAL_BLAS_MAX_N = 1000
+
+
+@functools.cache
+def _openblas_set_threads_local() -> Callable[[int], int] | None:
+    """SciPy's bundled OpenBLAS ``openblas_set_num_threads_local`` (thread-local, returns the old
+    value), or ``None`` where SciPy links another BLAS."""
+    try:
+        pattern = os.path.join(os.path.dirname(scipy.__file__), os.pardir, "scipy.libs", "libscipy_openblas*.so*")
+        paths = glob.glob(pattern)
+        if not paths:
+            return None
+        fn = ctypes.CDLL(paths[0]).openblas_set_num_threads_local
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+@contextmanager
+def _blas_threads(n: int, active: bool) -> Iterator[None]:
+    """Run SciPy's BLAS on ``n`` threads in this block (this thread only; restored after).
+
+    Small factorisations gain nothing from threads, and OpenBLAS's spinning threads make them
+    many times slower when the cores are busy (other processes, or Numba's workers).
+    """
+    fn = _openblas_set_threads_local() if active else None
+    if fn is None:
+        yield
+        return
+    old = fn(n)
+    try:
+        yield
+    finally:
+        fn(old)
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -69,11 +116,24 @@ def fe_projection(
         return _safe_div(rs[1:], rs[0][None, :]), c_fe
     if fe == FE_DEST:
         return a_fe, _safe_div(cs[1:], cs[0][None, :])
-    r, c = rs[0], cs[0]
+    return fe_solve(mu, rs[0], cs[0], rs[1:], cs[1:], dest_components)
+
+
+def schur_factor(
+    mu: np.ndarray, r: np.ndarray, c: np.ndarray, dest_components: list[np.ndarray] | None = None
+) -> tuple[tuple[np.ndarray, bool], np.ndarray]:
+    """Cholesky factor of the pinned Schur system ``diag(C) - M' diag(1/R) M + sum e e'``.
+
+    Returns ``(factor, empty)``: the ``scipy.linalg.cho_factor`` result and the mask of
+    destinations without weight (they get a unit diagonal and a zero solution).
+    """
+    n_o, n_d = mu.shape
     inv_sqrt_r = _safe_div(np.ones(n_o), np.sqrt(r))
     scaled = mu * inv_sqrt_r[:, None]  # M diag-scaled by 1/sqrt(R): (n_o, n_d), C order
+    serial = n_d < SERIAL_BLAS_MAX_N
     # dsyrk on the Fortran view scaled.T (n_d, n_o) gives -(M' diag(1/R) M), upper triangle.
-    schur = dsyrk(-1.0, scaled.T, trans=0, lower=0)
+    with _blas_threads(1, serial):
+        schur = dsyrk(-1.0, scaled.T, trans=0, lower=0)
     del scaled
     schur[np.diag_indices(n_d)] += c
     if dest_components is None or len(dest_components) <= 1:
@@ -87,9 +147,165 @@ def fe_projection(
         schur[empty, :] = 0.0
         schur[:, empty] = 0.0
         schur[empty, empty] = 1.0
-    rhs = cs[1:].T - mu.T @ _safe_div(rs[1:], r[None, :]).T  # (n_d, k)
+    # the factorisation synchronises its threads often: always on one thread (dsyrk above is a
+    # single large product and keeps its threads on big systems)
+    with _blas_threads(1, True):
+        factor = scipy.linalg.cho_factor(schur, lower=False, overwrite_a=True, check_finite=False)
+    return factor, empty
+
+
+def fe_solve(
+    mu: np.ndarray,
+    r: np.ndarray,
+    c: np.ndarray,
+    rhs_o: np.ndarray,
+    rhs_d: np.ndarray,
+    dest_components: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve the two-way fixed-effect normal equations for several right-hand sides.
+
+    ``diag(R) a + M c = rhs_o`` and ``M' a + diag(C) c = rhs_d`` (one row of ``rhs_o`` (m, n_o)
+    and ``rhs_d`` (m, n_d) per system), with ``M = mu``, ``R``, ``C`` its margins; each
+    component's free constant is pinned as described in the module docstring (the right-hand
+    sides must sum to the same total over origins and over destinations within a component).
+
+    Returns
+    -------
+    a, c : ndarray, shapes (m, n_o) and (m, n_d)
+    """
+    factor, empty = schur_factor(mu, r, c, dest_components)
+    rhs = rhs_d.T - mu.T @ _safe_div(rhs_o, r[None, :]).T  # (n_d, m)
     rhs[empty] = 0.0
-    factor = scipy.linalg.cho_factor(schur, lower=False, overwrite_a=True, check_finite=False)
-    c_fe = scipy.linalg.cho_solve(factor, rhs, check_finite=False).T.copy()
-    a_fe = _safe_div(rs[1:] - (mu @ c_fe.T).T, r[None, :])
-    return a_fe, c_fe
+    c_sol = scipy.linalg.cho_solve(factor, rhs, check_finite=False).T.copy()
+    a_sol = _safe_div(rhs_o - (mu @ c_sol.T).T, r[None, :])
+    return a_sol, c_sol
+
+
+class FESolver:
+    """Repeated two-way fixed-effect solves for a slowly changing ``mu`` (Newton iterations).
+
+    The Schur factor of :func:`schur_factor` is kept between calls and, once ``mu`` has moved,
+    serves as the preconditioner of conjugate gradients on the exact Schur system at the new
+    ``mu`` (one pass over ``mu`` per iteration, :func:`~migravity.engine._kernels_ppml.fe_pass`).
+    If ``mu`` changes by at most a factor ``e^d`` pair by pair, the preconditioned operator has
+    its spectrum in ``[e^-d, e^d]``; the factor is rebuilt when the accumulated ``d`` exceeds
+    ``max_drift``, when CG needed many iterations last time, or when CG does not converge.
+
+    Parameters
+    ----------
+    dest_components : list of ndarray, optional
+        As for :func:`fe_projection`.
+    n_threads : int
+        Threads of the kernels.
+    rtol : float
+        CG stops when every column's residual norm is below ``rtol`` times its right-hand side's.
+    max_drift, tight_drift : float
+        Largest accumulated drift at which the factor is still used for loose (``rtol`` given
+        per call) and for tight (default ``rtol``) solves.
+    max_cg : int
+        CG iteration limit (past it, the factor is rebuilt and the system solved directly).
+    """
+
+    def __init__(self, dest_components: list[np.ndarray] | None, n_threads: int, rtol: float = 1e-11,
+                 max_drift: float = 3.0, max_cg: int = 30, tight_drift: float = 1e-2) -> None:
+        self.comps = dest_components
+        self.nt = n_threads
+        self.rtol = rtol
+        self.max_drift = max_drift
+        self.max_cg = max_cg
+        self.tight_drift = tight_drift
+        self.factor: tuple[np.ndarray, bool] | None = None
+        self.empty = np.zeros(0, dtype=bool)
+        self.drift = np.inf
+        self.last_cg = 0
+        self.n_factor = 0
+        self.n_cg = 0
+
+    def _operator(self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """The pinned Schur operator on ``p`` (m, n_d)."""
+        m = p.shape[0]
+        t = np.empty((m, mu.shape[0]))
+        d = np.empty_like(p)
+        fe_pass(mu, r_inv, p, np.zeros((m, mu.shape[0])), t, d, self.nt)
+        d += c[None, :] * p
+        if self.comps is None or len(self.comps) <= 1:
+            d += p.sum(axis=1)[:, None]
+        else:
+            for comp in self.comps:
+                d[:, comp] += p[:, comp].sum(axis=1)[:, None]
+        d[:, self.empty] = p[:, self.empty]
+        return d
+
+    def _precond(self, v: np.ndarray) -> np.ndarray:
+        assert self.factor is not None
+        return cho_solve_upper(self.factor[0], np.ascontiguousarray(v))
+
+    def solve(
+        self,
+        mu: np.ndarray,
+        r: np.ndarray,
+        c: np.ndarray,
+        rhs_o: np.ndarray,
+        rhs_d: np.ndarray,
+        drift: float = 0.0,
+        rtol: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Same as :func:`fe_solve`; ``drift`` bounds ``max |log mu - log mu_previous|``.
+
+        ``rtol`` overrides the CG tolerance for this call (a loose one serves inexact Newton
+        steps far from the solution).
+        """
+        n_o, n_d = mu.shape
+        m = rhs_o.shape[0]
+        self.drift += drift
+        r_inv = _safe_div(np.ones(n_o), r)
+        w = np.ascontiguousarray(rhs_o * r_inv[None, :])  # (m, n_o)
+        t = np.empty((m, n_o))
+        d = np.empty((m, n_d))
+        fe_pass(mu, r_inv, np.zeros((m, n_d)), w, t, d, self.nt)
+        b = rhs_d - d
+        sol = None
+        # a tight solve from a stale factor takes many CG iterations: rebuild it then
+        max_drift = self.max_drift if rtol is not None else self.tight_drift
+        if self.factor is not None and self.drift <= max_drift and self.last_cg <= self.max_cg // 2:
+            b[:, self.empty] = 0.0
+            sol = self._cg(mu, r_inv, c, b, self.rtol if rtol is None else rtol)
+        if sol is None:
+            self.factor, self.empty = schur_factor(mu, r, c, self.comps)
+            self.n_factor += 1
+            self.drift = 0.0
+            self.last_cg = 0
+            b[:, self.empty] = 0.0
+            sol = self._precond(b)
+        fe_pass(mu, r_inv, np.ascontiguousarray(sol), np.zeros((m, n_o)), t, d, self.nt)
+        return w - t, sol
+
+    def _cg(
+        self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, b: np.ndarray, rtol: float
+    ) -> np.ndarray | None:
+        bnorm = np.sqrt((b * b).sum(axis=1))
+        x = self._precond(b)
+        res = b - self._operator(mu, r_inv, c, x)
+        z = self._precond(res)
+        p = z.copy()
+        rz = (res * z).sum(axis=1)
+        for it in range(self.max_cg + 1):
+            rn = np.sqrt((res * res).sum(axis=1))
+            if np.all(rn <= rtol * bnorm):
+                self.last_cg = it
+                self.n_cg += it
+                return x
+            if it == self.max_cg:
+                break
+            ap = self._operator(mu, r_inv, c, p)
+            pap = (p * ap).sum(axis=1)
+            alpha = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
+            x += alpha[:, None] * p
+            res -= alpha[:, None] * ap
+            z = self._precond(res)
+            rz_new = (res * z).sum(axis=1)
+            beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
+            p = z + beta[:, None] * p
+            rz = rz_new
+        self.n_cg += self.max_cg
+        return None
