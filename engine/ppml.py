@@ -37,6 +37,12 @@ _BAL_MAX_ITER = 10_000
 _MAX_HALVINGS = 40
 
 
+def _not_converged(iterations: int, max_iter: int, last_step: float, last_rel_dev: float) -> str:
+    """The message of a fit that ran out of Newton iterations."""
+    return (f"PPML did not converge in {iterations} Newton iterations (max_iter={max_iter}); "
+            f"last step {last_step:.3g}, relative deviance change {last_rel_dev:.3g}")
+
+
 @dataclass
 class NewtonFit:
     """State of a finished PPML fit on dense arrays (internal)."""
@@ -221,10 +227,7 @@ def newton_ppml(
         last_step = t * size
         beta, grad, ll, dev = new_beta, g_new, ll_new, dev_new
     if not converged:
-        messages.append(
-            f"PPML did not converge in {iterations} Newton iterations (max_iter={max_iter}); "
-            f"last step {last_step:.3g}, relative deviance change {last_rel_dev:.3g}"
-        )
+        messages.append(_not_converged(iterations, max_iter, last_step, last_rel_dev))
     return NewtonFit(
         beta=beta,
         mu=mu,
@@ -365,10 +368,7 @@ def _newton_doubly(
     if not status[1] and converged:
         messages.append(f"balancing stopped after {status[0]} sweeps with margin error {status[2]:.3g}")
     if not converged:
-        messages.append(
-            f"PPML did not converge in {iterations} Newton iterations (max_iter={max_iter}); "
-            f"last step {last_step:.3g}, relative deviance change {last_rel_dev:.3g}"
-        )
+        messages.append(_not_converged(iterations, max_iter, last_step, last_rel_dev))
     return NewtonFit(
         beta=beta,
         mu=mu,

@@ -6,13 +6,12 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import cli_helpers
 import numpy as np
 import pytest
-import typer
 import xarray as xr
 from matplotlib.image import imread
 
-import migravity.cli as cli
 from migravity.errors import ConfigError
 from migravity.geodata.export_cli import register
 from migravity.geodata.plots import PLOT_KINDS, describe, plot
@@ -26,17 +25,9 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A small real run (baseline + wfh_uptake, 10 draws, 3 years) written through the Python API."""
-    from migravity.geodata import load_zones
-    from migravity.scenarios.run import run_scenarios, write_run
-    from migravity.scenarios.simulate import prepare_inputs
-    from migravity.scenarios.spec import load_scenario
-
-    zones = load_zones("2023", "EW")
-    run = run_scenarios(prepare_inputs(zones), [load_scenario("baseline"), load_scenario("wfh_uptake")],
-                        years=3, draws=10, seed=11)
-    return write_run(run, tmp_path_factory.mktemp("plots") / "run")
+def run_dir(sample_run_dir: Path) -> Path:
+    """The shared small real run (see conftest)."""
+    return sample_run_dir
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +41,8 @@ def zones(run: RunDir) -> ZoneSet:
 
 
 def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """Run ``migravity ARGS`` through :func:`migravity.cli.main` on an app holding these commands."""
-    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-    app.callback()(cli.root)
-    register(app)
-    monkeypatch.setattr(cli, "app", app)
-    with pytest.raises(SystemExit) as exc:
-        cli.main(args)
-    return int(exc.value.code or 0)
+    """Run ``migravity ARGS`` with the export and plot commands (see ``tests/cli_helpers.py``)."""
+    return cli_helpers.invoke(args, monkeypatch, register)
 
 
 def check_png(path: Path, min_kb: float = 20, min_colours: int = 50) -> np.ndarray:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cli_helpers
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-import typer
 import xarray as xr
 
-import migravity.cli as cli
 from migravity.errors import ConfigError, InputError
 from migravity.geodata.export_cli import register
 from migravity.geodata.rundir import RunDirError, open_run
@@ -24,22 +23,10 @@ N_ZONES = 318
 TOP_K = 50
 
 
-def make_run(out: Path) -> Path:
-    """A small real run (baseline + wfh_uptake, 10 draws, 3 years) written through the Python API."""
-    from migravity.geodata import load_zones
-    from migravity.scenarios.run import run_scenarios, write_run
-    from migravity.scenarios.simulate import prepare_inputs
-    from migravity.scenarios.spec import load_scenario
-
-    zones = load_zones("2023", "EW")
-    inputs = prepare_inputs(zones)
-    run = run_scenarios(inputs, [load_scenario("baseline"), load_scenario("wfh_uptake")], years=3, draws=10, seed=7)
-    return write_run(run, out)
-
-
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    return make_run(tmp_path_factory.mktemp("run") / "run")
+def run_dir(sample_run_dir: Path) -> Path:
+    """The shared small real run (see conftest)."""
+    return sample_run_dir
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +36,8 @@ def results(run_dir: Path) -> xr.Dataset:
 
 
 def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    """Run ``migravity ARGS`` through :func:`migravity.cli.main` on an app holding these commands."""
-    app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-    app.callback()(cli.root)
-    register(app)
-    monkeypatch.setattr(cli, "app", app)
-    with pytest.raises(SystemExit) as exc:
-        cli.main(args)
-    return int(exc.value.code or 0)
+    """Run ``migravity ARGS`` with the export and plot commands (see ``tests/cli_helpers.py``)."""
+    return cli_helpers.invoke(args, monkeypatch, register)
 
 
 def _median_change(results: xr.Dataset, codes: pd.Series) -> np.ndarray:
