@@ -26,7 +26,7 @@ def run_cmd(
     vintage: Annotated[str, typer.Option("--vintage", help="Zone vintage: 2023 or 2021.")] = "2023",
     area: Annotated[str, typer.Option("--area", help="Study area: EW, England or Wales.")] = "EW",
 ) -> None:
-    """Run scenarios (e.g. ``baseline wfh_uptake``) and write results.nc, summary.csv/.parquet, manifest.json."""
+    """Run scenarios (e.g. `baseline wfh_uptake`) and write results.nc, summary.csv/.parquet, manifest.json."""
     from migravity.geodata import load_zones
     from migravity.scenarios.run import run_scenarios, write_run
     from migravity.scenarios.simulate import prepare_inputs
