@@ -118,6 +118,146 @@ def _row_col_sums(k_mat, a, b, rows, cols, n_threads):  # pragma: no cover - jit
         _row_col_sums_par(k_mat, a, b, rows, cols, n_threads)
 
 
+#: Grids with at least this many pairs are evaluated on the mixed-precision path (float32 sweeps
+#: with a float64 defect correction; see :func:`balance_mixed`). Module attribute so tests can lower it.
+F32_MIN_PAIRS = 4_000_000
+
+#: Column error at which the mixed path corrects its targets for the float32 rounding of K.
+F32_SWITCH_TOL = 1e-6
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _furness_sweep_blk(k_mat, row_target, a, b, cols, n_threads):  # pragma: no cover - jitted
+    """:func:`_furness_sweep_py` taking rows eight at a time (``b`` and the column buffer are read once per
+    eight rows), threaded; for large grids (and float32 ``k_mat``; sums in float64)."""
+    n_o, n_d = k_mat.shape
+    n_chunks = min(n_threads, max(n_o, 1))
+    bounds = _chunks(n_o, n_chunks)
+    buf = np.zeros((n_chunks, n_d))
+    for c in prange(n_chunks):
+        i = bounds[c]
+        hi = bounds[c + 1]
+        while i + 8 <= hi:
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+            for j in range(n_d):
+                bj = b[j]
+                s0 += k_mat[i, j] * bj
+                s1 += k_mat[i + 1, j] * bj
+                s2 += k_mat[i + 2, j] * bj
+                s3 += k_mat[i + 3, j] * bj
+                s4 += k_mat[i + 4, j] * bj
+                s5 += k_mat[i + 5, j] * bj
+                s6 += k_mat[i + 6, j] * bj
+                s7 += k_mat[i + 7, j] * bj
+            a0 = row_target[i] / s0 if s0 > 0.0 else 0.0
+            a1 = row_target[i + 1] / s1 if s1 > 0.0 else 0.0
+            a2 = row_target[i + 2] / s2 if s2 > 0.0 else 0.0
+            a3 = row_target[i + 3] / s3 if s3 > 0.0 else 0.0
+            a4 = row_target[i + 4] / s4 if s4 > 0.0 else 0.0
+            a5 = row_target[i + 5] / s5 if s5 > 0.0 else 0.0
+            a6 = row_target[i + 6] / s6 if s6 > 0.0 else 0.0
+            a7 = row_target[i + 7] / s7 if s7 > 0.0 else 0.0
+            a[i] = a0
+            a[i + 1] = a1
+            a[i + 2] = a2
+            a[i + 3] = a3
+            a[i + 4] = a4
+            a[i + 5] = a5
+            a[i + 6] = a6
+            a[i + 7] = a7
+            for j in range(n_d):
+                buf[c, j] += ((a0 * k_mat[i, j] + a1 * k_mat[i + 1, j] + a2 * k_mat[i + 2, j]
+                               + a3 * k_mat[i + 3, j]) + (a4 * k_mat[i + 4, j] + a5 * k_mat[i + 5, j]
+                                                          + a6 * k_mat[i + 6, j] + a7 * k_mat[i + 7, j]))
+            i += 8
+        while i < hi:
+            s = 0.0
+            for j in range(n_d):
+                s += k_mat[i, j] * b[j]
+            ai = row_target[i] / s if s > 0.0 else 0.0
+            a[i] = ai
+            for j in range(n_d):
+                buf[c, j] += ai * k_mat[i, j]
+            i += 1
+    for j in range(n_d):
+        s = 0.0
+        for c in range(n_chunks):
+            s += buf[c, j]
+        cols[j] = s
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _defect(k_exact, k_mat, a, b, d_rows, d_cols, n_threads):  # pragma: no cover - jitted
+    """Margins of ``a_i (k_exact - k_mat)_ij b_j`` (the float32 rounding error of the balanced flows)."""
+    n_o, n_d = k_mat.shape
+    n_chunks = min(n_threads, max(n_o, 1))
+    bounds = _chunks(n_o, n_chunks)
+    buf = np.zeros((n_chunks, n_d))
+    for c in prange(n_chunks):
+        for i in range(bounds[c], bounds[c + 1]):
+            s = 0.0
+            ai = a[i]
+            for j in range(n_d):
+                dij = k_exact[i, j] - np.float64(k_mat[i, j])
+                s += dij * b[j]
+                buf[c, j] += ai * dij
+            d_rows[i] = ai * s
+    for j in range(n_d):
+        s = 0.0
+        for c in range(n_chunks):
+            s += buf[c, j]
+        d_cols[j] = s * b[j]
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def scale_measure(k_mat, a, b, row_target, col_target, n_threads):  # pragma: no cover - jitted
+    """``K_ij <- a_i K_ij b_j`` in place; returns the largest relative margin error of the result."""
+    n_o, n_d = k_mat.shape
+    n_chunks = min(n_threads, max(n_o, 1))
+    bounds = _chunks(n_o, n_chunks)
+    buf = np.zeros((n_chunks, n_d))
+    row_err = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        e = 0.0
+        for i in range(bounds[c], bounds[c + 1]):
+            s = 0.0
+            ai = a[i]
+            for j in range(n_d):
+                v = k_mat[i, j] * (ai * b[j])
+                k_mat[i, j] = v
+                s += v
+                buf[c, j] += v
+            e = max(e, _rel_err(s, row_target[i]))
+        row_err[c] = e
+    err = 0.0
+    for c in range(n_chunks):
+        err = max(err, row_err[c])
+    for j in range(n_d):
+        s = 0.0
+        for c in range(n_chunks):
+            s += buf[c, j]
+        err = max(err, _rel_err(s, col_target[j]))
+    return err
+
+
+@njit(cache=True)
+def balance_mixed(k_exact, k32, row_target, col_target, a, b, tol, max_iter, n_threads,
+                  switch_tol):  # pragma: no cover - jitted
+    """Doubly-constrained balancing of ``k_exact`` by float32 sweeps over its copy ``k32``.
+
+    Returns ``(iterations, converged, error, usable)``: the error is that of the corrected float32
+    margins; ``usable`` is False when ``a``/``b`` must not be applied (a column or row of ``k32``
+    with target > 0 summed to 0). The caller scales and measures on ``k_exact``
+    (:func:`scale_measure`) and falls back to :func:`balance` if that misses ``tol``.
+    """
+    it, conv, err, ok = _balance_doubly(k32, row_target, col_target, a, b, 0.5 * tol, max_iter, n_threads,
+                                        k_exact, switch_tol, True)
+    for i in range(row_target.shape[0]):
+        if a[i] == 0.0 and row_target[i] > 0.0:
+            ok = False
+    return it, conv, err, ok
+
+
 @njit(cache=True)
 def _rel_err(value, target):  # pragma: no cover - jitted
     d = abs(value - target)
@@ -191,6 +331,28 @@ def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads)
                 err = max(err, _rel_err(0.0, col_target[j]))
         return 1, err <= tol, err
     # doubly constrained: accelerated Furness
+    it, conv, err, _ = _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_threads,
+                                       k_mat, 0.0, False)
+    return it, conv, err
+
+
+@njit(cache=True)
+def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_threads, k_exact, switch_tol,
+                    mixed):  # pragma: no cover - jitted
+    """Accelerated Furness (see :func:`balance`); returns ``(iterations, converged, error, feasible)``.
+
+    With ``mixed``, ``k_mat`` is a float32 copy of ``k_exact`` (float64) and the sweeps run on it
+    (half the memory traffic). Once the column error is within ``switch_tol`` the targets are
+    corrected once by the margins of ``k_exact - k_mat`` at the current factors (defect
+    correction), so that the factors then balance ``k_exact``, not its rounded copy, to second
+    order; ``tol`` is then the error of the corrected float32 margins (the caller measures the
+    float64 ones).
+    """
+    n_o, n_d = k_mat.shape
+    cols = np.empty(n_d)
+    rt = row_target.copy() if mixed else row_target
+    ct = col_target.copy() if mixed else col_target
+    corrected = not mixed
     m = 5
     df = np.zeros((m, n_d))
     dg = np.zeros((m, n_d))
@@ -214,18 +376,34 @@ def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads)
     it = 0
     while it < max_iter:
         it += 1
-        _furness_sweep(k_mat, row_target, a, b, cols, n_threads)
+        if mixed:
+            _furness_sweep_blk(k_mat, rt, a, b, cols, n_threads)
+        else:
+            _furness_sweep(k_mat, rt, a, b, cols, n_threads)
         err = 0.0
         feasible = True
         for j in range(n_d):
-            err = max(err, _rel_err(b[j] * cols[j], col_target[j]))
+            err = max(err, _rel_err(b[j] * cols[j], ct[j]))
             if active[j] and not cols[j] > 0.0:
                 feasible = False
-        if err <= tol or not feasible:
-            return it, err <= tol, err
+        if not feasible:
+            return it, False, err, False
+        if not corrected and err <= switch_tol:
+            corrected = True
+            d_rows = np.empty(n_o)
+            d_cols = np.empty(n_d)
+            _defect(k_exact, k_mat, a, b, d_rows, d_cols, n_threads)
+            for i in range(n_o):
+                rt[i] -= d_rows[i]
+            err = 0.0
+            for j in range(n_d):
+                ct[j] -= d_cols[j]
+                err = max(err, _rel_err(b[j] * cols[j], ct[j]))
+        if corrected and err <= tol:
+            return it, True, err, True
         for j in range(n_d):
             if active[j]:
-                g[j] = np.log(col_target[j] / cols[j])
+                g[j] = np.log(ct[j] / cols[j])
                 f[j] = g[j] - u[j]
         if err > 2.0 * prev_err:
             n_hist = 0  # restart: the extrapolation went astray
@@ -271,11 +449,14 @@ def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads)
         for j in range(n_d):
             b[j] = np.exp(u[j]) if active[j] else 0.0
     # not converged: the error of the final state (rows exact, columns off)
-    _furness_sweep(k_mat, row_target, a, b, cols, n_threads)
+    if mixed:
+        _furness_sweep_blk(k_mat, rt, a, b, cols, n_threads)
+    else:
+        _furness_sweep(k_mat, rt, a, b, cols, n_threads)
     err = 0.0
     for j in range(n_d):
-        err = max(err, _rel_err(b[j] * cols[j], col_target[j]))
-    return it, err <= tol, err
+        err = max(err, _rel_err(b[j] * cols[j], ct[j]))
+    return it, err <= tol and corrected, err, True
 
 
 def _scale_inplace_py(k_mat, a, b):  # pragma: no cover - jitted
@@ -382,3 +563,5 @@ def _predictor_pass_py(out, arr1, code1, c_log1, c_lin1, arr2, code2, c_log2, c_
 
 
 predictor_pass = njit(cache=True, parallel=True, fastmath=_FM)(_predictor_pass_py)
+#: Serial build that releases the GIL: row blocks on Python threads, between NumPy's log and exp.
+predictor_pass_block = njit(cache=True, nogil=True, fastmath=_FM)(_predictor_pass_py)

@@ -9,13 +9,22 @@ totals must have the same sum). The balancing status (``iterations``, ``converge
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from migravity.engine._kernels_flow import balance, predictor_pass, scale_inplace
+from migravity.engine import _kernels_flow as _kf
+from migravity.engine._kernels_flow import (
+    balance,
+    balance_mixed,
+    predictor_pass,
+    predictor_pass_block,
+    scale_inplace,
+    scale_measure,
+)
 from migravity.engine.design import check_flows, parse_term
 from migravity.engine.options import Constraint, constraint_code, normalise_constraint
 from migravity.engine.ppml import n_threads
@@ -165,12 +174,19 @@ def evaluate_flows(
                 "destination_totals", f"sum {sd:.12g}",
                 f"doubly-constrained totals must have the same sum as origin_totals ({so:.12g})",
             )
-    eta = _predictor(list(groups.values()), u, v, m, has_mask, shape)
+    large = n_o * n_d >= _kf.F32_MIN_PAIRS
+    nt = n_threads()
+    if large:
+        eta, k32 = _predictor_blocks(list(groups.values()), u, v, m, has_mask, shape, mode == 3, nt)
+    else:
+        eta, k32 = _predictor(list(groups.values()), u, v, m, has_mask, shape), None
     status: tuple[int, bool, float] = (0, True, 0.0)
-    if mode != 0:
+    if k32 is not None:
+        status = _balance_mixed(eta, k32, row_t, col_t, tol, max_iter, nt)
+    elif mode != 0:
         a = np.ones(n_o)
         b = np.ones(n_d)
-        it, conv, err = balance(eta, row_t, col_t, a, b, mode, tol, max_iter, n_threads())
+        it, conv, err = balance(eta, row_t, col_t, a, b, mode, tol, max_iter, nt)
         scale_inplace(eta, a, b)
         status = (int(it), bool(conv), float(err))
     return xr.DataArray(
@@ -214,20 +230,106 @@ def _predictor(
         predictor_pass(out, *args, u, v, m, has_mask, p == 0, prelog, bad)
         rows = np.flatnonzero(bad)
         if rows.size:
-            i = int(rows[0])
-            j = int(bad[i]) - 1
-            for arr, code, _, _, fld, key in part:
-                val = float(arr[i, j])
-                if not np.isfinite(val):
-                    raise InputError(
-                        f"{fld} {key!r} has a NaN/inf value at ({i}, {j})"
-                        + (" inside the mask" if has_mask else "")
-                        + ": fill it or leave the pair out with mask="
-                    )
-                if code & 2 and val <= 0:
-                    raise ConfigError(fld, key, "values <= 0 cannot be logged")
+            _raise_bad(part, int(rows[0]), int(bad[rows[0]]) - 1, has_mask)
     np.exp(out, out=out)
     return out
+
+
+def _balance_mixed(
+    eta: np.ndarray, k32: np.ndarray, row_t: np.ndarray, col_t: np.ndarray, tol: float, max_iter: int, nt: int,
+) -> tuple[int, bool, float]:
+    """Doubly-constrained balancing of a large grid: float32 sweeps, then scale ``eta`` and measure on it.
+
+    Falls back to float64 sweeps (on the scaled flows, or on ``eta`` itself when the float32 factors
+    are unusable) if the measured error misses ``tol``.
+    """
+    n_o, n_d = eta.shape
+    a = np.ones(n_o)
+    b = np.ones(n_d)
+    it, _, _, ok = balance_mixed(eta, k32, row_t, col_t, a, b, tol, max_iter, nt, _kf.F32_SWITCH_TOL)
+    del k32
+    it = int(it)
+    if ok:
+        err = float(scale_measure(eta, a, b, row_t, col_t, nt))
+        if err <= tol or it >= max_iter:
+            return it, bool(err <= tol), err
+        a[:] = 1.0
+        b[:] = 1.0
+    it2, conv, err = balance(eta, row_t, col_t, a, b, 3, tol, max(max_iter - it, 1) if ok else max_iter, nt)
+    scale_inplace(eta, a, b)
+    return it + int(it2), bool(conv), float(err)
+
+
+def _predictor_blocks(
+    groups: list[list[Any]], u: np.ndarray, v: np.ndarray, m: np.ndarray, has_mask: bool,
+    shape: tuple[int, int], want32: bool, nt: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_predictor` for large grids: blocks of rows, each taken through every pass, ``exp`` and
+    (``want32``) the float32 copy while in cache, on ``nt`` threads. Returns ``(K, float32 K or None)``;
+    the copy is None where K does not fit float32's range.
+    """
+    n_o = shape[0]
+    out = np.empty(shape)
+    k32 = np.empty(shape, dtype=np.float32) if want32 else None
+    n_pass = max(1, (len(groups) + 1) // 2)
+    bad = np.zeros((n_pass, n_o), dtype=np.int64)
+    pass_args: list[tuple[list[Any], bool]] = []
+    for p in range(n_pass):
+        args: list[Any] = []
+        for q in range(2):
+            if 2 * p + q < len(groups):
+                args += list(groups[2 * p + q][:4])
+            else:
+                args += [_NO_PAIR, 0, 0.0, 0.0]
+        pass_args.append((args, p == 0 and bool(args[1] & 2)))
+    blk = 8
+    mx = np.zeros(n_o)
+
+    def work(lo: int, hi: int) -> None:
+        for s in range(lo, hi, blk):
+            e = min(s + blk, hi)
+            o = out[s:e]
+            for p, (args, prelog) in enumerate(pass_args):
+                sub = [x[s:e] if isinstance(x, np.ndarray) and x.shape == shape else x for x in args]
+                if prelog:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        np.log(sub[0], out=o)
+                mb = m[s:e] if has_mask else m
+                predictor_pass_block(o, *sub, u[s:e], v, mb, has_mask, p == 0, prelog, bad[p, s:e])
+            np.exp(o, out=o)
+            if k32 is not None:
+                mx[s] = o.max()
+                with np.errstate(over="ignore"):
+                    np.copyto(k32[s:e], o, casting="same_kind")
+
+    nt = max(1, min(nt, n_o))
+    bounds = [(n_o * c) // nt // blk * blk for c in range(nt)] + [n_o]
+    if nt == 1:
+        work(0, n_o)
+    else:
+        with ThreadPoolExecutor(nt) as pool:
+            for f in [pool.submit(work, bounds[c], bounds[c + 1]) for c in range(nt)]:
+                f.result()
+    for p in range(n_pass):
+        rows = np.flatnonzero(bad[p])
+        if rows.size:
+            _raise_bad(groups[2 * p: 2 * p + 2], int(rows[0]), int(bad[p, rows[0]]) - 1, has_mask)
+    if k32 is not None and not mx.max() <= float(np.finfo(np.float32).max):
+        k32 = None
+    return out, k32
+
+
+def _raise_bad(part: list[list[Any]], i: int, j: int, has_mask: bool) -> None:
+    for arr, code, _, _, fld, key in part:
+        val = float(arr[i, j])
+        if not np.isfinite(val):
+            raise InputError(
+                f"{fld} {key!r} has a NaN/inf value at ({i}, {j})"
+                + (" inside the mask" if has_mask else "")
+                + ": fill it or leave the pair out with mask="
+            )
+        if code & 2 and val <= 0:
+            raise ConfigError(fld, key, "values <= 0 cannot be logged")
 
 
 def _grid_shape(cost: Any, pair: dict, orig: dict, dest: dict, mask: Any) -> tuple[int, int]:
