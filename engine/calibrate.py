@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -354,9 +353,6 @@ def _fit(
     obs = design.y
     np.copyto(obs, np.nan, where=absent)
     del absent
-    coords = {"origin": design.origin_labels, "destination": design.destination_labels}
-    fitted = xr.DataArray(full, dims=("origin", "destination"), coords=coords, name="fitted")
-    observed = xr.DataArray(obs, dims=("origin", "destination"), coords=coords, name="observed")
     warnings = list(drops.messages) + list(fit.messages)
     if fit.converged:
         message = f"converged in {fit.iterations} Newton iterations"
@@ -379,8 +375,10 @@ def _fit(
         message=message,
         warnings=warnings,
         dropped=drops.as_dict(),
-        fitted=fitted,
-        observed=observed,
+        fitted_values=full,
+        observed_values=obs,
+        origin_labels=design.origin_labels,
+        destination_labels=design.destination_labels,
         balancing={
             "iterations": float(fit.balance_iterations),
             "max_error": float(fit.balance_error),

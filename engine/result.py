@@ -57,14 +57,34 @@ class CalibrationResult:
     message: str
     warnings: list[str]
     dropped: dict[str, list[Any]]
-    fitted: xr.DataArray
-    observed: xr.DataArray
+    fitted_values: np.ndarray = field(repr=False)
+    observed_values: np.ndarray = field(repr=False)
+    origin_labels: np.ndarray = field(repr=False)
+    destination_labels: np.ndarray = field(repr=False)
     balancing: dict[str, float]
     cost_names: tuple[str, ...] = ()
     spec: dict[str, Any] | None = None
     _rows: np.ndarray | None = field(default=None, repr=False)
     _cols: np.ndarray | None = field(default=None, repr=False)
     _index: pd.Index | None = field(default=None, repr=False)
+    _arrays: dict[str, xr.DataArray] = field(default_factory=dict, repr=False)
+
+    def _labelled(self, name: str, values: np.ndarray) -> xr.DataArray:
+        # built on first access: wrapping costs more than a small fit itself
+        if name not in self._arrays:
+            coords = {"origin": self.origin_labels, "destination": self.destination_labels}
+            self._arrays[name] = xr.DataArray(values, dims=("origin", "destination"), coords=coords, name=name)
+        return self._arrays[name]
+
+    @property
+    def fitted(self) -> xr.DataArray:
+        """Fitted flows, dims ``(origin, destination)``; 0 for dropped pairs, NaN for absent ones."""
+        return self._labelled("fitted", self.fitted_values)
+
+    @property
+    def observed(self) -> xr.DataArray:
+        """Observed flows, dims ``(origin, destination)``; NaN for absent pairs."""
+        return self._labelled("observed", self.observed_values)
 
     def predict(
         self,
@@ -93,10 +113,10 @@ class CalibrationResult:
             from migravity.engine.evaluate import predict_table
 
             return predict_table(self, new_table, origin_totals, destination_totals)
-        values = self.fitted.to_numpy()
+        values = self.fitted_values
         if self._rows is not None and self._index is not None:
             return pd.Series(values[self._rows, self._cols], index=self._index, name="fitted")
-        obs = np.isfinite(self.observed.to_numpy())
+        obs = np.isfinite(self.observed_values)
         oi, dj = np.nonzero(obs)
         idx = pd.MultiIndex.from_arrays(
             [self.fitted["origin"].to_numpy()[oi], self.fitted["destination"].to_numpy()[dj]],
