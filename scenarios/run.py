@@ -157,6 +157,9 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
     return ds
 
 
+_QUINTILE_NOTE = {1: " (most deprived)", 5: " (least deprived)"}
+
+
 def _groups(inp: ModelInputs) -> list[tuple[str, str, str, np.ndarray]]:
     """(level, code, name, boolean LAD mask) for every reported geography."""
     out = [("national", "EW" if inp.area == "EW" else inp.area, "study area", np.ones(inp.n, bool))]
@@ -164,8 +167,8 @@ def _groups(inp: ModelInputs) -> list[tuple[str, str, str, np.ndarray]]:
     regions = dict(zip(inp.region_codes, inp.region_names, strict=True))
     rc = np.asarray(inp.region_codes)
     out += [("region", r, regions[r], rc == r) for r in sorted(regions)]
-    out += [("imd_quintile", f"Q{q}", f"IMD quintile {q} ({'most' if q == 1 else 'least' if q == 5 else ''} "
-             "deprived)".replace(" ()", "").replace("( ", "("), inp.imd_quintile == q) for q in range(1, 6)]
+    out += [("imd_quintile", f"Q{q}", f"IMD quintile {q}{_QUINTILE_NOTE.get(q, '')}", inp.imd_quintile == q)
+            for q in range(1, 6)]
     out += [("lad", c, n, np.arange(inp.n) == i) for i, (c, n) in enumerate(zip(inp.codes, inp.names, strict=True))]
     return out
 
