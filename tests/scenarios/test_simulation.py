@@ -66,7 +66,7 @@ scenario_st = st.builds(
         name="h", mode=mode, housing_feedback=fb,
         house_prices=(PercentChange(pct=pct, area="outside_gse"),),
         wfh=(WfhChange(cls, skill="all", factor=factor),)),
-    st.floats(-50, 100), st.floats(0.0, 1.5), st.sampled_from(["never", "always", "2day"]),
+    st.floats(-50, 100), st.floats(0.0, 1.5, allow_subnormal=False), st.sampled_from(["never", "always", "2day"]),
     st.sampled_from(["production", "unconstrained"]), st.sampled_from([0.0, 0.5]))
 
 
@@ -80,7 +80,9 @@ def test_totals_conserved_closed_system(make_inputs, sc, seed):
         assert "shares must stay between 0 and 1" in str(exc)
         return
     seg_totals = sim.stocks.sum(axis=-1)  # (D, T+1, S): segments never change class or skill
-    np.testing.assert_allclose(seg_totals, seg_totals[:, :1, :].repeat(seg_totals.shape[1], 1), rtol=1e-10)
+    # to rounding relative to the whole system (a segment emptied to ~1e-300 has no relative precision left)
+    np.testing.assert_allclose(seg_totals, seg_totals[:, :1, :].repeat(seg_totals.shape[1], 1), rtol=1e-10,
+                               atol=1e-12 * float(seg_totals.max()))
     assert np.all(sim.stocks >= -1e-9)
 
 
