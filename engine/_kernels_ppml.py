@@ -8,6 +8,7 @@ origins with per-chunk buffers, reduced after the ``prange``. Kernels never rais
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -22,6 +23,53 @@ def _chunks(n, n_chunks):  # pragma: no cover - jitted
     for c in range(n_chunks + 1):
         bounds[c] = (n * c) // n_chunks
     return bounds
+
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_ROUND_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer kept in the low bits
+
+
+@njit(cache=True, fastmath={"contract"})
+def exp_row(eta, out, buf, n):  # pragma: no cover - jitted
+    """``out[:n] = exp(eta[:n])`` in loops the compiler vectorises (within about 1 ulp of ``np.exp``).
+
+    ``exp(e) = 2**k exp(r)`` with ``k = round(e / ln 2)`` and ``r = e - k ln 2`` (two-part
+    ``ln 2``), ``|r| <= ln(2) / 2``; ``exp(r)`` by its degree-13 Taylor polynomial, ``2**k`` built
+    from the exponent bits in ``buf`` (float64 scratch of at least ``n``). Arguments outside
+    ``[-708, 709]`` (and NaN) fall back to ``np.exp``. No reassociation here: it would fold the
+    two-part reduction.
+    """
+    ib = buf.view(np.int64)
+    for j in range(n):
+        e = min(max(eta[j], -708.0), 709.0)
+        kd = e * _LOG2E + _ROUND_SHIFT
+        buf[j] = kd
+        k = kd - _ROUND_SHIFT
+        r = (e - k * _LN2_HI) - k * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        out[j] = p * r + 1.0
+    for j in range(n):
+        ib[j] = (ib[j] + 1023) << 52
+    for j in range(n):
+        out[j] = out[j] * buf[j]
+    for j in range(n):
+        e = eta[j]
+        if not (e >= -708.0 and e <= 709.0):
+            out[j] = np.exp(e)
 
 
 def _score_and_loglik_py(x, y, mu, mask, n_threads):  # pragma: no cover - jitted
@@ -180,7 +228,7 @@ def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads): 
     ``(rs, cs, hxx, grad, ll, res_o, res_d)``: ``rs`` (k + 1, n_o) and ``cs`` (k + 1, n_d) are the row
     and column sums of ``mu`` (index 0) and of ``mu * x_q`` (index ``q + 1``);
     ``hxx = sum mu x x'``; ``grad = sum x (y - mu)``; ``ll = sum (y eta - mu)`` with
-    ``eta = log mu`` (one ``exp`` per pair, no ``log``; the deviance is
+    ``eta = log mu`` (one vectorised ``exp`` per pair, :func:`exp_row`, no ``log``; the deviance is
     ``2 (sum y log y - sum y - ll)``); ``res_o``/``res_d`` are the row/column sums of
     ``y - mu`` (the fixed-effect scores).
 
@@ -202,6 +250,8 @@ def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads): 
         # row-wise: the linear predictor, then mu and the residual, then each sum in its own
         # contiguous (vectorisable) loop over the row, which stays in L1
         eta = np.empty(n_d)
+        ex = np.empty(n_d)
+        scratch = np.empty(n_d)
         res = np.empty(n_d)
         w = np.empty(n_d)
         for i in range(bounds[c], bounds[c + 1]):
@@ -214,21 +264,25 @@ def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads): 
                     bq = beta[q]
                     for j in range(n_d):
                         eta[j] += bq * x[q, i, j]
-            for j in range(n_d):
-                if not mask[i, j]:
-                    mu[i, j] = 0.0
-                    res[j] = 0.0
-                    continue
-                yij = y[i, j]
-                if start:
+                exp_row(eta, ex, scratch, n_d)
+                # branch-free (vectorised) selection of the fitted pairs
+                for j in range(n_d):
+                    mk = mask[i, j]
+                    yij = y[i, j]
+                    m = ex[j] if mk else 0.0
+                    mu[i, j] = m
+                    res[j] = yij - m if mk else 0.0
+                    s_ll += yij * eta[j] - m if mk else 0.0
+            else:
+                for j in range(n_d):
+                    if not mask[i, j]:
+                        mu[i, j] = 0.0
+                        res[j] = 0.0
+                        continue
+                    yij = y[i, j]
                     m = 0.5 * (yij + ybar)
-                    r = m * np.log(m) + yij - m
-                else:
-                    m = np.exp(eta[j])
-                    s_ll += yij * eta[j] - m
-                    r = yij - m
-                mu[i, j] = m
-                res[j] = r
+                    mu[i, j] = m
+                    res[j] = m * np.log(m) + yij - m
             llb[c] += s_ll
             s0 = 0.0
             sr = 0.0
@@ -364,8 +418,7 @@ def joint_pass(x, y, mask, alpha, gamma, beta, mu, n_threads, start=False, ybar=
     return _joint_ser(x, y, mask, alpha, gamma, beta, mu, start, ybar, 1)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def xlogx_sum(y):  # pragma: no cover - jitted
+def _xlogx_sum_py(y):  # pragma: no cover - jitted
     """``sum y log y`` over a 2-D array (``0 log 0 = 0``)."""
     n_o, n_d = y.shape
     s = 0.0
@@ -377,6 +430,19 @@ def xlogx_sum(y):  # pragma: no cover - jitted
                 t += v * np.log(v)
         s += t
     return s
+
+
+_xlogx_par = njit(cache=True, parallel=True, fastmath=_FM)(_xlogx_sum_py)
+_xlogx_ser = njit(cache=True, fastmath=_FM)(_xlogx_sum_py)
+
+
+def xlogx_sum(y):
+    """Dispatch to the threaded or serial build of :func:`_xlogx_sum_py`.
+
+    Small grids stay serial: a parallel region leaves the OpenMP workers spinning, which slows
+    the rest of a small fit (one core's sibling busy) by a fifth or more.
+    """
+    return (_xlogx_par if y.size >= PARALLEL_MIN_PAIRS else _xlogx_ser)(y)
 
 
 def fe_pass(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):
@@ -414,12 +480,13 @@ def cho_solve_upper(u, b):  # pragma: no cover - jitted
     return x
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def fit_sums(y, mu, mask):  # pragma: no cover - jitted
+def _fit_sums_py(y, mu, mask, lgamma_table):  # pragma: no cover - jitted
     """Sums over the pairs in ``mask`` for the fit statistics, in one pass without temporaries.
 
-    Returns ``(n, sum y, sum mu, sum y log mu, sum y log y, sum lgamma(y + 1),
-    sum (y - mu)**2, sum min(y, mu))`` (``0 log 0 = 0``; ``y log 0 = -inf`` for ``y > 0``).
+    ``lgamma_table[c] = lgamma(c + 1)`` serves integer flows below its length (the same values
+    as computing them, at a fraction of the cost). Returns ``(n, sum y, sum mu, sum y log mu,
+    sum y log y, sum lgamma(y + 1), sum (y - mu)**2, sum min(y, mu))`` (``0 log 0 = 0``;
+    ``y log 0 = -inf`` for ``y > 0``).
     """
     n_o, n_d = y.shape
     n = 0
@@ -442,8 +509,37 @@ def fit_sums(y, mu, mask):  # pragma: no cover - jitted
             if yi > 0.0:
                 sylm += yi * np.log(m) if m > 0.0 else -np.inf
                 syly += yi * np.log(yi)
-                slg += math.lgamma(yi + 1.0)
+                if yi < lgamma_table.shape[0] and yi == math.floor(yi):
+                    slg += lgamma_table[int(yi)]
+                else:
+                    slg += math.lgamma(yi + 1.0)
             d = yi - m
             sq += d * d
             smin += min(yi, m)
     return n, sy, smu, sylm, syly, slg, sq, smin
+
+
+_fit_sums_par = njit(cache=True, parallel=True, fastmath=_FM)(_fit_sums_py)
+_fit_sums_ser = njit(cache=True, fastmath=_FM)(_fit_sums_py)
+
+
+@njit(cache=True)
+def _lgamma_table(n):  # pragma: no cover - jitted
+    out = np.empty(n)
+    for c in range(n):
+        out[c] = math.lgamma(c + 1.0)
+    return out
+
+
+_LGAMMA_N = 1 << 16
+
+
+@functools.cache
+def lgamma_table() -> np.ndarray:
+    """``lgamma(c + 1)`` for ``c < 65536`` (built once)."""
+    return _lgamma_table(_LGAMMA_N)
+
+
+def fit_sums(y, mu, mask):
+    """Dispatch to the threaded or serial build of :func:`_fit_sums_py` (serial on small grids)."""
+    return (_fit_sums_par if y.size >= PARALLEL_MIN_PAIRS else _fit_sums_ser)(y, mu, mask, lgamma_table())

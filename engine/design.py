@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from migravity.errors import ConfigError, InputError
 
@@ -144,7 +145,7 @@ def design_from_table(
     names = tuple(e.strip() if q >= n_cost else e for q, e in enumerate(exprs))
     if len(set(names)) != len(names):
         raise ConfigError("terms", list(names), "each term may appear once (the cost enters already)")
-    oi, o_labels = pd.factorize(table[origin], sort=True)
+    oi, o_labels = _factorize_sorted(table[origin])
     dj, d_labels = pd.factorize(table[destination], sort=True)
     n_o, n_d = len(o_labels), len(d_labels)
     flat = oi.astype(np.int64) * n_d + dj
@@ -155,14 +156,15 @@ def design_from_table(
             f"table has {int(dup.sum())} rows with a duplicated ({origin}, {destination}) pair, "
             f"e.g. {tuple(first)}: aggregate them (sum the flows) so that each pair appears once"
         )
+    # scatters through the flat index (several times faster than 2-D fancy indexing)
     mask = np.zeros((n_o, n_d), dtype=bool)
-    mask[oi, dj] = True
+    mask.reshape(-1)[flat] = True
     y = np.zeros((n_o, n_d))
-    y[oi, dj] = y_rows
+    y.reshape(-1)[flat] = y_rows
     x = np.zeros((len(exprs), n_o, n_d))
     for q, (col, take_log) in enumerate(parsed):
         fld = "cost" if q < n_cost else "term"
-        x[q, oi, dj] = _transform(table[col].to_numpy(), exprs[q], col, take_log, fld)
+        x[q].reshape(-1)[flat] = _transform(table[col].to_numpy(), exprs[q], col, take_log, fld)
     kinds = tuple(_kind(x[q], mask) for q in range(len(exprs)))
     return Design(
         y=y,
@@ -178,20 +180,68 @@ def design_from_table(
     )
 
 
+def _factorize_sorted(labels: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(labels, sort=True)``, faster when equal labels come in single runs.
+
+    OD tables are usually grouped by origin: then the run starts give the codes with one
+    comparison of neighbours, and only the run labels are factorised (hashed and sorted).
+    """
+    n = len(labels)
+    # string columns only (numbers hash fast; comparing Python objects costs more than hashing)
+    if n < 256 or not isinstance(labels.dtype, pd.StringDtype):
+        return pd.factorize(labels, sort=True)
+    values = labels.array
+    try:
+        head = np.asarray(values[1:64] != values[:63], dtype=bool)
+        if 4 * (int(head.sum()) + 1) > 64:  # short runs at the top: not grouped
+            return pd.factorize(labels, sort=True)
+        change = np.asarray(values[1:] != values[:-1], dtype=bool)
+    except (TypeError, ValueError):
+        return pd.factorize(labels, sort=True)
+    starts = np.flatnonzero(change) + 1
+    if 4 * (len(starts) + 1) > n:  # short runs: not grouped
+        return pd.factorize(labels, sort=True)
+    run_codes, uniques = pd.factorize(labels.iloc[np.concatenate(([0], starts))], sort=True)
+    if len(uniques) != len(run_codes):  # a label in more than one run: hash them all
+        return pd.factorize(labels, sort=True)
+    run_id = np.zeros(n, dtype=np.int64)
+    run_id[starts] = 1
+    return run_codes.astype(np.int64)[np.cumsum(run_id)], uniques
+
+
 def _kind(xq: np.ndarray, mask: np.ndarray) -> str:
     """``"origin"`` if constant within each origin, ``"destination"`` within each destination."""
-    big = np.where(mask, xq, -np.inf).max(axis=1)
-    small = np.where(mask, xq, np.inf).min(axis=1)
-    has = mask.any(axis=1)
-    scale = max(1.0, float(np.abs(xq[mask]).max()) if mask.any() else 1.0)
-    if np.all((big - small)[has] <= 1e-12 * scale):
-        return "origin"
-    big = np.where(mask, xq, -np.inf).max(axis=0)
-    small = np.where(mask, xq, np.inf).min(axis=0)
-    has = mask.any(axis=0)
-    if np.all((big - small)[has] <= 1e-12 * scale):
-        return "destination"
-    return "pair"
+    code = _kind_code(np.ascontiguousarray(xq), np.ascontiguousarray(mask))
+    return ("pair", "origin", "destination")[code]
+
+
+@njit(cache=True)
+def _kind_code(xq, mask):  # pragma: no cover - jitted
+    """One pass of :func:`_kind`: 1 origin, 2 destination, 0 pair (spread <= 1e-12 * scale)."""
+    n_o, n_d = xq.shape
+    col_hi = np.full(n_d, -np.inf)
+    col_lo = np.full(n_d, np.inf)
+    row_spread = 0.0
+    scale = 1.0
+    for i in range(n_o):
+        hi = -np.inf
+        lo = np.inf
+        for j in range(n_d):
+            if mask[i, j]:
+                v = xq[i, j]
+                hi = max(hi, v)
+                lo = min(lo, v)
+                col_hi[j] = max(col_hi[j], v)
+                col_lo[j] = min(col_lo[j], v)
+        if hi >= lo:
+            row_spread = max(row_spread, hi - lo)
+            scale = max(scale, abs(hi), abs(lo))
+    if row_spread <= 1e-12 * scale:
+        return 1
+    for j in range(n_d):
+        if col_hi[j] >= col_lo[j] and not col_hi[j] - col_lo[j] <= 1e-12 * scale:
+            return 0
+    return 2
 
 
 def design_from_arrays(

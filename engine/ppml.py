@@ -28,7 +28,7 @@ from migravity.engine._kernels_ppml import (
     weighted_margins,
     xlogx_sum,
 )
-from migravity.engine.projection import FE_BOTH, FE_CONST, FESolver, fe_projection
+from migravity.engine.projection import FE_BOTH, FE_CONST, SERIAL_BLAS_MAX_N, FESolver, fe_projection
 
 #: Balancing tolerance while beta is still far from converged, and its floor.
 _BAL_TOL_LOOSE = 1e-6
@@ -254,6 +254,8 @@ _POLISH_TOL = 1e-12
 _POLISH_MAX_ITER = 1_000
 #: CG tolerance of the fixed-effect solves while the beta steps are still large.
 _CG_RTOL_LOOSE = 1e-6
+#: Drift up to which the stale Schur factor serves the tight solves on small grids.
+_TIGHT_DRIFT_SMALL = 0.2
 
 
 def _newton_doubly(
@@ -291,7 +293,10 @@ def _newton_doubly(
     messages: list[str] = []
     collinear: list[int] = []
     dev_const = 2.0 * (xlogx_sum(y) - tot)
-    solver = FESolver(dest_components, nt)
+    # on small grids a Schur factorisation costs about ten CG iterations: let CG with the
+    # stale factor serve the tight solves for longer
+    small = n_d < SERIAL_BLAS_MAX_N
+    solver = FESolver(dest_components, nt, tight_drift=_TIGHT_DRIFT_SMALL if small else 1e-2)
     start = _irls_start(x, y, mask, mu, solver, tot, nt)
     rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt)
     if np.isfinite(ll):
@@ -305,7 +310,8 @@ def _newton_doubly(
     last_step = np.inf
     safe_r = np.where(row_t > 0, row_t, 1.0)
     safe_c = np.where(col_t > 0, col_t, 1.0)
-    x_max = np.array([max(float(x[q].max()), -float(x[q].min())) for q in range(k)])
+    x_hi = np.array([float(x[q].max()) for q in range(k)])
+    x_lo = np.array([float(x[q].min()) for q in range(k)])
     drift = np.inf
     while True:
         g_a = row_t - rs[0]
@@ -316,14 +322,19 @@ def _newton_doubly(
                                     _CG_RTOL_LOOSE if last_step > 1e-3 else None)
         a_fe, c_fe = sol_o[:k], sol_d[:k]
         p_o, p_d = sol_o[k], sol_d[k]
-        if iterations == 0 and k > 0:
-            gid = np.zeros((n_o, 1), dtype=np.int64)
-            bread, _, _ = sandwich_parts(x, y, mu, mask, a_fe, c_fe, False, gid, 1, nt)
-            collinear = _collinear_terms(bread, rs, cs, x, mu, nt)
-            if collinear:
-                break
         bread = hxx - _mm(rs[1:], a_fe) - _mm(cs[1:], c_fe)
         bread = 0.5 * (bread + bread.T)
+        if iterations == 0 and k > 0:
+            # the first solve is direct (exact), so this bread is the sandwich one up to rounding;
+            # screen with margins 1000 times the thresholds, and decide on the exact bread (one
+            # more pass) only when the screen is not clear
+            sq = np.diag(hxx).copy()
+            if _collinear_terms(bread, rs, cs, x, mu, nt, 1e-6, 1e-7, sq):
+                gid = np.zeros((n_o, 1), dtype=np.int64)
+                exact, _, _ = sandwich_parts(x, y, mu, mask, a_fe, c_fe, False, gid, 1, nt)
+                collinear = _collinear_terms(exact, rs, cs, x, mu, nt)
+                if collinear:
+                    break
         step = np.linalg.solve(bread, grad - _mv(rs[1:], p_o) - _mv(cs[1:], p_d)) if k else np.zeros(0)
         d_a = p_o - _mv(a_fe.T, step)
         d_g = p_d - _mv(c_fe.T, step)
@@ -352,8 +363,11 @@ def _newton_doubly(
         alpha += t * d_a
         gamma += t * d_g
         beta = beta + t * step
-        drift = t * (float(np.max(np.abs(d_a))) + float(np.max(np.abs(d_g)))
-                     + float(np.abs(step).dot(x_max)))
+        if small:  # signed bound (tighter: fewer refactorisations)
+            drift = t * _eta_change(d_a, d_g, step, x_hi, x_lo)
+        else:
+            drift = t * (float(np.max(np.abs(d_a))) + float(np.max(np.abs(d_g)))
+                         + float(np.abs(step).dot(np.maximum(x_hi, -x_lo))))
         rs, cs, hxx, grad, ll_new = new[:5]
         dev_new = dev_const - 2.0 * ll_new
         last_rel_dev = abs(dev - dev_new) / max(abs(dev_new), 0.1)
@@ -386,6 +400,18 @@ def _newton_doubly(
         messages=messages,
         collinear=collinear,
     )
+
+
+def _eta_change(
+    d_a: np.ndarray, d_g: np.ndarray, step: np.ndarray, x_hi: np.ndarray, x_lo: np.ndarray
+) -> float:
+    """Bound on ``max |d_a_i + d_g_j + x_ij' step|`` (signed: the free constant shifted between
+    ``d_a`` and ``d_g`` cancels); ``x_hi``, ``x_lo`` bound each regressor."""
+    sx_hi = np.maximum(step * x_hi, step * x_lo)
+    sx_lo = np.minimum(step * x_hi, step * x_lo)
+    hi = float(d_a.max(initial=0.0)) + float(d_g.max(initial=0.0)) + float(sx_hi.sum())
+    lo = float(d_a.min(initial=0.0)) + float(d_g.min(initial=0.0)) + float(sx_lo.sum())
+    return max(hi, -lo)
 
 
 # Small products without BLAS: a threaded BLAS call here would leave its pool spinning while
@@ -428,24 +454,28 @@ def _irls_start(
 
 
 def _collinear_terms(
-    bread: np.ndarray, rs: np.ndarray, cs: np.ndarray, x: np.ndarray, mu: np.ndarray, nt: int
+    bread: np.ndarray, rs: np.ndarray, cs: np.ndarray, x: np.ndarray, mu: np.ndarray, nt: int,
+    var_tol: float = 1e-9, eig_tol: float = 1e-10, sq: np.ndarray | None = None,
 ) -> list[int]:
     """Terms (indices) with (almost) no variation left after partialling out the fixed effects.
 
-    A term is flagged when its weighted residual variance is below 1e-9 of its weighted
-    variance about the mean, or when it is a linear combination of the other terms.
+    A term is flagged when its weighted residual variance is below ``var_tol`` (1e-9) of its
+    weighted variance about the mean, or when it is a linear combination of the other terms
+    (smallest eigenvalue of the correlation form of ``bread`` below ``eig_tol``). ``sq``, the
+    sums ``sum mu x_q**2``, is computed (one pass) when not given.
     """
-    _, _, sq = weighted_margins(x, mu, nt)
+    if sq is None:
+        _, _, sq = weighted_margins(x, mu, nt)
     tot = rs[0].sum()
     total_var = sq - rs[1:].sum(axis=1) ** 2 / tot
     diag = np.diag(bread)
-    out = [q for q in range(len(diag)) if not diag[q] > 1e-9 * max(total_var[q], 1e-300)]
+    out = [q for q in range(len(diag)) if not diag[q] > var_tol * max(total_var[q], 1e-300)]
     if out or len(diag) < 2:
         return out
     scale = 1.0 / np.sqrt(diag)
     corr = bread * scale[:, None] * scale[None, :]
     w, v = np.linalg.eigh(corr)
-    if w[0] < 1e-10:
+    if w[0] < eig_tol:
         return [int(q) for q in np.flatnonzero(np.abs(v[:, 0]) > 1e-3)]
     return []
 

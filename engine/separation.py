@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 
 @dataclass
@@ -90,11 +91,10 @@ def find_drops(
         for q in list(kept):
             if not pos.any():
                 break
-            vals = x[q][pos]
-            v = vals[0]
-            eps = 1e-12 * max(1.0, abs(v))
-            if np.abs(vals - v).max() > eps:
+            if not _constant_on(x[q], pos):
                 continue
+            v = x[q][pos][0]
+            eps = 1e-12 * max(1.0, abs(v))
             diff = np.where(zero, x[q] - v, 0.0)
             up, down = diff > eps, diff < -eps
             if up.any() != down.any():
@@ -117,6 +117,26 @@ def find_drops(
                 changed = True
         if not changed:
             return mask, kept, drops
+
+
+@njit(cache=True)
+def _constant_on(xq, sel):  # pragma: no cover - jitted
+    """Whether ``xq`` is constant (to 1e-12 relative) over ``sel``, compared with its first value
+    there in C order (no copy of the selection)."""
+    n_o, n_d = xq.shape
+    found = False
+    v = 0.0
+    eps = 0.0
+    for i in range(n_o):
+        for j in range(n_d):
+            if sel[i, j]:
+                if not found:
+                    found = True
+                    v = xq[i, j]
+                    eps = 1e-12 * max(1.0, abs(v))
+                elif not abs(xq[i, j] - v) <= eps:
+                    return False
+    return found
 
 
 def _item(v: object) -> object:

@@ -1,0 +1,28 @@
+"""Origin labels grouped in runs take a faster path that must equal ``pd.factorize(sort=True)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from migravity.engine.design import _factorize_sorted
+
+
+@pytest.mark.parametrize("layout", ["grouped", "repeated_runs", "shuffled", "short"])
+def test_matches_pandas(layout):
+    rng = np.random.default_rng(0)
+    names = np.array([f"Z{v:03d}" for v in rng.permutation(300)])
+    if layout == "grouped":
+        raw = np.repeat(names, 20)
+    elif layout == "repeated_runs":  # a label in two separate runs
+        raw = np.concatenate([np.repeat(names, 20), np.repeat(names[:3], 20)])
+    elif layout == "shuffled":
+        raw = rng.permutation(np.repeat(names, 20))
+    else:
+        raw = names[:10]
+    s = pd.Series(raw, dtype="str")
+    codes, uniques = _factorize_sorted(s)
+    ref_codes, ref_uniques = pd.factorize(s, sort=True)
+    np.testing.assert_array_equal(codes, ref_codes)
+    assert list(uniques) == list(ref_uniques)
