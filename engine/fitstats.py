@@ -38,30 +38,22 @@ def fit_statistics(y: np.ndarray, mu: np.ndarray, n_params: int) -> dict[str, fl
     """Statistics of the module docstring, for 1-D arrays of fitted pairs."""
     y = np.asarray(y, dtype=np.float64)
     mu = np.asarray(mu, dtype=np.float64)
-    n = y.size
-    lgam = gammaln(y + 1.0).sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        ll = float(xlogy(y, mu).sum() - mu.sum() - lgam)
-        ybar = y.mean()
-        ll0 = float(xlogy(y, ybar).sum() - n * ybar - lgam)
-        dev = float(2.0 * (xlogy(y, y).sum() - xlogy(y, mu).sum() - (y.sum() - mu.sum())))
-    return {
-        "loglik": ll,
-        "loglik_null": ll0,
-        "deviance": dev,
-        "aic": 2.0 * n_params - 2.0 * ll,
-        "bic": n_params * np.log(n) - 2.0 * ll,
-        "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else float("nan"),
-        "srmse": float(np.sqrt(np.mean((y - mu) ** 2)) / ybar) if ybar > 0 else float("nan"),
-        "cpc": float(2.0 * np.minimum(y, mu).sum() / (y.sum() + mu.sum())),
-        "n_params": float(n_params),
-        "n_obs": float(n),
-    }
+        return _from_sums(
+            y.size, y.sum(), mu.sum(), xlogy(y, mu).sum(), xlogy(y, y).sum(), gammaln(y + 1.0).sum(),
+            ((y - mu) ** 2).sum(), np.minimum(y, mu).sum(), n_params,
+        )
 
 
 def fit_statistics_grid(y: np.ndarray, mu: np.ndarray, mask: np.ndarray, n_params: int) -> dict[str, float]:
     """:func:`fit_statistics` over the pairs in ``mask`` of (n_o, n_d) arrays, in one pass."""
-    n, sy, smu, sylm, syly, slg, sq, smin = fit_sums(y, mu, mask)
+    return _from_sums(*fit_sums(y, mu, mask), n_params)
+
+
+def _from_sums(n: float, sy: float, smu: float, sylm: float, syly: float, slg: float, sq: float, smin: float,
+               n_params: int) -> dict[str, float]:
+    """The statistics from the sums of ``y``, ``mu``, ``y log mu``, ``y log y``, ``log y!``,
+    ``(y - mu)^2`` and ``min(y, mu)`` over ``n`` pairs."""
     n = int(n)
     ll = float(sylm - smu - slg)
     ybar = sy / n if n else float("nan")
