@@ -37,6 +37,11 @@ _BAL_MAX_ITER = 10_000
 _MAX_HALVINGS = 40
 
 
+def _balancing_stopped(status: tuple[int, bool, float]) -> str:
+    """The message of a balancing that ran out of sweeps."""
+    return f"balancing stopped after {status[0]} sweeps with margin error {status[2]:.3g}"
+
+
 def _not_converged(iterations: int, max_iter: int, last_step: float, last_rel_dev: float) -> str:
     """The message of a fit that ran out of Newton iterations."""
     return (f"PPML did not converge in {iterations} Newton iterations (max_iter={max_iter}); "
@@ -220,9 +225,7 @@ def newton_ppml(
             break
         bal_err = status[2]
         if not status[1]:
-            messages.append(
-                f"balancing stopped after {status[0]} sweeps with margin error {status[2]:.3g}"
-            )
+            messages.append(_balancing_stopped(status))
         last_rel_dev = abs(dev - dev_new) / max(abs(dev_new), 0.1)
         last_step = t * size
         beta, grad, ll, dev = new_beta, g_new, ll_new, dev_new
@@ -380,7 +383,7 @@ def _newton_doubly(
     status = balance(mu, row_t, col_t, a, b, 3, _POLISH_TOL, _POLISH_MAX_ITER, nt)
     scale_inplace(mu, a, b)
     if not status[1] and converged:
-        messages.append(f"balancing stopped after {status[0]} sweeps with margin error {status[2]:.3g}")
+        messages.append(_balancing_stopped(status))
     if not converged:
         messages.append(_not_converged(iterations, max_iter, last_step, last_rel_dev))
     return NewtonFit(

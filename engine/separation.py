@@ -41,6 +41,30 @@ class Drops:
         }
 
 
+def _drop_all_zero(y: np.ndarray, mask: np.ndarray, axis: int, end: str, labels: np.ndarray, drops: Drops) -> bool:
+    """Leave out the origins (``axis=1``) or destinations (``axis=0``) whose observed flows are all zero.
+
+    Their fixed effect would be -inf. Updates ``mask`` in place and records them in ``drops``;
+    returns whether any was dropped.
+    """
+    pos = mask & (y > 0)
+    empty = mask.any(axis=axis) & ~pos.any(axis=axis)
+    if not empty.any():
+        return False
+    idx = np.flatnonzero(empty)
+    if axis == 1:
+        mask[idx, :] = False
+    else:
+        mask[:, idx] = False
+    labs = [labels[i].item() if hasattr(labels[i], "item") else labels[i] for i in idx]
+    (drops.origins if axis == 1 else drops.destinations).extend(labs)
+    drops.messages.append(
+        f"{len(idx)} {end}(s) with all observed flows zero have a fixed effect of -inf: "
+        f"their pairs were left out of the fit (fitted flows 0): {labs[:10]}" + (" ..." if len(labs) > 10 else "")
+    )
+    return True
+
+
 def find_drops(
     y: np.ndarray,
     x: np.ndarray,
@@ -56,35 +80,9 @@ def find_drops(
     kept = list(range(x.shape[0]))
     while True:
         changed = False
-        pos = mask & (y > 0)
-        if mode in (1, 3):
-            rows = mask.any(axis=1) & ~pos.any(axis=1)
-            if rows.any():
-                idx = np.flatnonzero(rows)
-                mask[idx, :] = False
-                labs = [origin_labels[i].item() if hasattr(origin_labels[i], "item")
-                        else origin_labels[i] for i in idx]
-                drops.origins.extend(labs)
-                drops.messages.append(
-                    f"{len(idx)} origin(s) with all observed flows zero have a fixed effect of "
-                    f"-inf: their pairs were left out of the fit (fitted flows 0): {labs[:10]}"
-                    + (" ..." if len(labs) > 10 else "")
-                )
-                changed = True
-        if mode in (2, 3):
-            pos = mask & (y > 0)
-            cols = mask.any(axis=0) & ~pos.any(axis=0)
-            if cols.any():
-                idx = np.flatnonzero(cols)
-                mask[:, idx] = False
-                labs = [destination_labels[j].item() if hasattr(destination_labels[j], "item")
-                        else destination_labels[j] for j in idx]
-                drops.destinations.extend(labs)
-                drops.messages.append(
-                    f"{len(idx)} destination(s) with all observed flows zero have a fixed effect "
-                    f"of -inf: their pairs were left out of the fit (fitted flows 0): {labs[:10]}"
-                    + (" ..." if len(labs) > 10 else "")
-                )
+        for axis, end, labels, wanted in ((1, "origin", origin_labels, (1, 3)),
+                                          (0, "destination", destination_labels, (2, 3))):
+            if mode in wanted and _drop_all_zero(y, mask, axis, end, labels, drops):
                 changed = True
         pos = mask & (y > 0)
         zero = mask & (y == 0)
