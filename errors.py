@@ -16,6 +16,10 @@ from typing import Any
 class MigravityError(Exception):
     """Base class of every error migravity raises on purpose."""
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle with the constructor's own arguments, so errors raised on Dask workers keep their type."""
+        return type(self), getattr(self, "_init_args", self.args)
+
 
 class InputError(MigravityError, ValueError):
     """Bad input from the user: an option, a file, a table (CLI exit code 2)."""
@@ -28,6 +32,7 @@ class ConfigError(InputError):
         self.field = field
         self.value = value
         self.fix = fix
+        self._init_args = (field, value, fix)
         super().__init__(f"{field}={value!r} is not valid: {fix}")
 
 
@@ -41,6 +46,7 @@ class DataMissingError(DataError):
     def __init__(self, dataset: str, path: Path, hint: str) -> None:
         self.dataset = dataset
         self.path = path
+        self._init_args = (dataset, path, hint)
         super().__init__(f"dataset {dataset!r} not found at {path}: {hint}")
 
 
@@ -50,6 +56,7 @@ class MalformedDataError(DataError):
     def __init__(self, path: Path | str, problem: str, line: int | None = None) -> None:
         self.path = Path(path)
         self.line = line
+        self._init_args = (path, problem, line)
         where = f"{path}" if line is None else f"{path}, line {line}"
         super().__init__(f"{where}: {problem}")
 
@@ -67,6 +74,7 @@ class ExportError(MigravityError):
 
     def __init__(self, path: Path | str, problem: str) -> None:
         self.path = Path(path)
+        self._init_args = (path, problem)
         super().__init__(f"cannot write {path}: {problem}")
 
 

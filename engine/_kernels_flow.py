@@ -285,6 +285,104 @@ def _solve_small(mat, rhs):  # pragma: no cover - jitted
     return x
 
 
+#: Memory (number of past updates) of the Anderson acceleration of Furness balancing.
+ANDERSON_M = 5
+
+
+@njit(cache=True)
+def anderson_start(col_target, b, u, active):  # pragma: no cover - jitted
+    """Set up the Anderson-accelerated Furness iteration on the column factors ``b``.
+
+    Fills ``active`` (columns with a positive target), resets ``b`` (0 for inactive columns, 1
+    where not positive) and ``u = log b``; returns the work arrays ``(fg, hist, state)`` that
+    :func:`anderson_update` carries from one sweep to the next.
+    """
+    n_d = col_target.shape[0]
+    for j in range(n_d):
+        active[j] = col_target[j] > 0.0
+        if not active[j]:
+            b[j] = 0.0
+        elif not b[j] > 0.0:
+            b[j] = 1.0
+        u[j] = np.log(b[j]) if active[j] else 0.0
+    fg = np.zeros((4, n_d))  # f, g, previous f, previous g
+    hist = np.zeros((2, ANDERSON_M, n_d))  # differences of f and of g
+    state = np.array([0.0, 0.0, np.inf])  # position, history length, previous error
+    return fg, hist, state
+
+
+@njit(cache=True)
+def anderson_update(u, b, cols, ct, active, err, it, fg, hist, state):  # pragma: no cover - jitted
+    """One accelerated update of the column factors after a Furness sweep.
+
+    The sweep set the row factors exactly and returned ``cols`` (column sums at the new row
+    factors) with maximum relative column error ``err`` at iteration ``it``. The plain update is
+    ``u <- g = log(ct / cols)``; Anderson acceleration (memory :data:`ANDERSON_M`, restarted
+    whenever the error more than doubles) extrapolates from the last updates. Writes ``u`` and
+    ``b = exp(u)`` in place. Shared by the in-memory kernel and the Dask backend's driver.
+    """
+    n_d = u.shape[0]
+    m = hist.shape[1]
+    f = fg[0]
+    g = fg[1]
+    f_old = fg[2]
+    g_old = fg[3]
+    df = hist[0]
+    dg = hist[1]
+    pos = int(state[0])
+    n_hist = int(state[1])
+    for j in range(n_d):
+        if active[j]:
+            g[j] = np.log(ct[j] / cols[j])
+            f[j] = g[j] - u[j]
+    if err > 2.0 * state[2]:
+        n_hist = 0  # restart: the extrapolation went astray
+    elif it > 1:
+        for j in range(n_d):
+            df[pos, j] = f[j] - f_old[j]
+            dg[pos, j] = g[j] - g_old[j]
+        pos = (pos + 1) % m
+        n_hist = min(n_hist + 1, m)
+    state[0] = pos
+    state[1] = n_hist
+    state[2] = err
+    for j in range(n_d):
+        f_old[j] = f[j]
+        g_old[j] = g[j]
+    if n_hist > 0:
+        gram = np.empty((n_hist, n_hist))
+        rhs = np.empty(n_hist)
+        for p in range(n_hist):
+            for q in range(p, n_hist):
+                s = 0.0
+                for j in range(n_d):
+                    s += df[p, j] * df[q, j]
+                gram[p, q] = s
+                gram[q, p] = s
+            s = 0.0
+            for j in range(n_d):
+                s += df[p, j] * f[j]
+            rhs[p] = s
+        tr = 0.0
+        for p in range(n_hist):
+            tr += gram[p, p]
+        for p in range(n_hist):
+            gram[p, p] += 1e-10 * tr + 1e-300
+        gamma = _solve_small(gram, rhs)
+        for j in range(n_d):
+            if active[j]:
+                v = g[j]
+                for p in range(n_hist):
+                    v -= gamma[p] * dg[p, j]
+                u[j] = v
+    else:
+        for j in range(n_d):
+            u[j] = g[j]
+    for j in range(n_d):
+        b[j] = np.exp(u[j]) if active[j] else 0.0
+
+
+
 @njit(cache=True)
 def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads):  # pragma: no cover
     """Find factors ``a`` (rows) and ``b`` (columns) so that ``a_i b_j K_ij`` has the target margins.
@@ -353,25 +451,9 @@ def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_thread
     rt = row_target.copy() if mixed else row_target
     ct = col_target.copy() if mixed else col_target
     corrected = not mixed
-    m = 5
-    df = np.zeros((m, n_d))
-    dg = np.zeros((m, n_d))
-    f_old = np.zeros(n_d)
-    g_old = np.zeros(n_d)
-    f = np.zeros(n_d)
-    g = np.zeros(n_d)
     u = np.zeros(n_d)
     active = np.empty(n_d, dtype=np.bool_)
-    for j in range(n_d):
-        active[j] = col_target[j] > 0.0
-        if not active[j]:
-            b[j] = 0.0
-        elif not b[j] > 0.0:
-            b[j] = 1.0
-        u[j] = np.log(b[j]) if active[j] else 0.0
-    n_hist = 0
-    pos = 0
-    prev_err = np.inf
+    fg, hist, state = anderson_start(col_target, b, u, active)
     err = np.inf
     it = 0
     while it < max_iter:
@@ -401,53 +483,7 @@ def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_thread
                 err = max(err, _rel_err(b[j] * cols[j], ct[j]))
         if corrected and err <= tol:
             return it, True, err, True
-        for j in range(n_d):
-            if active[j]:
-                g[j] = np.log(ct[j] / cols[j])
-                f[j] = g[j] - u[j]
-        if err > 2.0 * prev_err:
-            n_hist = 0  # restart: the extrapolation went astray
-        elif it > 1:
-            for j in range(n_d):
-                df[pos, j] = f[j] - f_old[j]
-                dg[pos, j] = g[j] - g_old[j]
-            pos = (pos + 1) % m
-            n_hist = min(n_hist + 1, m)
-        prev_err = err
-        for j in range(n_d):
-            f_old[j] = f[j]
-            g_old[j] = g[j]
-        if n_hist > 0:
-            gram = np.empty((n_hist, n_hist))
-            rhs = np.empty(n_hist)
-            for p in range(n_hist):
-                for q in range(p, n_hist):
-                    s = 0.0
-                    for j in range(n_d):
-                        s += df[p, j] * df[q, j]
-                    gram[p, q] = s
-                    gram[q, p] = s
-                s = 0.0
-                for j in range(n_d):
-                    s += df[p, j] * f[j]
-                rhs[p] = s
-            tr = 0.0
-            for p in range(n_hist):
-                tr += gram[p, p]
-            for p in range(n_hist):
-                gram[p, p] += 1e-10 * tr + 1e-300
-            gamma = _solve_small(gram, rhs)
-            for j in range(n_d):
-                if active[j]:
-                    v = g[j]
-                    for p in range(n_hist):
-                        v -= gamma[p] * dg[p, j]
-                    u[j] = v
-        else:
-            for j in range(n_d):
-                u[j] = g[j]
-        for j in range(n_d):
-            b[j] = np.exp(u[j]) if active[j] else 0.0
+        anderson_update(u, b, cols, ct, active, err, it, fg, hist, state)
     # not converged: the error of the final state (rows exact, columns off)
     if mixed:
         _furness_sweep_blk(k_mat, rt, a, b, cols, n_threads)
@@ -565,3 +601,13 @@ def _predictor_pass_py(out, arr1, code1, c_log1, c_lin1, arr2, code2, c_log2, c_
 predictor_pass = njit(cache=True, parallel=True, fastmath=_FM)(_predictor_pass_py)
 #: Serial build that releases the GIL: row blocks on Python threads, between NumPy's log and exp.
 predictor_pass_block = njit(cache=True, nogil=True, fastmath=_FM)(_predictor_pass_py)
+
+
+# Serial, GIL-releasing builds for the Dask backend: one block per call, on a worker thread
+# (the worker's threads, not Numba's, give the parallelism).
+#: ``a`` for a block of full rows, and its column sums (see :func:`_furness_sweep_py`).
+furness_sweep_block = njit(cache=True, nogil=True, fastmath=_FM)(_furness_sweep_py)
+#: Row sums ``K b`` and column sums ``a K`` of one block (see :func:`_row_col_sums_py`).
+row_col_sums_block = njit(cache=True, nogil=True, fastmath=_FM)(_row_col_sums_py)
+#: ``K_ij <- a_i K_ij b_j`` on one block (see :func:`_scale_inplace_py`).
+scale_block = njit(cache=True, nogil=True)(_scale_inplace_py)

@@ -8,8 +8,10 @@ totals must have the same sum). The balancing status (``iterations``, ``converge
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,10 +28,10 @@ from migravity.engine._kernels_flow import (
     scale_measure,
 )
 from migravity.engine.design import check_flows, parse_term
-from migravity.engine.options import Constraint, constraint_code, normalise_constraint
+from migravity.engine.options import BACKENDS, Backend, Constraint, constraint_code, normalise_constraint
 from migravity.engine.ppml import n_threads
 from migravity.engine.result import CalibrationResult
-from migravity.errors import ConfigError, InputError
+from migravity.errors import ConfigError, InputError, check_choice
 
 
 def _totals(values: Any, labels: np.ndarray, field: str) -> np.ndarray:
@@ -46,21 +48,47 @@ def _totals(values: Any, labels: np.ndarray, field: str) -> np.ndarray:
     return check_flows(arr, field)
 
 
+@dataclass(frozen=True)
+class FlowPlan:
+    """Validated inputs of a flow evaluation, shared by the in-memory and the Dask backends.
+
+    ``groups`` holds one entry per pair array: ``[array, code (1 linear, 2 log, 3 both),
+    c_log, c_lin, field, key]``; ``u`` and ``v`` are the summed origin and destination terms
+    (the intercept is in ``u`` when unconstrained); ``mode`` is the constraint's kernel code.
+    """
+
+    groups: list[list[Any]]
+    u: np.ndarray
+    v: np.ndarray
+    mask: Any
+    constraint: str
+    mode: int
+    shape: tuple[int, int]
+    origin_labels: np.ndarray
+    destination_labels: np.ndarray
+    row_targets: np.ndarray
+    col_targets: np.ndarray
+
+
 def evaluate_flows(
     params: CalibrationResult | Mapping[str, float],
-    cost: np.ndarray | None = None,
-    pair_terms: Mapping[str, np.ndarray] | None = None,
+    cost: Any = None,
+    pair_terms: Mapping[str, Any] | None = None,
     origin_terms: Mapping[str, np.ndarray] | None = None,
     destination_terms: Mapping[str, np.ndarray] | None = None,
     *,
     constraint: Constraint | None = None,
     origin_totals: Any = None,
     destination_totals: Any = None,
-    mask: np.ndarray | None = None,
+    mask: Any = None,
     origin_labels: Any = None,
     destination_labels: Any = None,
     tol: float = 1e-10,
     max_iter: int = 10_000,
+    backend: Backend = "numpy",
+    chunks: int | tuple[int, int] | None = None,
+    client: Any = None,
+    store: str | os.PathLike[str] | None = None,
 ) -> xr.DataArray:
     """Flows between zones for given coefficients.
 
@@ -72,27 +100,78 @@ def evaluate_flows(
         ``"log(distance_km)"``) take the ``cost`` array; other keys are looked up in
         ``pair_terms`` (``"log(name)"`` takes the log of ``pair_terms[name]``),
         ``origin_terms`` and ``destination_terms``. NaN coefficients (dropped terms) are skipped.
-    cost : ndarray (n_o, n_d), optional
-        Travel cost.
-    pair_terms, origin_terms, destination_terms : mapping of str to ndarray, optional
-        Pair (n_o, n_d), origin (n_o,) and destination (n_d,) variables.
+    cost : array (n_o, n_d), optional
+        Travel cost (a NumPy array, or with ``backend="dask"`` also a Dask array).
+    pair_terms, origin_terms, destination_terms : mapping of str to array, optional
+        Pair (n_o, n_d; Dask arrays allowed with ``backend="dask"``), origin (n_o,) and
+        destination (n_d,) variables.
     constraint : {"none", "production", "attraction", "doubly"}, optional
         Default: the result's constraint, else ``"doubly"``.
     origin_totals, destination_totals : array or mapping, optional
         Target margins (required by the constraint); arrays in row/column order, mappings and
         Series keyed by label.
-    mask : ndarray of bool (n_o, n_d), optional
+    mask : array of bool (n_o, n_d), optional
         Pairs that may carry flow (default: all).
     origin_labels, destination_labels : sequence, optional
         Coordinates of the result (default ``0..n-1``).
     tol, max_iter : float, int
         Balancing tolerance (max relative margin error) and sweep limit.
+    backend : {"numpy", "dask"}
+        ``"numpy"`` (default) evaluates in memory. ``"dask"`` evaluates in origin x destination
+        blocks on the active Dask scheduler (or ``client``), so that no (n_o, n_d) array is ever
+        held by one process; see :mod:`migravity.engine.dask_flows`.
+    chunks : int or (int, int), optional
+        Dask only: block shape (rows, columns); an int is the number of rows per block of full
+        rows. Default: blocks of full rows of about 8M pairs (64 MB).
+    client : dask.distributed.Client, optional
+        Dask only: the cluster to run on (default: Dask's current scheduler).
+    store : path, optional
+        Dask only: write the flows to this Zarr store (atomically) and return them read lazily
+        from it; without it the result is a lazy Dask-backed DataArray.
 
     Returns
     -------
     xarray.DataArray
         Dims ``(origin, destination)``; ``attrs`` hold ``iterations``, ``converged`` and
         ``max_error`` of the balancing.
+    """
+    check_choice("backend", backend, BACKENDS)
+    if backend == "numpy":
+        for field, value in (("chunks", chunks), ("client", client), ("store", store)):
+            if value is not None:
+                raise ConfigError(field, value, 'only the Dask backend takes it: pass backend="dask"')
+    dask_pairs = backend == "dask"
+    plan = make_plan(
+        params, cost, pair_terms, origin_terms, destination_terms, constraint=constraint,
+        origin_totals=origin_totals, destination_totals=destination_totals, mask=mask,
+        origin_labels=origin_labels, destination_labels=destination_labels, lazy=dask_pairs,
+    )
+    if dask_pairs:
+        from migravity.engine.dask_flows import evaluate_plan
+
+        return evaluate_plan(plan, tol=tol, max_iter=max_iter, chunks=chunks, client=client, store=store)
+    return _evaluate_in_memory(plan, tol, max_iter)
+
+
+def make_plan(
+    params: CalibrationResult | Mapping[str, float],
+    cost: Any = None,
+    pair_terms: Mapping[str, Any] | None = None,
+    origin_terms: Mapping[str, np.ndarray] | None = None,
+    destination_terms: Mapping[str, np.ndarray] | None = None,
+    *,
+    constraint: Constraint | None = None,
+    origin_totals: Any = None,
+    destination_totals: Any = None,
+    mask: Any = None,
+    origin_labels: Any = None,
+    destination_labels: Any = None,
+    lazy: bool = False,
+) -> FlowPlan:
+    """Validate the inputs of :func:`evaluate_flows` and gather them in a :class:`FlowPlan`.
+
+    With ``lazy`` the pair arrays and the mask are left as they are (NumPy or Dask arrays, only
+    their shapes checked); otherwise they become contiguous float64 (bool) NumPy arrays.
     """
     pair_terms = dict(pair_terms or {})
     origin_terms = dict(origin_terms or {})
@@ -110,7 +189,6 @@ def evaluate_flows(
     n_o, n_d = shape
     u = np.zeros(n_o)
     v = np.zeros(n_d)
-    # pair arrays by source: [array, code (1 linear, 2 log, 3 both), c_log, c_lin, field, key]
     groups: dict[str, list[Any]] = {}
     for key, c in coefs.items():
         if not np.isfinite(c):
@@ -140,7 +218,8 @@ def evaluate_flows(
             )
         g = groups.get(label)
         if g is None:
-            g = groups[label] = [_pair(src, shape, label), 0, 0.0, 0.0, fld, key]
+            arr = _check_shape(src, shape, label) if lazy else _pair(src, shape, label)
+            g = groups[label] = [arr, 0, 0.0, 0.0, fld, key]
         if take_log:
             g[1] |= 2
             g[2] += c
@@ -148,13 +227,11 @@ def evaluate_flows(
         else:
             g[1] |= 1
             g[3] += c
-    has_mask = mask is not None
-    if has_mask:
-        m = np.ascontiguousarray(mask, dtype=bool)
+    m = None
+    if mask is not None:
+        m = _check_shape(mask, shape, "mask") if lazy else np.ascontiguousarray(mask, dtype=bool)
         if m.shape != shape:
             raise InputError(f"mask has shape {m.shape}, expected {shape}")
-    else:
-        m = np.ones((1, 1), dtype=bool)
     o_lab = np.arange(n_o) if origin_labels is None else np.asarray(origin_labels)
     d_lab = np.arange(n_d) if destination_labels is None else np.asarray(destination_labels)
     row_t = np.zeros(n_o)
@@ -174,12 +251,21 @@ def evaluate_flows(
                 "destination_totals", f"sum {sd:.12g}",
                 f"doubly-constrained totals must have the same sum as origin_totals ({so:.12g})",
             )
+    return FlowPlan(list(groups.values()), u, v, m, cons, mode, shape, o_lab, d_lab, row_t, col_t)
+
+
+def _evaluate_in_memory(plan: FlowPlan, tol: float, max_iter: int) -> xr.DataArray:
+    """The NumPy backend: the whole (n_o, n_d) grid in memory, threaded Numba kernels."""
+    n_o, n_d = plan.shape
+    has_mask = plan.mask is not None
+    m = plan.mask if has_mask else np.ones((1, 1), dtype=bool)
+    mode, row_t, col_t = plan.mode, plan.row_targets, plan.col_targets
     large = n_o * n_d >= _kf.F32_MIN_PAIRS
     nt = n_threads()
     if large:
-        eta, k32 = _predictor_blocks(list(groups.values()), u, v, m, has_mask, shape, mode == 3, nt)
+        eta, k32 = _predictor_blocks(plan.groups, plan.u, plan.v, m, has_mask, plan.shape, mode == 3, nt)
     else:
-        eta, k32 = _predictor(list(groups.values()), u, v, m, has_mask, shape), None
+        eta, k32 = _predictor(plan.groups, plan.u, plan.v, m, has_mask, plan.shape), None
     status: tuple[int, bool, float] = (0, True, 0.0)
     if k32 is not None:
         status = _balance_mixed(eta, k32, row_t, col_t, tol, max_iter, nt)
@@ -189,16 +275,21 @@ def evaluate_flows(
         it, conv, err = balance(eta, row_t, col_t, a, b, mode, tol, max_iter, nt)
         scale_inplace(eta, a, b)
         status = (int(it), bool(conv), float(err))
+    return flow_array(eta, plan, status)
+
+
+def flow_array(values: Any, plan: FlowPlan, status: tuple[int, bool, float]) -> xr.DataArray:
+    """Wrap flows (NumPy or Dask) as the labelled ``flow`` DataArray with the balancing status."""
     return xr.DataArray(
-        eta,
+        values,
         dims=("origin", "destination"),
-        coords={"origin": o_lab, "destination": d_lab},
+        coords={"origin": plan.origin_labels, "destination": plan.destination_labels},
         name="flow",
         attrs={
-            "constraint": cons,
-            "iterations": status[0],
-            "converged": status[1],
-            "max_error": status[2],
+            "constraint": plan.constraint,
+            "iterations": int(status[0]),
+            "converged": bool(status[1]),
+            "max_error": float(status[2]),
         },
     )
 
@@ -208,9 +299,14 @@ _NO_PAIR = np.ones((1, 1))
 
 def _predictor(
     groups: list[list[Any]], u: np.ndarray, v: np.ndarray, m: np.ndarray, has_mask: bool,
-    shape: tuple[int, int],
+    shape: tuple[int, int], serial: bool = False, offset: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
-    """``exp`` of the linear predictor (0 outside the mask), two pair arrays per fused pass."""
+    """``exp`` of the linear predictor (0 outside the mask), two pair arrays per fused pass.
+
+    ``serial`` takes the single-threaded, GIL-releasing kernel (for blocks evaluated on Dask
+    worker threads); ``offset`` is the block's position in the whole grid, for error messages.
+    """
+    kernel = predictor_pass_block if serial else predictor_pass
     out = np.empty(shape)
     bad = np.zeros(shape[0], dtype=np.int64)
     n_pass = max(1, (len(groups) + 1) // 2)
@@ -227,10 +323,10 @@ def _predictor(
         if prelog:
             with np.errstate(divide="ignore", invalid="ignore"):
                 np.log(args[0], out=out)
-        predictor_pass(out, *args, u, v, m, has_mask, p == 0, prelog, bad)
+        kernel(out, *args, u, v, m, has_mask, p == 0, prelog, bad)
         rows = np.flatnonzero(bad)
         if rows.size:
-            _raise_bad(part, int(rows[0]), int(bad[rows[0]]) - 1, has_mask)
+            _raise_bad(part, int(rows[0]), int(bad[rows[0]]) - 1, has_mask, offset)
     np.exp(out, out=out)
     return out
 
@@ -319,12 +415,14 @@ def _predictor_blocks(
     return out, k32
 
 
-def _raise_bad(part: list[list[Any]], i: int, j: int, has_mask: bool) -> None:
+def _raise_bad(
+    part: list[list[Any]], i: int, j: int, has_mask: bool, offset: tuple[int, int] = (0, 0),
+) -> None:
     for arr, code, _, _, fld, key in part:
         val = float(arr[i, j])
         if not np.isfinite(val):
             raise InputError(
-                f"{fld} {key!r} has a NaN/inf value at ({i}, {j})"
+                f"{fld} {key!r} has a NaN/inf value at ({i + offset[0]}, {j + offset[1]})"
                 + (" inside the mask" if has_mask else "")
                 + ": fill it or leave the pair out with mask="
             )
@@ -335,9 +433,11 @@ def _raise_bad(part: list[list[Any]], i: int, j: int, has_mask: bool) -> None:
 def _grid_shape(cost: Any, pair: dict, orig: dict, dest: dict, mask: Any) -> tuple[int, int]:
     for arr in [cost, mask, *pair.values()]:
         if arr is not None:
-            a = np.asarray(arr)
-            if a.ndim == 2:
-                return int(a.shape[0]), int(a.shape[1])
+            shp = getattr(arr, "shape", None)  # Dask arrays: no np.asarray, which would compute them
+            if shp is None:
+                shp = np.asarray(arr).shape
+            if len(shp) == 2:
+                return int(shp[0]), int(shp[1])
     if orig and dest:
         return len(next(iter(orig.values()))), len(next(iter(dest.values())))
     raise InputError("cannot tell the grid's shape: pass cost, mask or a pair term")
@@ -348,6 +448,15 @@ def _pair(arr: Any, shape: tuple[int, int], name: str) -> np.ndarray:
     if a.shape != shape:
         raise InputError(f"{name} has shape {a.shape}, expected {shape}")
     return a
+
+
+def _check_shape(arr: Any, shape: tuple[int, int], name: str) -> Any:
+    """``arr`` unchanged (NumPy or Dask array) once its shape is checked."""
+    if not hasattr(arr, "shape"):
+        arr = np.asarray(arr)
+    if tuple(arr.shape) != shape:
+        raise InputError(f"{name} has shape {tuple(arr.shape)}, expected {shape}")
+    return arr
 
 
 def _vec(arr: Any, n: int, name: str) -> np.ndarray:

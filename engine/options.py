@@ -14,10 +14,13 @@ from migravity.errors import check_choice
 Constraint = Literal["none", "production", "attraction", "doubly"]
 Deterrence = Literal["power", "exponential", "tanner"]
 StdErr = Literal["robust", "hc1", "cluster"]
+#: Where flows are evaluated: in memory, or in blocks on Dask (see :mod:`migravity.engine.dask_flows`).
+Backend = Literal["numpy", "dask"]
 
 CONSTRAINTS: tuple[str, ...] = get_args(Constraint)
 DETERRENCES: tuple[str, ...] = get_args(Deterrence)
 STD_ERRS: tuple[str, ...] = get_args(StdErr)
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 #: Kernel code of each constraint: 0 none, 1 production (rows), 2 attraction (columns), 3 doubly.
 CONSTRAINT_CODE: dict[str, int] = {"none": 0, "production": 1, "attraction": 2, "doubly": 3}

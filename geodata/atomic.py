@@ -1,8 +1,9 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename over it."""
+"""Atomic writes: write to a temporary file (or directory) beside the target, then rename over it."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,8 @@ from pathlib import Path
 def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
-    On any exception the temporary file is removed and ``target`` is left untouched, so no
+    The writer may create a file or a directory (a Zarr store) there. On any exception the
+    temporary file or directory is removed and ``target`` is left untouched, so no
     half-written file is ever visible under the final name.
 
     Parameters
@@ -35,10 +37,24 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     tmp_path.unlink()  # writers that refuse to overwrite (e.g. GDAL) get a free name
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        if tmp_path.is_dir() and target.is_dir():
+            # a directory store (e.g. Zarr) cannot be renamed over a non-empty one: move the old aside
+            old = tmp_path.with_name(tmp_path.name + ".old")
+            os.replace(target, old)
+            os.replace(tmp_path, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp_path, target)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        _remove(tmp_path)
         raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> None:
