@@ -83,7 +83,9 @@ class Export:
         self.tmp = tempfile.TemporaryDirectory()
 
     def teardown(self, fmt: str) -> None:
-        self.tmp.cleanup()
+        # asv calls teardown even when setup skipped the benchmark (no data, so no ``self.tmp``)
+        if hasattr(self, "tmp"):
+            self.tmp.cleanup()
 
     def time_export(self, fmt: str) -> None:
         from pathlib import Path
