@@ -1,7 +1,9 @@
 """asv benchmarks of the engine: flow evaluation (the flow kernel), balancing and calibration.
 
-Synthetic zones are seeded and built in ``setup``; the real-data calibration uses the Census 2021
-LAD pair table (331 zones, 109,230 pairs) and is skipped when the data are absent. ``Slow*``
+Synthetic zones are seeded and built in ``setup``; ``"lad"`` zones are the real 2023 England and
+Wales LADs (318; distances, borders and Census 2021 migration margins) and the real-data
+calibration uses the Census 2021 LAD pair table (331 zones, 109,230 pairs); both are skipped when
+the data are absent. ``Slow*``
 classes (7,200 zones) can be left out with ``asv run --bench "^(?!.*Slow)"``.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._data import real_data_dir, synthetic_arrays
+from ._data import lad_arrays, real_data_dir, synthetic_arrays
 
 COEFFS = {"log(cost)": -1.5, "border": 0.5, "intercept": 0.0}
 EXP_COEFFS = {"cost": -0.01, "border": 0.5, "intercept": 0.0}
@@ -29,22 +31,50 @@ def _evaluate(data: dict, constraint: str, deterrence: str) -> None:
     )
 
 
+def _arrays(zones: str) -> dict:
+    """Real LAD arrays for ``"lad"``, else seeded synthetic zones."""
+    return lad_arrays() if zones == "lad" else synthetic_arrays(int(zones), seed=int(zones))
+
+
 class FlowEvaluation:
     """Flows given parameters, balanced to the constraint's margins (max relative error 1e-9)."""
 
     timeout = 600
-    params = ([318, 1000, 2000], ["none", "production", "attraction", "doubly"], ["power", "exponential"])
+    params = (["lad", "1000", "2000"], ["none", "production", "attraction", "doubly"], ["power", "exponential"])
     param_names = ["zones", "constraint", "deterrence"]
 
-    def setup(self, n: int, constraint: str, deterrence: str) -> None:
-        self.data = synthetic_arrays(n, seed=n)
+    def setup(self, n: str, constraint: str, deterrence: str) -> None:
+        self.data = _arrays(n)
         _evaluate(synthetic_arrays(20, 1), constraint, deterrence)  # compile outside the timing
 
-    def time_evaluate(self, n: int, constraint: str, deterrence: str) -> None:
+    def time_evaluate(self, n: str, constraint: str, deterrence: str) -> None:
         _evaluate(self.data, constraint, deterrence)
 
-    def peakmem_evaluate(self, n: int, constraint: str, deterrence: str) -> None:
+    def peakmem_evaluate(self, n: str, constraint: str, deterrence: str) -> None:
         _evaluate(self.data, constraint, deterrence)
+
+
+class Balancing:
+    """Balancing alone: Furness (doubly) or one pass (production/attraction) on a given kernel K."""
+
+    timeout = 600
+    params = (["lad", "1000", "2000"], ["production", "attraction", "doubly"])
+    param_names = ["zones", "constraint"]
+
+    def setup(self, n: str, constraint: str) -> None:
+        from migravity.engine._kernels_flow import balance
+        from migravity.engine.options import constraint_code
+        from migravity.engine.ppml import n_threads
+
+        data = _arrays(n)
+        self.k = np.exp(-1.5 * np.log(data["cost"]) + 0.5 * data["border"])
+        self.rows, self.cols = data["origin_totals"], data["destination_totals"]
+        self.mode, self.nt, self.balance = constraint_code(constraint), n_threads(), balance
+        self.time_balance(n, constraint)  # compile outside the timing
+
+    def time_balance(self, n: str, constraint: str) -> None:
+        a, b = np.ones(self.k.shape[0]), np.ones(self.k.shape[1])
+        self.balance(self.k, self.rows, self.cols, a, b, self.mode, 1e-9, 10_000, self.nt)
 
 
 class SlowFlowEvaluation:
