@@ -85,7 +85,7 @@ def evaluate_flows(
     destination_labels: Any = None,
     tol: float = 1e-10,
     max_iter: int = 10_000,
-    backend: Backend = "numpy",
+    backend: Backend | None = None,
     chunks: int | tuple[int, int] | None = None,
     client: Any = None,
     store: str | os.PathLike[str] | None = None,
@@ -116,10 +116,11 @@ def evaluate_flows(
         Coordinates of the result (default ``0..n-1``).
     tol, max_iter : float, int
         Balancing tolerance (max relative margin error) and sweep limit.
-    backend : {"numpy", "dask"}
-        ``"numpy"`` (default) evaluates in memory. ``"dask"`` evaluates in origin x destination
-        blocks on the active Dask scheduler (or ``client``), so that no (n_o, n_d) array is ever
-        held by one process; see :mod:`migravity.engine.dask_flows`.
+    backend : {"numpy", "dask"}, optional
+        ``"numpy"`` evaluates in memory. ``"dask"`` evaluates in origin x destination blocks on
+        the active Dask scheduler (or ``client``), so that no (n_o, n_d) array is ever held by one
+        process; see :mod:`migravity.engine.dask_flows`. Default: ``"dask"`` when ``client``,
+        ``chunks`` or ``store`` is given, else ``"numpy"``.
     chunks : int or (int, int), optional
         Dask only: block shape (rows, columns); an int is the number of rows per block of full
         rows. Default: blocks of full rows of about 8M pairs (64 MB).
@@ -135,6 +136,8 @@ def evaluate_flows(
         Dims ``(origin, destination)``; ``attrs`` hold ``iterations``, ``converged`` and
         ``max_error`` of the balancing.
     """
+    if backend is None:
+        backend = "dask" if any(x is not None for x in (chunks, client, store)) else "numpy"
     check_choice("backend", backend, BACKENDS)
     if backend == "numpy":
         for field, value in (("chunks", chunks), ("client", client), ("store", store)):
