@@ -58,6 +58,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="4GiB", help="per worker (Dask's memory_limit)")
     ap.add_argument("--chunk-rows", type=int, default=None, help="rows per block (default: ~8M pairs)")
+    ap.add_argument("--no-persist", action="store_true",
+                    help="recompute the blocks of K in every sweep instead of keeping them in memory")
     ap.add_argument("--store", default=None, help="Zarr store (default: a temporary directory, removed)")
     ap.add_argument("--out", default=None, help="also write the report to this file")
     args = ap.parse_args()
@@ -80,7 +82,7 @@ def main() -> None:
             params = {"log(cost)": -1.5, "o_mass": 1.0, "d_mass": 1.0}
             kw = {"origin_terms": {"o_mass": z["o"]}, "destination_terms": {"d_mass": z["d"]},
                   "constraint": "doubly", "origin_totals": z["row"], "destination_totals": z["col"],
-                  "tol": 1e-10, "backend": "dask", "client": client}
+                  "tol": 1e-10, "backend": "dask", "client": client, "persist": not args.no_persist}
             # warm-up (Numba compile/cache load on every worker), not timed
             small = 400
             evaluate_flows(params, cost=distance_blocks(z["x"][:small], z["y"][:small],
@@ -105,7 +107,8 @@ def main() -> None:
             err_c = float(np.max(np.abs(cols - z["col"]) / z["col"]))
             emit(f"zones: {n:,}; pairs: {n * n:,}; (n, n) float64 array: {n * n * 8 / 2**30:.2f} GiB")
             emit(f"cluster: LocalCluster, {args.workers} worker processes x 1 thread, "
-                 f"memory_limit {args.memory_limit} each; blocks {flows.data.chunksize}")
+                 f"memory_limit {args.memory_limit} each; blocks {flows.data.chunksize}; "
+                 f"K {'recomputed in every sweep' if args.no_persist else 'persisted'}")
             emit(f"kernel + balancing: {t_eval:.1f} s ({flows.attrs['iterations']} iterations, converged "
                  f"{flows.attrs['converged']}, max margin error {flows.attrs['max_error']:.2e}); "
                  f"Zarr write: {t_write:.1f} s; total {t_eval + t_write:.1f} s")

@@ -7,7 +7,9 @@ are those of the in-memory backend, computed by the same Numba kernels one block
 1. ``K = exp(linear predictor)`` block by block (:func:`_kernel_block`, the fused predictor
    pass), from pair arrays that are themselves Dask arrays (read from Zarr, or computed block
    by block, e.g. :func:`distance_blocks`). ``K`` is persisted: its blocks stay in the
-   workers' memory, spread over the cluster, and never meet in one process.
+   workers' memory, spread over the cluster, and never meet in one process (with
+   ``persist=False`` they are recomputed in every sweep instead, for grids larger than the
+   cluster's memory).
 2. Balancing factors by block reductions. With blocks of full rows (the default) one task per
    block sets its rows' factors exactly and returns its column sums (the fused Furness sweep),
    so each iteration reads ``K`` once; with split columns an iteration takes a row pass and a
@@ -17,9 +19,10 @@ are those of the in-memory backend, computed by the same Numba kernels one block
 3. Flows ``a_i K_ij b_j`` block by block, returned lazily or streamed to a Zarr store.
 
 Memory: the persisted ``K`` takes ``8 n_o n_d`` bytes across the cluster (its share on each
-worker), plus one block per running task. Point it at a real cluster by passing
-``client=Client("tcp://scheduler:8786")`` (or by creating that client first, which makes it
-Dask's default); a ``store`` must then be a path every worker and the driver can reach.
+worker), plus one block per running task; without persisting, only the blocks in flight.
+Point it at a real cluster by passing ``client=Client("tcp://scheduler:8786")`` (or by
+creating that client first, which makes it Dask's default); a ``store`` must then be a path
+every worker and the driver can reach.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def evaluate_plan(
     chunks: int | tuple[int, int] | None = None,
     client: Any = None,
     store: str | os.PathLike[str] | None = None,
+    persist: bool = True,
 ) -> xr.DataArray:
     """Evaluate a validated :class:`~migravity.engine.evaluate.FlowPlan` on Dask.
 
@@ -90,7 +94,8 @@ def evaluate_plan(
     inputs = [g[0] for g in plan.groups] + ([plan.mask] if plan.mask is not None else [])
     rc, cc = block_shape(chunks, plan.shape, inputs)
     kern = _kernel_array(plan, rc, cc)
-    kern = client.persist(kern) if client is not None else kern.persist()
+    if persist:
+        kern = client.persist(kern) if client is not None else kern.persist()
     a, b, status = _balance(kern, plan, tol, max_iter, client)
     if plan.mode == 0:
         flows = kern

@@ -89,6 +89,7 @@ def evaluate_flows(
     chunks: int | tuple[int, int] | None = None,
     client: Any = None,
     store: str | os.PathLike[str] | None = None,
+    persist: bool | None = None,
 ) -> xr.DataArray:
     """Flows between zones for given coefficients.
 
@@ -129,6 +130,11 @@ def evaluate_flows(
     store : path, optional
         Dask only: write the flows to this Zarr store (atomically) and return them read lazily
         from it; without it the result is a lazy Dask-backed DataArray.
+    persist : bool, optional
+        Dask only: keep the kernel ``K`` in the workers' memory (default, ``8 n_o n_d`` bytes
+        across the cluster), or, with ``False``, recompute its blocks in every sweep, so that a
+        worker holds only the blocks it is working on (for grids larger than the cluster's
+        memory; each balancing iteration then pays the ``exp``).
 
     Returns
     -------
@@ -137,10 +143,10 @@ def evaluate_flows(
         ``max_error`` of the balancing.
     """
     if backend is None:
-        backend = "dask" if any(x is not None for x in (chunks, client, store)) else "numpy"
+        backend = "dask" if any(x is not None for x in (chunks, client, store, persist)) else "numpy"
     check_choice("backend", backend, BACKENDS)
     if backend == "numpy":
-        for field, value in (("chunks", chunks), ("client", client), ("store", store)):
+        for field, value in (("chunks", chunks), ("client", client), ("store", store), ("persist", persist)):
             if value is not None:
                 raise ConfigError(field, value, 'only the Dask backend takes it: pass backend="dask"')
     dask_pairs = backend == "dask"
@@ -152,7 +158,8 @@ def evaluate_flows(
     if dask_pairs:
         from migravity.engine.dask_flows import evaluate_plan
 
-        return evaluate_plan(plan, tol=tol, max_iter=max_iter, chunks=chunks, client=client, store=store)
+        return evaluate_plan(plan, tol=tol, max_iter=max_iter, chunks=chunks, client=client, store=store,
+                             persist=True if persist is None else bool(persist))
     return _evaluate_in_memory(plan, tol, max_iter)
 
 

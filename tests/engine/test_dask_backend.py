@@ -100,6 +100,16 @@ def test_default_scheduler_and_zarr_store(tmp_path) -> None:
     _close(got2, ref2)
 
 
+@pytest.mark.parametrize("constraint", ["production", "doubly"])
+def test_recomputed_kernel_equals_persisted(client, constraint: str) -> None:
+    """``persist=False``: blocks of K recomputed in every sweep, same flows and iterations."""
+    kw = _problem(60, 50, seed=13)
+    ref = evaluate_flows(PARAMS, constraint=constraint, tol=1e-12, **kw)
+    got = evaluate_flows(PARAMS, constraint=constraint, tol=1e-12, chunks=(30, 25), client=client,
+                         persist=False, **kw)
+    _close(got, ref)
+
+
 def test_zarr_store_on_cluster(client, tmp_path) -> None:
     """Passing a client alone switches to the Dask backend."""
     kw = _problem(50, 50, seed=11)
