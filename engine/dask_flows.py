@@ -40,7 +40,7 @@ from migravity.engine._kernels_flow import (
     row_col_sums_block,
     scale_block,
 )
-from migravity.engine.evaluate import FlowPlan, _predictor, flow_array
+from migravity.engine.evaluate import FlowPlan, flow_array, kernel_matrix
 from migravity.errors import ConfigError, ExportError
 
 #: Pairs per block when ``chunks`` is not given (64 MB of float64).
@@ -64,7 +64,8 @@ def block_shape(chunks: int | tuple[int, int] | None, shape: tuple[int, int], in
                 return int(arr.chunksize[0]), int(arr.chunksize[1])
         return max(1, min(n_o, BLOCK_PAIRS // max(n_d, 1))), n_d
     pair = (chunks, n_d) if isinstance(chunks, int | np.integer) else tuple(chunks)
-    if len(pair) != 2 or not all(isinstance(c, int | np.integer) and c > 0 for c in pair):
+    if len(pair) != 2 or not all(isinstance(c, int | np.integer) and not isinstance(c, bool) and c > 0
+                                 for c in pair):
         raise ConfigError("chunks", chunks, "give a positive int (rows per block) or (rows, columns)")
     return min(int(pair[0]), n_o), min(int(pair[1]), n_d)
 
@@ -140,8 +141,8 @@ def _kernel_block(
     groups = [[np.ascontiguousarray(arr, dtype=np.float64), *s] for arr, s in zip(arrays[:n_p], spec, strict=True)]
     m = np.ascontiguousarray(arrays[n_p], dtype=bool) if has_mask else _ONE_MASK
     shape = (u.shape[0], v.shape[1])
-    return _predictor(groups, np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(v[0]), m, has_mask, shape,
-                      serial=True, offset=(int(loc[0][0]), int(loc[1][0])))
+    return kernel_matrix(groups, np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(v[0]), m, has_mask, shape,
+                         serial=True, offset=(int(loc[0][0]), int(loc[1][0])))
 
 
 def _scale(k: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

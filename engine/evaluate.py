@@ -275,7 +275,7 @@ def _evaluate_in_memory(plan: FlowPlan, tol: float, max_iter: int) -> xr.DataArr
     if large:
         eta, k32 = _predictor_blocks(plan.groups, plan.u, plan.v, m, has_mask, plan.shape, mode == 3, nt)
     else:
-        eta, k32 = _predictor(plan.groups, plan.u, plan.v, m, has_mask, plan.shape), None
+        eta, k32 = kernel_matrix(plan.groups, plan.u, plan.v, m, has_mask, plan.shape), None
     status: tuple[int, bool, float] = (0, True, 0.0)
     if k32 is not None:
         status = _balance_mixed(eta, k32, row_t, col_t, tol, max_iter, nt)
@@ -307,14 +307,15 @@ def flow_array(values: Any, plan: FlowPlan, status: tuple[int, bool, float]) -> 
 _NO_PAIR = np.ones((1, 1))
 
 
-def _predictor(
+def kernel_matrix(
     groups: list[list[Any]], u: np.ndarray, v: np.ndarray, m: np.ndarray, has_mask: bool,
     shape: tuple[int, int], serial: bool = False, offset: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
-    """``exp`` of the linear predictor (0 outside the mask), two pair arrays per fused pass.
+    """``K = exp`` of the linear predictor (0 outside the mask), two pair arrays per fused pass.
 
-    ``serial`` takes the single-threaded, GIL-releasing kernel (for blocks evaluated on Dask
-    worker threads); ``offset`` is the block's position in the whole grid, for error messages.
+    Used by both backends (the Dask one calls it on each block). ``serial`` takes the
+    single-threaded, GIL-releasing kernel (for blocks evaluated on Dask worker threads);
+    ``offset`` is the block's position in the whole grid, for error messages.
     """
     kernel = predictor_pass_block if serial else predictor_pass
     out = np.empty(shape)
@@ -370,7 +371,7 @@ def _predictor_blocks(
     groups: list[list[Any]], u: np.ndarray, v: np.ndarray, m: np.ndarray, has_mask: bool,
     shape: tuple[int, int], want32: bool, nt: int,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`_predictor` for large grids: blocks of rows, each taken through every pass, ``exp`` and
+    """:func:`kernel_matrix` for large grids: blocks of rows, each taken through every pass, ``exp`` and
     (``want32``) the float32 copy while in cache, on ``nt`` threads. Returns ``(K, float32 K or None)``;
     the copy is None where K does not fit float32's range.
     """
