@@ -45,17 +45,19 @@ def run_cmd(
     rows = []
     for sc in table.scenario.unique():
         t = nat[nat.scenario == sc].set_index("metric")
-        g, th = t.loc["gse_hs_share"], t.loc["theil_lad"]
+        g, th, gi = t.loc["gse_hs_share"], t.loc["theil_lad"], t.loc["gini_lad"]
         lad = table[(table.scenario == sc) & (table.level == "lad")].sort_values("change_mean")
         top, bottom = lad.iloc[-1], lad.iloc[0]
         rows.append([sc, _fmt_ci(g.scenario_mean, g.scenario_q05, g.scenario_q95, True),
                      _fmt_ci(g.change_mean, g.change_q05, g.change_q95, True),
-                     _fmt_ci(th.change_mean, th.change_q05, th.change_q95), th.verdict,
+                     _fmt_ci(th.change_mean, th.change_q05, th.change_q95),
+                     _fmt_ci(gi.change_mean, gi.change_q05, gi.change_q95), th.verdict,
                      f"{top['name']} {top.change_mean:+,.0f}", f"{bottom['name']} {bottom.change_mean:+,.0f}"])
     s = run.settings
     state.table(f"High-skilled workers after {s['years']} years ({s['draws']} draws, seed {s['seed']}; "
                 "mean [5%, 95%], change vs baseline)",
-                ["scenario", "GSE share", "change", "Theil change", "inequality", "top gain", "top loss"], rows)
+                ["scenario", "GSE share", "change", "Theil change", "Gini change", "inequality (Theil)", "top gain",
+                 "top loss"], rows)
     g = nat[nat.metric == "gse_hs_share"].iloc[0]
     base = run.runs[0][1].stocks.sum(axis=2)  # baseline, all workers: (draws, years + 1, lad)
     all_share = base[..., run.inputs.gse].sum(-1) / base.sum(-1)

@@ -7,7 +7,8 @@ The run directory contract (read by the GIS export and plot commands):
   ``stock_mean`` / ``baseline_stock_mean`` (scenario, year, segment, lad; mean over draws),
   ``stock`` / ``baseline_stock`` (scenario, quantile, year, segment, lad), ``hs_change``
   (scenario, quantile, lad: final-year high-skilled stock, scenario - baseline), ``gse_share``,
-  ``theil``, ``baseline_gse_share``, ``baseline_theil`` (scenario, quantile, year), ``hs_flows`` /
+  ``theil``, ``gini``, ``baseline_gse_share``, ``baseline_theil``, ``baseline_gini`` (scenario,
+  quantile, year), ``hs_flows`` /
   ``baseline_hs_flows`` (scenario, origin, destination: final-year high-skilled mover flows, mean
   over draws).
 - ``summary.csv`` and ``summary.parquet``: the tidy headline table (:func:`summary_table`).
@@ -48,6 +49,29 @@ def theil(hs: np.ndarray, workers: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(s > 0, s * np.log(s / w), 0.0)
     return terms.sum(axis=-1)
+
+
+def gini(hs: np.ndarray, workers: np.ndarray) -> np.ndarray:
+    """Gini index of high-skilled workers across zones relative to all workers (last axis = zones).
+
+    Twice the area between the diagonal and the concentration (Lorenz) curve of high-skilled
+    workers against all workers, zones ordered by their high-skilled share ``H_i / W_i``:
+    ``G = 1 - sum_k (W_k - W_{k-1}) (H_k + H_{k-1})`` over cumulative shares. 0 when every zone
+    has the national share; towards 1 as high-skilled workers gather in zones with few workers.
+    """
+    hs = np.asarray(hs, dtype=np.float64)
+    workers = np.asarray(workers, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(workers > 0, hs / workers, np.inf)
+    order = np.argsort(ratio, axis=-1, kind="stable")
+    h = np.take_along_axis(hs, order, axis=-1)
+    w = np.take_along_axis(np.broadcast_to(workers, hs.shape), order, axis=-1)
+    ch = np.cumsum(h, axis=-1) / h.sum(axis=-1, keepdims=True)
+    cw = np.cumsum(w, axis=-1) / w.sum(axis=-1, keepdims=True)
+    zero = np.zeros((*ch.shape[:-1], 1))
+    ch_prev = np.concatenate([zero, ch[..., :-1]], axis=-1)
+    cw_prev = np.concatenate([zero, cw[..., :-1]], axis=-1)
+    return 1.0 - ((cw - cw_prev) * (ch + ch_prev)).sum(axis=-1)
 
 
 def _hs(stocks: np.ndarray) -> np.ndarray:
@@ -139,8 +163,10 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
     for prefix, items in (("", sims), ("baseline_", bases)):
         gse = stack(lambda s: _q(_hs(s.stocks)[..., inp.gse].sum(-1) / _hs(s.stocks).sum(-1), qs), items)
         th = stack(lambda s: _q(theil(_hs(s.stocks), s.stocks.sum(axis=-2)), qs), items)
+        gi = stack(lambda s: _q(gini(_hs(s.stocks), s.stocks.sum(axis=-2)), qs), items)
         data[f"{prefix}gse_share"] = (("scenario", "quantile", "year"), gse)
         data[f"{prefix}theil"] = (("scenario", "quantile", "year"), th)
+        data[f"{prefix}gini"] = (("scenario", "quantile", "year"), gi)
     codes = list(inp.codes)
     ds = xr.Dataset(data, coords={
         "scenario": [s.scenario.name for s in sims], "quantile": qs, "year": np.arange(run.settings["years"] + 1),
@@ -179,9 +205,10 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
     Metrics: ``hs_stock`` (high-skilled workers in the final year) for the study area, GSE vs the
     rest, regions, IMD quintiles and LADs; ``gse_hs_share`` (share of high-skilled workers in the
     GSE), ``theil_lad`` and ``theil_region`` (Theil index of high-skilled workers relative to all
-    workers, across LADs / regions). Columns: ``initial`` (year 0, scenario), ``baseline_*`` and
-    ``scenario_*`` (final year: mean and quantiles over draws), ``change_*`` (scenario - baseline,
-    per draw) and ``verdict`` for the inequality indices (narrows / widens / unclear: whether the
+    workers, across LADs / regions), ``gini_lad`` (the Gini index of the same, across LADs).
+    Columns: ``initial`` (year 0, scenario), ``baseline_*`` and ``scenario_*`` (final year: mean
+    and quantiles over draws), ``change_*`` (scenario - baseline, per draw) and ``verdict`` for the
+    inequality indices (narrows / widens / unclear: whether the
     change's interval excludes 0).
     """
     inp = run.inputs
@@ -202,12 +229,14 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
                 "gse_hs_share": (hs[:, inp.gse].sum(-1) / hs.sum(-1))[:, None],
                 "theil_lad": theil(hs, allw)[:, None],
                 "theil_region": theil(hs @ rmask.T, allw @ rmask.T)[:, None],
+                "gini_lad": gini(hs, allw)[:, None],
             }
         hs0 = _hs(sim.stocks[0, 0])
         initial = {"hs_stock": masks @ hs0, "gse_hs_share": [hs0[inp.gse].sum() / hs0.sum()],
                    "theil_lad": [theil(hs0, sim.stocks[0, 0].sum(0))],
-                   "theil_region": [theil(rmask @ hs0, rmask @ sim.stocks[0, 0].sum(0))]}
-        for metric in ("gse_hs_share", "theil_lad", "theil_region", "hs_stock"):
+                   "theil_region": [theil(rmask @ hs0, rmask @ sim.stocks[0, 0].sum(0))],
+                   "gini_lad": [gini(hs0, sim.stocks[0, 0].sum(0))]}
+        for metric in ("gse_hs_share", "theil_lad", "theil_region", "gini_lad", "hs_stock"):
             b, s = vals["baseline"][metric], vals["scenario"][metric]
             labels = ([(g[0], g[1], g[2]) for g in groups] if metric == "hs_stock"
                       else [("national", groups[0][1], groups[0][2])])
@@ -218,7 +247,7 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
                     row[f"{label}_mean"] = float(arr.mean())
                     for q, v in zip(qs, np.quantile(arr, qs), strict=True):
                         row[f"{label}_q{round(q * 100):02d}"] = float(v)
-                if metric.startswith("theil"):
+                if metric.startswith(("theil", "gini")):
                     lo, hi = np.quantile(s[:, k] - b[:, k], [qs[0], qs[-1]])
                     row["verdict"] = "narrows" if hi < 0 else "widens" if lo > 0 else "unclear"
                 else:

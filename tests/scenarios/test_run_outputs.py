@@ -11,7 +11,7 @@ import typer
 import xarray as xr
 
 from migravity.errors import ConfigError
-from migravity.scenarios.run import run_scenarios, settle, theil, write_run
+from migravity.scenarios.run import gini, run_scenarios, settle, theil, write_run
 from migravity.scenarios.spec import load_scenario
 
 
@@ -27,7 +27,7 @@ def test_run_directory_contract(inputs, tmp_path):
     table = pd.read_parquet(out / "summary.parquet")
     csv = pd.read_csv(out / "summary.csv")
     assert len(table) == len(csv)
-    assert {"gse_hs_share", "theil_lad", "theil_region", "hs_stock"} <= set(table.metric)
+    assert {"gse_hs_share", "theil_lad", "theil_region", "gini_lad", "hs_stock"} <= set(table.metric)
     assert {"national", "gse", "region", "imd_quintile", "lad"} <= set(table.level)
     q = table[table.metric == "gse_hs_share"]
     assert (q.change_q05 <= q.change_q50).all() and (q.change_q50 <= q.change_q95).all()
@@ -52,6 +52,21 @@ def test_theil_index():
     w = np.array([10.0, 20.0, 30.0])
     assert theil(w * 0.3, w) == pytest.approx(0.0)
     assert theil(np.array([5.0, 0.0, 0.0]), w) == pytest.approx(np.log(6.0))
+
+
+def test_gini_index():
+    w = np.array([10.0, 20.0, 30.0])
+    assert gini(w * 0.3, w) == pytest.approx(0.0, abs=1e-12)
+    assert gini(np.array([5.0, 0.0, 0.0]), w) == pytest.approx(5.0 / 6.0)
+    # equals the worker-weighted mean absolute difference of shares / (2 x mean share), batched
+    rng = np.random.default_rng(4)
+    workers = rng.uniform(1, 100, (3, 25))
+    hs = workers * rng.uniform(0.1, 0.6, (3, 25))
+    r = hs / workers
+    ww = workers / workers.sum(-1, keepdims=True)
+    ref = (ww[:, :, None] * ww[:, None, :] * np.abs(r[:, :, None] - r[:, None, :])).sum((1, 2)) / (
+        2 * hs.sum(-1) / workers.sum(-1))
+    np.testing.assert_allclose(gini(hs, workers), ref, rtol=1e-12)
 
 
 def test_run_command(inputs, tmp_path, monkeypatch):
