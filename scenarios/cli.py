@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migravity.console import AppState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _fmt_ci(mean: float, lo: float, hi: float, pct: bool = False) -> str:
@@ -25,6 +28,9 @@ def run_cmd(
     years: Annotated[int | None, typer.Option("--years", help="Annual steps (default: file, else 10).")] = None,
     vintage: Annotated[str, typer.Option("--vintage", help="Zone vintage: 2023 or 2021.")] = "2023",
     area: Annotated[str, typer.Option("--area", help="Study area: EW, England or Wales.")] = "EW",
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Also write the headline figures as JSON here ('-' = stdout only).")
+    ] = None,
 ) -> None:
     """Run scenarios (e.g. `baseline wfh_uptake`) and write results.nc, summary.csv/.parquet, manifest.json."""
     from migravity.geodata import load_zones
@@ -41,23 +47,28 @@ def run_cmd(
         run = run_scenarios(inputs, specs, years=years, draws=draws, seed=seed, progress=bar)
     write_run(run, out)
     table = run.summary()
-    nat = table[table.level == "national"]
+    heads = headline(table)
+    if json_out:
+        from migravity.console import write_json
+
+        write_json(json_out, {"run_dir": str(out), "settings": dict(run.settings), "scenarios": heads})
+        if json_out == "-":
+            return
     rows = []
-    for sc in table.scenario.unique():
-        t = nat[nat.scenario == sc].set_index("metric")
-        g, th, gi = t.loc["gse_hs_share"], t.loc["theil_lad"], t.loc["gini_lad"]
-        lad = table[(table.scenario == sc) & (table.level == "lad")].sort_values("change_mean")
-        top, bottom = lad.iloc[-1], lad.iloc[0]
-        rows.append([sc, _fmt_ci(g.scenario_mean, g.scenario_q05, g.scenario_q95, True),
-                     _fmt_ci(g.change_mean, g.change_q05, g.change_q95, True),
-                     _fmt_ci(th.change_mean, th.change_q05, th.change_q95),
-                     _fmt_ci(gi.change_mean, gi.change_q05, gi.change_q95), th.verdict,
-                     f"{top['name']} {top.change_mean:+,.0f}", f"{bottom['name']} {bottom.change_mean:+,.0f}"])
+    for h in heads:
+        g, th, gi = h["gse_hs_share"], h["theil_lad"], h["gini_lad"]
+        rows.append([h["scenario"], _fmt_ci(g["scenario_mean"], g["scenario_q05"], g["scenario_q95"], True),
+                     _fmt_ci(g["change_mean"], g["change_q05"], g["change_q95"], True),
+                     _fmt_ci(th["change_mean"], th["change_q05"], th["change_q95"]),
+                     _fmt_ci(gi["change_mean"], gi["change_q05"], gi["change_q95"]), th["verdict"],
+                     f"{h['top_gain']['name']} {h['top_gain']['change_mean']:+,.0f}",
+                     f"{h['top_loss']['name']} {h['top_loss']['change_mean']:+,.0f}"])
     s = run.settings
     state.table(f"High-skilled workers after {s['years']} years ({s['draws']} draws, seed {s['seed']}; "
                 "mean [5%, 95%], change vs baseline)",
                 ["scenario", "GSE share", "change", "Theil change", "Gini change", "inequality (Theil)", "top gain",
                  "top loss"], rows)
+    nat = table[table.level == "national"]
     g = nat[nat.metric == "gse_hs_share"].iloc[0]
     base = run.runs[0][1].stocks.sum(axis=2)  # baseline, all workers: (draws, years + 1, lad)
     all_share = base[..., run.inputs.gse].sum(-1) / base.sum(-1)
@@ -70,6 +81,40 @@ def run_cmd(
                "all its 2021 movers did. Its drift is that year carried forward, not a forecast; the high-skilled, "
                "more concentrated in the GSE, lose more share points. Compare scenarios with it, not with year 0.")
     state.info(f"wrote {out}/results.nc, summary.csv, summary.parquet, manifest.json")
+
+
+_HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad")
+_HEADLINE_FIELDS = ("initial", "baseline_mean", "scenario_mean", "scenario_q05", "scenario_q95", "change_mean",
+                    "change_q05", "change_q95", "verdict")
+
+
+def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per scenario: the national GSE share, Theil and Gini figures and the LADs gaining and losing most.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The run's summary table (:func:`migravity.scenarios.run.summary_table`).
+
+    Returns
+    -------
+    list of dict
+        One entry per scenario, JSON-ready (the ``run --json`` payload's ``scenarios``).
+    """
+    out = []
+    for sc in table.scenario.unique():
+        t = table[table.scenario == sc]
+        nat = t[t.level == "national"].set_index("metric")
+        lad = t[t.level == "lad"].sort_values("change_mean")
+        entry: dict[str, Any] = {"scenario": str(sc)}
+        for metric in _HEADLINE_METRICS:
+            entry[metric] = {f: (nat.loc[metric, f] if f == "verdict" else float(nat.loc[metric, f]))
+                             for f in _HEADLINE_FIELDS}
+        for key, row in (("top_gain", lad.iloc[-1]), ("top_loss", lad.iloc[0])):
+            entry[key] = {"code": str(row["code"]), "name": str(row["name"]), "change_mean": float(row.change_mean),
+                          "change_q05": float(row.change_q05), "change_q95": float(row.change_q95)}
+        out.append(entry)
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -91,3 +91,15 @@ def test_run_command(inputs, tmp_path, monkeypatch):
     assert "High-skilled workers after 2 years" in result.output
     assert set(pd.read_csv(tmp_path / "r" / "summary.csv").scenario) == {"baseline", "northern_housing_relief"}
     assert (tmp_path / "r" / "manifest.json").is_file()
+    # --json -: only the JSON headline on stdout
+    result = CliRunner().invoke(app, ["run", "baseline", "northern_housing_relief", "--out", str(tmp_path / "j"),
+                                      "--draws", "4", "--years", "2", "--seed", "1", "--json", "-"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["settings"] == {"years": 2, "draws": 4, "seed": 1}
+    heads = {h["scenario"]: h for h in payload["scenarios"]}
+    assert set(heads) == {"baseline", "northern_housing_relief"}
+    assert heads["baseline"]["gse_hs_share"]["change_mean"] == 0.0
+    assert heads["northern_housing_relief"]["gini_lad"]["verdict"] in {"narrows", "widens", "unclear"}
+    assert set(heads["northern_housing_relief"]["top_gain"]) >= {"code", "name", "change_mean"}
