@@ -4,7 +4,9 @@
 ``zones`` (polygons with the zone values of one scenario, see :mod:`migravity.geodata.rundir`),
 ``centroids`` (the same as points) and ``flows`` (the ``--top-k`` largest origin-destination
 lines, ranked by the scenario's flows, with baseline and difference columns), or the
-flowmap.blue CSV pair (see :mod:`migravity.geodata.export`).
+flowmap.blue CSV pair (see :mod:`migravity.geodata.export`). With ``--scenario all``, ``--out``
+is a directory and every scenario gets its own output in it: ``NAME.gpkg``, or a directory
+``NAME/`` for the other formats.
 
 ``migravity plot RUN_DIR --kind choropleth|flows|regions|fit --out FILE`` draws one figure
 (PNG, SVG or PDF by suffix; see :mod:`migravity.geodata.plots`).
@@ -30,6 +32,11 @@ RunDirArg = Annotated[Path, typer.Argument(help="Run directory written by `migra
 ScenarioOpt = Annotated[
     str | None, typer.Option("--scenario", help="Scenario of the run (default: the first that is not 'baseline').")
 ]
+ExportScenarioOpt = Annotated[
+    str | None,
+    typer.Option("--scenario", help="Scenario of the run (default: the first that is not 'baseline'), or 'all': "
+                                    "one output per scenario in the --out directory."),
+]
 
 
 def export_cmd(
@@ -37,7 +44,7 @@ def export_cmd(
     run_dir: RunDirArg,
     format: Annotated[str, typer.Option("--format", help="Output format: gpkg, parquet, geojson or flowmap.")],
     out: Annotated[Path, typer.Option("--out", help="GeoPackage file, or directory for parquet/geojson/flowmap.")],
-    scenario: ScenarioOpt = None,
+    scenario: ExportScenarioOpt = None,
     top_k: Annotated[
         int, typer.Option("--top-k", help="Keep the largest K flows (0: every pair above --threshold).")
     ] = 1000,
@@ -55,18 +62,20 @@ def export_cmd(
     check_choice("--format", format, FORMATS)
     if top_k < 0:
         raise ConfigError("--top-k", top_k, "give 0 (no limit) or a positive number of flows")
-    with state.progress("exporting", total=3) as bar:
-        run = open_run(run_dir)
-        name = run.scenario(scenario)
-        values = run.zone_values(name)
-        flows = run.flow_matrices(name)
-        bar.advance(1)
+    run = open_run(run_dir)
+    names = run.scenarios if scenario == "all" else [run.scenario(scenario)]
+    if scenario == "all" and out.is_file():
+        raise ConfigError("--out", str(out), "with --scenario all give a directory: each scenario gets its own output")
+    with state.progress("exporting", total=len(names) + 1) as bar:
         zones = run.zones(state.data_dir)
         bar.advance(1)
-        files = export(out, format=format, zones=zones, values=values, flows=flows or None,
-                       top_k=top_k or None, threshold=threshold, geodesic=geodesic)
-        bar.advance(1)
-    state.info(f"scenario {name}: wrote " + ", ".join(str(f) for f in files))
+        for name in names:
+            target = out if scenario != "all" else out / (f"{name}.gpkg" if format == "gpkg" else name)
+            files = export(target, format=format, zones=zones, values=run.zone_values(name),
+                           flows=run.flow_matrices(name) or None, top_k=top_k or None, threshold=threshold,
+                           geodesic=geodesic)
+            bar.advance(1)
+            state.info(f"scenario {name}: wrote " + ", ".join(str(f) for f in files))
 
 
 def plot_cmd(

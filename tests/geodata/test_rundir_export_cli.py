@@ -177,6 +177,35 @@ def test_export_flowmap(run_dir: Path, results: xr.Dataset, tmp_path: Path, monk
     np.testing.assert_allclose(flows["count"], expected.loc[list(zip(flows.origin, flows.dest, strict=True))])
 
 
+@pytest.mark.parametrize("fmt", ["gpkg", "parquet"])
+def test_export_all_scenarios(run_dir: Path, results: xr.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              fmt: str) -> None:
+    """``--scenario all``: one output per scenario in the --out directory, each as a single export."""
+    out = tmp_path / "all"
+    assert invoke(["export", str(run_dir), "--format", fmt, "--out", str(out), "--top-k", str(TOP_K),
+                   "--scenario", "all"], monkeypatch) == 0
+    if fmt == "gpkg":
+        assert sorted(p.name for p in out.iterdir()) == ["baseline.gpkg", "wfh_uptake.gpkg"]
+        assert sorted(name for name, _ in pyogrio.list_layers(out / "wfh_uptake.gpkg")) == [
+            "centroids", "flows", "zones"]
+        _check_zones(gpd.read_file(out / "wfh_uptake.gpkg", layer="zones"), results, 27700)
+        _check_flows(gpd.read_file(out / "wfh_uptake.gpkg", layer="flows"), results, 27700)
+        base = gpd.read_file(out / "baseline.gpkg", layer="flows")
+    else:
+        assert sorted(p.name for p in out.iterdir()) == ["baseline", "wfh_uptake"]
+        _check_zones(gpd.read_parquet(out / "wfh_uptake" / "zones.parquet"), results, 27700)
+        base = gpd.read_parquet(out / "baseline" / "flows.parquet")
+    np.testing.assert_allclose(base["change_hs_flows"], 0.0)  # the baseline against itself
+
+
+def test_export_all_scenarios_needs_a_directory(run_dir: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "file.gpkg"
+    out.write_text("x")
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--scenario", "all"],
+                  monkeypatch) == 2
+
+
 def test_export_threshold_without_top_k(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "t.gpkg"
     assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--top-k", "0",
