@@ -163,6 +163,8 @@ class Scenario:
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and self.name and self.name.replace("_", "").replace("-", "").isalnum()):
             raise ConfigError("name", self.name, "use letters, digits, '_' and '-' only")
+        if self.name == "all":
+            raise ConfigError("name", self.name, "'all' is reserved (export --scenario all): choose another name")
         if not isinstance(self.description, str):
             raise ConfigError("description", self.description, "give a string")
         if self.years is not None and not (_is_int(self.years) and 1 <= self.years <= MAX_YEARS):

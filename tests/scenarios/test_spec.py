@@ -44,6 +44,7 @@ def test_named_scenarios_know_real_region_codes(inputs):
     ({"parameters": {"theta_price": 0.1}}, "parameters.theta_price", "'theta_pay', 'high_skill_price_shift'"),
     ({"parameters": {"move_rate_scale": [1.2, 0.8]}}, "parameters.move_rate_scale", "low <= high"),
     ({"draws": 0}, "draws", "between 1 and"),
+    ({"name": "all"}, "name", "reserved"),
 ])
 def test_validation_errors_name_key_and_allowed_values(raw, key, allowed):
     with pytest.raises(ConfigError) as exc:
