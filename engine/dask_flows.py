@@ -205,26 +205,37 @@ class _Blocks:
             cols[self.cb[q]:self.cb[q + 1]] += c
         return cols
 
-    def row_sums(self, b: np.ndarray) -> np.ndarray:
-        """``K b`` by block reductions."""
+    def _row_factor_tasks(self, row_target: np.ndarray, b: np.ndarray) -> list[Any]:
+        """Per row of blocks, a task giving its row factors ``target / (K b)`` (partial row sums
+        reduced within the graph)."""
         from dask import delayed
 
         n_p, n_q = self.blocks.shape
-        parts = [delayed(b[self.cb[q]:self.cb[q + 1]], pure=True) for q in range(n_q)]
-        rows = [
-            delayed(np.sum, pure=True)([delayed(_row_sums, pure=True)(self.blocks[p, q], parts[q])
-                                        for q in range(n_q)], axis=0)
+        b_parts = [delayed(b[self.cb[q]:self.cb[q + 1]], pure=True) for q in range(n_q)]
+        return [
+            delayed(_row_factors, pure=True)(
+                row_target[self.rb[p]:self.rb[p + 1]],
+                *[delayed(_row_sums, pure=True)(self.blocks[p, q], b_parts[q]) for q in range(n_q)],
+            )
             for p in range(n_p)
         ]
-        return np.concatenate(self._compute(rows))
+
+    def row_factors(self, row_target: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Row factors ``target / (K b)`` (0 where the row sum is 0) by block reductions."""
+        return np.concatenate(self._compute(self._row_factor_tasks(row_target, b)))
+
+    def _col_sum_tasks(self, a_parts: list[Any]) -> list[Any]:
+        """Per block, a task giving its partial column sums ``a K`` (``a_parts``: one per row of blocks)."""
+        from dask import delayed
+
+        return [delayed(_col_sums, pure=True)(blk, a_parts[p]) for (p, _), blk in np.ndenumerate(self.blocks)]
 
     def col_sums(self, a: np.ndarray) -> np.ndarray:
         """``a K`` by block reductions."""
         from dask import delayed
 
-        parts = [delayed(a[self.rb[p]:self.rb[p + 1]], pure=True) for p in range(self.blocks.shape[0])]
-        return self._cols(self._compute(
-            [delayed(_col_sums, pure=True)(blk, parts[p]) for (p, _), blk in np.ndenumerate(self.blocks)]))
+        a_parts = [delayed(a[self.rb[p]:self.rb[p + 1]], pure=True) for p in range(self.blocks.shape[0])]
+        return self._cols(self._compute(self._col_sum_tasks(a_parts)))
 
     def sweep(self, row_target: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One Furness sweep: row factors set exactly for ``b``, then the column sums at them.
@@ -242,16 +253,8 @@ class _Blocks:
                 for p in range(n_p)
             ])
             return np.concatenate([r[0] for r in res]), np.sum([r[1] for r in res], axis=0)
-        b_parts = [delayed(b[self.cb[q]:self.cb[q + 1]], pure=True) for q in range(n_q)]
-        a_parts = [
-            delayed(_row_factors, pure=True)(
-                row_target[self.rb[p]:self.rb[p + 1]],
-                *[delayed(_row_sums, pure=True)(self.blocks[p, q], b_parts[q]) for q in range(n_q)],
-            )
-            for p in range(n_p)
-        ]
-        col_parts = [delayed(_col_sums, pure=True)(blk, a_parts[p]) for (p, _), blk in np.ndenumerate(self.blocks)]
-        res = self._compute([*a_parts, *col_parts])
+        a_parts = self._row_factor_tasks(row_target, b)
+        res = self._compute([*a_parts, *self._col_sum_tasks(a_parts)])
         return np.concatenate(res[:n_p]), self._cols(res[n_p:])
 
 
@@ -274,15 +277,13 @@ def _balance(
         return a, b, (0, True, 0.0)
     blk = _Blocks(kern, client)
     if plan.mode == 1:
-        rows = blk.row_sums(b)
-        a = np.divide(rt, rows, out=np.zeros(n_o), where=rows > 0.0)
-        err = 1.0 if np.any((a == 0.0) & (rt > 0.0)) else 0.0
+        a = blk.row_factors(rt, b)
+        err = 1.0 if np.any((a == 0.0) & (rt > 0.0)) else 0.0  # a row with flow to place but no K
         return a, b, (1, err <= tol, err)
     if plan.mode == 2:
         cols = blk.col_sums(a)
         b = np.divide(ct, cols, out=np.zeros(n_d), where=cols > 0.0)
-        zero = cols == 0.0
-        err = _rel_err(np.zeros(int(zero.sum())), ct[zero])
+        err = 1.0 if np.any((cols == 0.0) & (ct > 0.0)) else 0.0  # a column with flow to place but no K
         return a, b, (1, err <= tol, err)
     u = np.zeros(n_d)
     active = np.empty(n_d, dtype=np.bool_)

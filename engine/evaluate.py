@@ -121,7 +121,7 @@ def evaluate_flows(
         ``"numpy"`` evaluates in memory. ``"dask"`` evaluates in origin x destination blocks on
         the active Dask scheduler (or ``client``), so that no (n_o, n_d) array is ever held by one
         process; see :mod:`migravity.engine.dask_flows`. Default: ``"dask"`` when ``client``,
-        ``chunks`` or ``store`` is given, else ``"numpy"``.
+        ``chunks``, ``store`` or ``persist`` is given, else ``"numpy"``.
     chunks : int or (int, int), optional
         Dask only: block shape (rows, columns); an int is the number of rows per block of full
         rows. Default: blocks of full rows of about 8M pairs (64 MB).
