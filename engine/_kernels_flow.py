@@ -543,6 +543,20 @@ def linear_predictor(x, beta, mask, has_mask, out):
     fn(x, beta, mask, has_mask, out)
 
 
+@njit(inline="always")
+def _add_pair_term(val, a, code, c_log, c_lin):  # pragma: no cover - jitted
+    """``val`` plus one pair value's term (code 1 linear, 2 log, 3 both), and whether the value is
+    usable (finite, and positive where logged); an unusable value counts as 1."""
+    ok = np.isfinite(a) and (a > 0.0 or code == 1)
+    if not ok:
+        a = 1.0
+    if code & 1:
+        val += c_lin * a
+    if code & 2:
+        val += c_log * np.log(a)
+    return val, ok
+
+
 def _predictor_pass_py(out, arr1, code1, c_log1, c_lin1, arr2, code2, c_log2, c_lin2, u, v, mask,
                        has_mask, first, prelog, bad_rows):  # pragma: no cover - jitted
     """One fused pass of the linear predictor over up to two pair arrays.
@@ -575,25 +589,13 @@ def _predictor_pass_py(out, arr1, code1, c_log1, c_lin1, arr2, code2, c_log2, c_
                 elif first_bad == 0:
                     first_bad = j + 1
             elif code1 != 0:
-                a = arr1[i, j]
-                if not (np.isfinite(a) and (a > 0.0 or code1 == 1)):
-                    if first_bad == 0:
-                        first_bad = j + 1
-                    a = 1.0
-                if code1 & 1:
-                    val += c_lin1 * a
-                if code1 & 2:
-                    val += c_log1 * np.log(a)
+                val, ok = _add_pair_term(val, arr1[i, j], code1, c_log1, c_lin1)
+                if not ok and first_bad == 0:
+                    first_bad = j + 1
             if code2 != 0:
-                a = arr2[i, j]
-                if not (np.isfinite(a) and (a > 0.0 or code2 == 1)):
-                    if first_bad == 0:
-                        first_bad = j + 1
-                    a = 1.0
-                if code2 & 1:
-                    val += c_lin2 * a
-                if code2 & 2:
-                    val += c_log2 * np.log(a)
+                val, ok = _add_pair_term(val, arr2[i, j], code2, c_log2, c_lin2)
+                if not ok and first_bad == 0:
+                    first_bad = j + 1
             out[i, j] = val
         bad_rows[i] = first_bad
 
