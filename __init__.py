@@ -12,7 +12,6 @@ scenarios
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from migravity.errors import (
@@ -26,11 +25,7 @@ from migravity.errors import (
     MalformedDataError,
     MigravityError,
 )
-
-try:
-    __version__ = version("migravity")
-except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-    __version__ = "0+unknown"
+from migravity.utils.version import __version__
 
 __all__ = [
     "ConfigError",

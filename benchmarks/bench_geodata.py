@@ -90,7 +90,7 @@ class Export:
     def time_export(self, fmt: str) -> None:
         from pathlib import Path
 
-        from migravity.geodata.export import export
+        from migravity.outputs.export import export
 
         suffix = {"gpkg": "out.gpkg", "parquet": "parquet", "geojson": "geojson", "flowmap": "flowmap"}[fmt]
         export(Path(self.tmp.name) / suffix, format=fmt, zones=self.zones, values=self.values,

@@ -530,7 +530,7 @@ def main(sizes: list[str], out: str | None = None, skip: Collection[str] = ()) -
     emit("Ratios: peer / migravity (same model and size); max|db|: largest |peer - migravity| coefficient. "
          "Only coefficients are compared (spint's and statsmodels' standard errors are non-robust).")
     if out:
-        from migravity.geodata.atomic import atomic_write_text
+        from migravity.utils.atomic import atomic_write_text
 
         atomic_write_text(Path(out), "\n".join(lines) + "\n")
 

@@ -326,7 +326,7 @@ def write_zarr(flows: xr.DataArray, store: str | os.PathLike[str], client: Any =
     """
     import dask
 
-    from migravity.geodata.atomic import atomic_path
+    from migravity.utils.atomic import atomic_path
 
     attrs = dict(flows.attrs)
     ds = flows.to_dataset()

@@ -1,4 +1,4 @@
-"""Real ONS geography and statistics in, GIS-ready results out.
+"""Data in: real ONS geography and statistics (sources, harmonisation, zones, geometry, attributes, flows, pair tables).
 
 Main entry points (imported lazily so that ``migravity --help`` stays fast):
 
@@ -25,7 +25,6 @@ _EXPORTS = {
     "HarmonisationReport": "harmonise",
     "REGISTRY": "registry", "Dataset": "registry",
     "resolve_data_dir": "datadir", "load": "readers",
-    "deprivation_flow_matrix": "facts", "wfh_share_by_region": "facts",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -24,18 +24,17 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from migravity.console import AppState
 from migravity.errors import ConfigError, FetchError
-from migravity.geodata.atomic import atomic_path
 from migravity.geodata.datadir import resolve_data_dir
 from migravity.geodata.registry import DATASETS, REGISTRY, Dataset
 from migravity.geodata.status import sha256_file
+from migravity.utils.atomic import atomic_path
+from migravity.utils.progress import SILENT, Reporter
 
 Result = Literal["present", "downloaded", "copied"]
 
@@ -125,7 +124,7 @@ def fetch(
     data_dir: str | os.PathLike[str] | None = None,
     source: str | None = None,
     force: bool = False,
-    state: AppState | None = None,
+    reporter: Reporter = SILENT,
     timeout: float = 60,
 ) -> list[FetchResult]:
     """Fetch dataset files into the data directory.
@@ -147,8 +146,8 @@ def fetch(
         directory.
     force : bool, default False
         Fetch even files that are present and verify.
-    state : AppState, optional
-        CLI state, for progress bars and status lines on stderr; nothing is shown without it.
+    reporter : Reporter, optional
+        Receives status lines and progress (see :mod:`migravity.utils.progress`); silent by default.
     timeout : float, default 60
         Seconds to wait for a connection or for each read before giving up.
 
@@ -181,7 +180,7 @@ def fetch(
             results.append(FetchResult(ds.name, "present", path.stat().st_size, path))
             continue
         try:
-            results.append(_fetch_one(ds, path, mirror, state, timeout))
+            results.append(_fetch_one(ds, path, mirror, reporter, timeout))
         except FetchError as e:
             failures[ds.name] = str(e)
             if isinstance(e, _NoAddressError):
@@ -242,10 +241,10 @@ def _parse_source(source: str | None) -> str | Path | None:
 
 
 def _fetch_one(
-    ds: Dataset, path: Path, mirror: str | Path | None, state: AppState | None, timeout: float
+    ds: Dataset, path: Path, mirror: str | Path | None, reporter: Reporter, timeout: float
 ) -> FetchResult:
     if isinstance(mirror, Path):
-        size = _copy(ds, mirror / ds.filename, path, state)
+        size = _copy(ds, mirror / ds.filename, path, reporter)
         return FetchResult(ds.name, "copied", size, path)
     if mirror is not None:
         url = mirror.rstrip("/") + "/" + urllib.parse.quote(ds.filename)
@@ -253,25 +252,24 @@ def _fetch_one(
         url = ds.download_url
     else:
         raise _NoAddressError(ds, path)
-    size = _download(ds, url, path, state, timeout)
+    size = _download(ds, url, path, reporter, timeout)
     return FetchResult(ds.name, "downloaded", size, path)
 
 
 def _download(
-    ds: Dataset, url: str, path: Path, state: AppState | None, timeout: float
+    ds: Dataset, url: str, path: Path, reporter: Reporter, timeout: float
 ) -> int:
     """Stream ``url`` into ``path`` atomically; return the number of bytes."""
-    from migravity import __version__
+    from migravity.utils.version import __version__
 
-    if state is not None:
-        state.info(f"fetching {ds.name} from {url}")
+    reporter.info(f"fetching {ds.name} from {url}")
     request = urllib.request.Request(url, headers={"User-Agent": f"migravity/{__version__}"})
     where = f"{ds.name}: downloading {url} failed"
     try:
         with atomic_path(path) as tmp, urllib.request.urlopen(request, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length", "").strip()
             total = int(length) if length.isdigit() else None
-            size, digest = _stream(resp.read, tmp, state, ds.name, total)
+            size, digest = _stream(resp.read, tmp, reporter, ds.name, total)
             if total is not None and size != total:
                 raise FetchError(f"{where}: connection closed after {size} of {total} bytes")
             _verify(ds, digest, url)
@@ -290,15 +288,14 @@ def _download(
     return size
 
 
-def _copy(ds: Dataset, src: Path, path: Path, state: AppState | None) -> int:
+def _copy(ds: Dataset, src: Path, path: Path, reporter: Reporter) -> int:
     """Copy ``src`` into ``path`` atomically with the checksum check; return the size."""
     if not src.is_file():
         raise FetchError(f"{ds.name}: {src} not found in the --source directory")
-    if state is not None:
-        state.info(f"copying {ds.name} from {src}")
+    reporter.info(f"copying {ds.name} from {src}")
     try:
         with atomic_path(path) as tmp, open(src, "rb") as f:
-            size, digest = _stream(f.read, tmp, state, ds.name, src.stat().st_size)
+            size, digest = _stream(f.read, tmp, reporter, ds.name, src.stat().st_size)
             _verify(ds, digest, str(src))
     except FetchError:
         raise
@@ -308,13 +305,13 @@ def _copy(ds: Dataset, src: Path, path: Path, state: AppState | None) -> int:
 
 
 def _stream(
-    read: Callable[[int], bytes], tmp: Path, state: AppState | None, label: str,
+    read: Callable[[int], bytes], tmp: Path, reporter: Reporter, label: str,
     total: int | None,
 ) -> tuple[int, str]:
     """Copy ``read`` chunks into ``tmp``, hashing them; return the size and SHA-256."""
     h = hashlib.sha256()
     size = 0
-    with _progress(state, label, total) as bar, open(tmp, "wb") as out:
+    with reporter.progress(label, total=total) as bar, open(tmp, "wb") as out:
         while chunk := read(CHUNK_SIZE):
             out.write(chunk)
             h.update(chunk)
@@ -335,17 +332,3 @@ def _reason(err: object, timeout: float) -> str:
     if isinstance(err, TimeoutError):
         return f"timed out after {timeout:g} s"
     return str(err) or type(err).__name__
-
-
-class _Silent:
-    def advance(self, amount: float = 1) -> None:
-        """Do nothing."""
-
-
-@contextmanager
-def _progress(state: AppState | None, label: str, total: int | None) -> Iterator[Any]:
-    if state is None:
-        yield _Silent()
-        return
-    with state.progress(label, total=total) as bar:
-        yield bar

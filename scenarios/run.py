@@ -258,7 +258,7 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
 
 def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict:
     """The run's ``manifest.json`` payload."""
-    from migravity import __version__
+    from migravity.utils.version import __version__
 
     inp = run.inputs
     return {
@@ -279,8 +279,8 @@ def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict:
 
 def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequence[float] = QUANTILES) -> Path:
     """Write the run directory atomically, file by file (``manifest.json`` last)."""
-    from migravity.console import write_json
-    from migravity.geodata.atomic import atomic_write
+    from migravity.utils.atomic import atomic_write
+    from migravity.utils.jsonio import write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

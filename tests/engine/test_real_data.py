@@ -12,8 +12,8 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 
+from migravity.analysis.ladder import fit_ladder, ladder_table, out_of_sample
 from migravity.engine import calibrate
-from migravity.engine.ladder import fit_ladder, ladder_table, out_of_sample
 from migravity.geodata import od_table
 
 

@@ -13,7 +13,10 @@ import xarray as xr
 
 from migravity.errors import ConfigError, ExportError, MigravityError
 from migravity.geodata.attributes import load_attributes
-from migravity.geodata.export import (
+from migravity.geodata.flows import load_flows
+from migravity.geodata.spatial import distance_matrix
+from migravity.geodata.zones import load_zones
+from migravity.outputs.export import (
     centroids_layer,
     export,
     flows_layer,
@@ -21,9 +24,6 @@ from migravity.geodata.export import (
     write_layers,
     zones_layer,
 )
-from migravity.geodata.flows import load_flows
-from migravity.geodata.spatial import distance_matrix
-from migravity.geodata.zones import load_zones
 
 pytestmark = pytest.mark.realdata
 

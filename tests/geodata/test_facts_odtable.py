@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from migravity.geodata.facts import deprivation_flow_matrix, wfh_share_by_region
+from migravity.analysis.facts import deprivation_flow_matrix, wfh_share_by_region
 from migravity.geodata.flows import load_flows
 from migravity.geodata.odtable import DEFAULT_PAIR_ATTRIBUTES, od_table
 from migravity.geodata.zones import ZoneSet, load_zones

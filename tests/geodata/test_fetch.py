@@ -172,7 +172,7 @@ def test_progress_and_info_reported_to_state(mirror: str, data_dir: Path, tmp_pa
             self.messages.append(message)
 
     state = State()
-    [result] = fetch(["odmg01ew"], data_dir=tmp_path, source=mirror, state=state)  # type: ignore[arg-type]
+    [result] = fetch(["odmg01ew"], data_dir=tmp_path, source=mirror, reporter=state)
     size = (data_dir / REGISTRY["odmg01ew"].filename).stat().st_size
     [(description, total, bar)] = state.bars
     assert "odmg01ew" in description

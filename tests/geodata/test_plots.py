@@ -12,12 +12,12 @@ import pytest
 import xarray as xr
 from matplotlib.image import imread
 
+from migravity.cli.export import register
 from migravity.errors import ConfigError
-from migravity.geodata.export_cli import register
-from migravity.geodata.plots import PLOT_KINDS, describe, plot
-from migravity.geodata.plots_charts import fit_flows
-from migravity.geodata.rundir import RunDir, open_run
 from migravity.geodata.zones import ZoneSet
+from migravity.outputs.plots import PLOT_KINDS, describe, plot
+from migravity.outputs.plots_charts import fit_flows
+from migravity.scenarios.rundir import RunDir, open_run
 
 pytestmark = pytest.mark.realdata
 

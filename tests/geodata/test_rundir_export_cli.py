@@ -13,9 +13,9 @@ import pyogrio
 import pytest
 import xarray as xr
 
+from migravity.cli.export import register
 from migravity.errors import ConfigError, InputError
-from migravity.geodata.export_cli import register
-from migravity.geodata.rundir import RunDirError, open_run
+from migravity.scenarios.rundir import RunDirError, open_run
 
 pytestmark = pytest.mark.realdata
 

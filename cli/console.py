@@ -1,13 +1,10 @@
-"""Terminal output shared by the CLI commands: quiet/progress handling, tables and JSON.
+"""Terminal output shared by the CLI commands: quiet/progress handling and tables (JSON: :mod:`migravity.utils.jsonio`).
 
 Library code never prints; only CLI command functions use these helpers.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from migravity.utils.progress import NullTask
 
 
 @dataclass
@@ -38,7 +37,7 @@ class AppState:
     def progress(self, description: str, total: float | None = None) -> Iterator[Any]:
         """A progress bar on stderr on a terminal; a no-op object when piped or quiet."""
         if not self.interactive:
-            yield _NoProgress()
+            yield NullTask()
             return
         columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
         with Progress(*columns, console=self.err, transient=True) as bar:
@@ -60,14 +59,6 @@ class AppState:
             self.err.print(message)
 
 
-class _NoProgress:
-    def advance(self, amount: float = 1) -> None:
-        """Do nothing."""
-
-    def update(self, **kwargs: Any) -> None:
-        """Do nothing."""
-
-
 class _TaskHandle:
     def __init__(self, bar: Progress, task: Any) -> None:
         self._bar = bar
@@ -86,26 +77,3 @@ def _fmt(v: Any) -> str:
     if isinstance(v, int) and not isinstance(v, bool):
         return f"{v:,}"
     return "" if v is None else str(v)
-
-
-def write_json(path: str | os.PathLike[str], payload: Any) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically (``-`` means stdout)."""
-    text = json.dumps(payload, indent=2, default=_json_default)
-    if str(path) == "-":
-        sys.stdout.write(text + "\n")
-        return
-    from migravity.geodata.atomic import atomic_write_text
-
-    atomic_write_text(Path(path), text + "\n")
-
-
-def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

@@ -1,6 +1,6 @@
 """Write zones, zone points and origin-destination flows for GIS tools and flowmap.blue.
 
-Layers (built by :mod:`migravity.geodata.export_layers`, re-exported here):
+Layers (built by :mod:`migravity.outputs.export_layers`, re-exported here):
 :func:`zones_layer` (polygons), :func:`centroids_layer` (points), :func:`flows_layer` (lines).
 
 Formats (:func:`write_layers`)
@@ -53,8 +53,8 @@ import pandas as pd
 import xarray as xr
 
 from migravity.errors import ConfigError, ExportError, MigravityError, check_choice
-from migravity.geodata.atomic import atomic_path, atomic_write_text
-from migravity.geodata.export_layers import (
+from migravity.geodata.zones import BNG, ZoneSet
+from migravity.outputs.export_layers import (
     WGS84,
     PointRule,
     Values,
@@ -65,7 +65,7 @@ from migravity.geodata.export_layers import (
     zone_points,
     zones_layer,
 )
-from migravity.geodata.zones import BNG, ZoneSet
+from migravity.utils.atomic import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -242,7 +242,7 @@ def write_flowmap(zones: ZoneSet, flows: xr.DataArray, out_dir: str | os.PathLik
     threshold : float, optional
         Keep flows ``>= threshold``.
     points : {"centroid", "representative"}
-        Zone point giving ``lat``/``lon`` (see :mod:`migravity.geodata.export_layers`).
+        Zone point giving ``lat``/``lon`` (see :mod:`migravity.outputs.export_layers`).
 
     Returns
     -------
@@ -258,7 +258,7 @@ def write_flowmap(zones: ZoneSet, flows: xr.DataArray, out_dir: str | os.PathLik
     """
     from pyproj import Transformer
 
-    from migravity.geodata.export_layers import _aligned
+    from migravity.outputs.export_layers import _aligned
 
     check_filters(top_k, threshold)
     if not isinstance(flows, xr.DataArray):

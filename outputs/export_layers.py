@@ -1,6 +1,6 @@
 """GIS layers built from a zone set: zone polygons, zone points and origin-destination lines.
 
-The layers are plain :class:`geopandas.GeoDataFrame` objects; :mod:`migravity.geodata.export`
+The layers are plain :class:`geopandas.GeoDataFrame` objects; :mod:`migravity.outputs.export`
 writes them to GeoPackage, GeoParquet, GeoJSON or flowmap.blue CSV.
 
 Zone points
@@ -45,6 +45,7 @@ import xarray as xr
 from migravity.errors import ConfigError, check_choice
 from migravity.geodata.spatial import INTRA_FACTOR
 from migravity.geodata.zones import BNG, ZoneSet
+from migravity.scenarios.rundir import column_label
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -65,22 +66,6 @@ Values = xr.Dataset | xr.DataArray | pd.DataFrame
 def _list_codes(codes: Sequence[str], limit: int = 10) -> str:
     shown = ", ".join(codes[:limit])
     return shown + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
-
-
-def _label(dim: str, value: Any) -> str:
-    """One coordinate value as a column-name label (see the module docs)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool) or isinstance(value, numbers.Integral):
-        return str(value)
-    if isinstance(value, numbers.Real):
-        v = float(value)
-        if dim == "quantile" and 0.0 <= v <= 1.0:
-            pct = round(v * 100.0, 10)
-            text = f"{int(pct):02d}" if pct == int(pct) else format(pct, "g")
-            return "q" + text.replace(".", "p")
-        return format(v, "g").replace(".", "p").replace("-", "m").replace("+", "")
-    return str(value)
 
 
 def _dataset_columns(values: xr.Dataset | xr.DataArray, zones: ZoneSet) -> dict[str, np.ndarray]:
@@ -110,7 +95,7 @@ def _dataset_columns(values: xr.Dataset | xr.DataArray, zones: ZoneSet) -> dict[
         if not extra:
             out[str(name)] = data
             continue
-        labels = [[_label(str(d), v) for v in (var[d].to_numpy() if d in var.coords else range(var.sizes[d]))]
+        labels = [[column_label(str(d), v) for v in (var[d].to_numpy() if d in var.coords else range(var.sizes[d]))]
                   for d in extra]
         for idx in itertools.product(*(range(len(lab)) for lab in labels)):
             col = "_".join([str(name), *(labels[k][i] for k, i in enumerate(idx))])

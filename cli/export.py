@@ -1,15 +1,15 @@
 """``migravity export`` and ``migravity plot``: GIS layers and figures from a run directory.
 
 ``migravity export RUN_DIR --format gpkg|parquet|geojson|flowmap --out PATH`` writes the layers
-``zones`` (polygons with the zone values of one scenario, see :mod:`migravity.geodata.rundir`),
+``zones`` (polygons with the zone values of one scenario, see :mod:`migravity.scenarios.rundir`),
 ``centroids`` (the same as points) and ``flows`` (the ``--top-k`` largest origin-destination
 lines, ranked by the scenario's flows, with baseline and difference columns), or the
-flowmap.blue CSV pair (see :mod:`migravity.geodata.export`). With ``--scenario all``, ``--out``
+flowmap.blue CSV pair (see :mod:`migravity.outputs.export`). With ``--scenario all``, ``--out``
 is a directory and every scenario gets its own output in it: ``NAME.gpkg``, or a directory
 ``NAME/`` for the other formats.
 
 ``migravity plot RUN_DIR --kind choropleth|flows|regions|fit --out FILE`` draws one figure
-(PNG, SVG or PDF by suffix; see :mod:`migravity.geodata.plots`).
+(PNG, SVG or PDF by suffix; see :mod:`migravity.outputs.plots`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from migravity.console import AppState
+from migravity.cli.console import AppState
 
 __all__ = ["export_cmd", "plot_cmd", "register"]
 
@@ -55,8 +55,8 @@ def export_cmd(
 ) -> None:
     """Export a run's zones, zone centroids and largest flows for GIS tools or flowmap.blue."""
     from migravity.errors import ConfigError, check_choice
-    from migravity.geodata.export import FORMATS, export
-    from migravity.geodata.rundir import open_run
+    from migravity.outputs.export import FORMATS, export
+    from migravity.scenarios.rundir import open_run
 
     state = _state(ctx)
     check_choice("--format", format, FORMATS)
@@ -93,8 +93,8 @@ def plot_cmd(
 ) -> None:
     """Draw a map or chart of a run: choropleth, flow map, results by region, or model fit."""
     from migravity.errors import check_choice
-    from migravity.geodata.plots import PLOT_KINDS, check_image_path, plot
-    from migravity.geodata.rundir import open_run
+    from migravity.outputs.plots import PLOT_KINDS, check_image_path, plot
+    from migravity.scenarios.rundir import open_run
 
     state = _state(ctx)
     check_choice("--kind", kind, PLOT_KINDS)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from migravity.console import AppState
+from migravity.cli.console import AppState
 from migravity.errors import ConfigError
 
 
@@ -40,9 +40,9 @@ def calibrate_cmd(
     json_out: Annotated[str | None, typer.Option("--json", help="Also write JSON here ('-' = stdout).")] = None,
 ) -> None:
     """Fit a spatial-interaction model by Poisson PPML and print the regression table."""
-    from migravity.console import write_json
     from migravity.engine import calibrate
     from migravity.engine.options import check_deterrence, check_se, normalise_constraint
+    from migravity.utils.jsonio import write_json
 
     state: AppState = ctx.obj
     normalise_constraint(constraint)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from migravity.console import AppState
+from migravity.cli.console import AppState
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +49,7 @@ def run_cmd(
     table = run.summary()
     heads = headline(table)
     if json_out:
-        from migravity.console import write_json
+        from migravity.utils.jsonio import write_json
 
         write_json(json_out, {"run_dir": str(out), "settings": dict(run.settings), "scenarios": heads})
         if json_out == "-":

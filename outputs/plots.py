@@ -15,10 +15,10 @@ Kinds (:func:`plot`)
     flows) as lines between zone centroids over the zone outlines; width and colour by flow. Lines
     bend to their right, so the flows A->B and B->A are drawn apart. A signed matrix (``change_*``)
     ranks by absolute value and is coloured on a diverging palette.
-``"regions"`` (:func:`regions_figure`, in :mod:`migravity.geodata.plots_charts`)
+``"regions"`` (:func:`regions_figure`, in :mod:`migravity.outputs.plots_charts`)
     Dot chart of the change by region and by IMD quintile with the 90% interval, from
     ``summary.csv``.
-``"fit"`` (:func:`fit_figure`, in :mod:`migravity.geodata.plots_charts`)
+``"fit"`` (:func:`fit_figure`, in :mod:`migravity.outputs.plots_charts`)
     Observed against fitted flows on log-log axes.
 """
 
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from migravity.errors import ConfigError, ExportError, check_choice
-from migravity.geodata.rundir import RunDir
+from migravity.scenarios.rundir import RunDir
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -156,7 +156,7 @@ def save_figure(fig: Figure, out: str | os.PathLike[str]) -> Path:
     ExportError
         The file cannot be written; the message names it.
     """
-    from migravity.geodata.atomic import atomic_path
+    from migravity.utils.atomic import atomic_path
 
     out = Path(out)
     fmt = check_image_path(out)
@@ -397,7 +397,7 @@ def flows_figure(run: RunDir, zones: ZoneSet, scenario: str | None = None, varia
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
 
-    from migravity.geodata.export_layers import check_filters, flows_layer, zone_points
+    from migravity.outputs.export_layers import check_filters, flows_layer, zone_points
 
     check_filters(top_k, None)
     scenario = run.scenario(scenario)
@@ -518,7 +518,7 @@ def plot(run: RunDir, kind: str, out: str | os.PathLike[str], *, scenario: str |
     Parameters
     ----------
     run : RunDir
-        The run (:func:`migravity.geodata.rundir.open_run`).
+        The run (:func:`migravity.scenarios.rundir.open_run`).
     kind : {"choropleth", "flows", "regions", "fit"}
         See the module docs.
     out : path-like
@@ -541,7 +541,7 @@ def plot(run: RunDir, kind: str, out: str | os.PathLike[str], *, scenario: str |
     pathlib.Path
         The file written.
     """
-    from migravity.geodata.plots_charts import fit_figure, regions_figure
+    from migravity.outputs.plots_charts import fit_figure, regions_figure
 
     check_choice("kind", kind, PLOT_KINDS)
     check_image_path(out)

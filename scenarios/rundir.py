@@ -18,7 +18,7 @@ Every variable of ``results.nc`` is reduced for one scenario as follows:
 
 Zone values (:meth:`RunDir.zone_values`) are the reduced variables with a ``lad`` dimension;
 any remaining dimension (``quantile``...) is flattened to ``<name>_<label>`` columns with the
-rule of :mod:`migravity.geodata.export_layers` (``hs_change`` -> ``hs_change_q05``,
+rule of :func:`column_label` (``hs_change`` -> ``hs_change_q05``,
 ``hs_change_q50``, ``hs_change_q95``). For every pair ``X`` / ``baseline_X`` without a
 ``quantile`` dimension (means over the draws) the columns ``change_X = X - baseline_X`` and
 ``pct_change_X = 100 * change_X / baseline_X`` are added; differences of quantiles are not
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,11 +107,26 @@ def reduce_variable(var: xr.DataArray, scenario: str | None) -> xr.DataArray:
     return var.rename(name)
 
 
+def column_label(dim: str, value: Any) -> str:
+    """One coordinate value as a column-name label (``0.05`` on ``quantile`` -> ``q05``, ``-1.5`` -> ``m1p5``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or isinstance(value, numbers.Integral):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if dim == "quantile" and 0.0 <= v <= 1.0:
+            pct = round(v * 100.0, 10)
+            text = f"{int(pct):02d}" if pct == int(pct) else format(pct, "g")
+            return "q" + text.replace(".", "p")
+        return format(v, "g").replace(".", "p").replace("-", "m").replace("+", "")
+    return str(value)
+
+
 def _labels(var: xr.DataArray, dim: str) -> list[str]:
-    from migravity.geodata.export_layers import _label
 
     values = var[dim].to_numpy() if dim in var.coords else range(var.sizes[dim])
-    return [_label(dim, v) for v in values]
+    return [column_label(dim, v) for v in values]
 
 
 def _flatten(var: xr.DataArray, keep: tuple[str, ...]) -> dict[str, xr.DataArray]:

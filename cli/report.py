@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from migravity.console import AppState, write_json
+from migravity.cli.console import AppState
+from migravity.utils.jsonio import write_json
 
 
 def _ladder(state: AppState, json_out: str | None) -> dict:
-    from migravity.engine.ladder import fit_ladder, out_of_sample
+    from migravity.analysis.ladder import fit_ladder, out_of_sample
 
     t0 = time.perf_counter()
     with state.progress("fitting the model ladder M1-M4 (England, Census 2021)"):
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[str | None, typer.Option("--json", help="Write results as JSON (- = stdout).")] = None,
     ) -> None:
         """The main job: data status, stylised facts, model ladder and out-of-sample test on the real data."""
-        from migravity.geodata.cli import facts_cmd, status_cmd
+        from migravity.cli.data import facts_cmd, status_cmd
 
         state: AppState = ctx.obj
         status_cmd(ctx, json_out=None)

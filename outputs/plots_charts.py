@@ -1,6 +1,6 @@
 """Charts of a run (no map): results by region and deprivation quintile, observed vs fitted flows.
 
-See :mod:`migravity.geodata.plots` for the figure conventions; these build on the same helpers.
+See :mod:`migravity.outputs.plots` for the figure conventions; these build on the same helpers.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from migravity.errors import ConfigError, MalformedDataError
-from migravity.geodata.plots import add_caption, new_figure, run_caption
-from migravity.geodata.rundir import RunDir
+from migravity.outputs.plots import add_caption, new_figure, run_caption
+from migravity.scenarios.rundir import RunDir
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from migravity.console import AppState
+from migravity.cli.console import AppState
 
 data_app = typer.Typer(help="Datasets: status, fetch, stylised facts.", no_args_is_help=True)
 
@@ -20,8 +20,8 @@ def status_cmd(
     ] = None,
 ) -> None:
     """Table of registered datasets: present or missing, rows, vintage, path."""
-    from migravity.console import write_json
     from migravity.geodata.status import dataset_status
+    from migravity.utils.jsonio import write_json
 
     state: AppState = ctx.obj
     rows = dataset_status(state.data_dir)
@@ -70,7 +70,7 @@ def fetch_cmd(
 
     try:
         results = fetch(names or None, data_dir=state.data_dir, source=source, force=force,
-                        state=state)
+                        reporter=state)
     except FetchFailedError as e:
         if e.results:
             show(e.results)
@@ -86,8 +86,8 @@ def facts_cmd(
     ] = None,
 ) -> None:
     """The two stylised facts on the real data: migration between deprivation quintiles, WFH by region."""
-    from migravity.console import write_json
-    from migravity.geodata.facts import deprivation_flow_matrix, wfh_share_by_region
+    from migravity.analysis.facts import deprivation_flow_matrix, wfh_share_by_region
+    from migravity.utils.jsonio import write_json
 
     state: AppState = ctx.obj
     with state.progress("loading Census 2021 flows and deprivation"):

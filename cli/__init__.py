@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from migravity.console import AppState
+from migravity.cli.console import AppState
 from migravity.errors import InputError, MigravityError
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from migravity import __version__
+        from migravity.utils.version import __version__
 
         typer.echo(f"migravity {__version__}")
         raise typer.Exit()
@@ -50,11 +50,11 @@ def root(
 
 
 def _register() -> None:
-    from migravity.engine.cli import register as register_engine
-    from migravity.engine.report import register as register_report
-    from migravity.geodata.cli import register as register_geodata
-    from migravity.geodata.export_cli import register as register_export
-    from migravity.scenarios.cli import register as register_scenarios
+    from migravity.cli.calibrate import register as register_engine
+    from migravity.cli.data import register as register_geodata
+    from migravity.cli.export import register as register_export
+    from migravity.cli.report import register as register_report
+    from migravity.cli.scenarios import register as register_scenarios
 
     register_geodata(app)
     register_engine(app)

@@ -1,0 +1,1 @@
+"""Shared utilities below every pipeline stage: atomic file writes, strict JSON, progress callbacks."""
