@@ -49,6 +49,9 @@ SURVEY_HIGH, SURVEY_ALL = 8264, 18422
 #: National high-skilled share of workers.
 HIGH_SHARE: float = SURVEY_HIGH / SURVEY_ALL
 
+#: Working days in a week: a class commuting this many days has WFH intensity 0.
+WORK_DAYS: float = 5.0
+
 SEGMENTS: tuple[str, ...] = tuple(f"{k}_{c}" for k in SKILLS for c in WFH_CLASSES)
 N_CLASSES = len(WFH_CLASSES)
 N_SEGMENTS = len(SEGMENTS)
@@ -72,6 +75,32 @@ def national_shares() -> np.ndarray:
 def segment_days() -> np.ndarray:
     """Commuting days per week of each of the 16 segments."""
     return np.array([COMMUTE_DAYS[c] for _ in SKILLS for c in WFH_CLASSES])
+
+
+def wfh_intensity(days: float | np.ndarray) -> np.ndarray:
+    """WFH intensity ``g = 1 - days / 5``: the share of the working week worked from home.
+
+    Parameters
+    ----------
+    days : float or array_like
+        Commuting days per week (0 to :data:`WORK_DAYS`).
+
+    Returns
+    -------
+    ndarray
+        0 for a worker who commutes every day, 1 for one who always works from home.
+    """
+    return 1.0 - np.asarray(days, dtype=float) / WORK_DAYS
+
+
+def class_intensity() -> np.ndarray:
+    """WFH intensity ``g_c`` of each of the 8 WFH classes (:data:`WFH_CLASSES` order)."""
+    return wfh_intensity(np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES]))
+
+
+def segment_intensity() -> np.ndarray:
+    """WFH intensity ``g_s`` of each of the 16 segments (:data:`SEGMENTS` order)."""
+    return wfh_intensity(segment_days())
 
 
 def segment_skill() -> np.ndarray:
@@ -110,7 +139,7 @@ def high_skill_shares(qual: np.ndarray, pay: np.ndarray, workers: np.ndarray, *,
 def class_shares(high: np.ndarray, wfh_share: np.ndarray, workers: np.ndarray) -> np.ndarray:
     """WFH class shares per LAD and skill group, shape (n, 2, 8): tilt by the local Census WFH share."""
     nat = national_shares()
-    g = 1.0 - np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES]) / 5.0
+    g = class_intensity()
     w_nat = np.average(wfh_share, weights=workers)
     mix_nat = HIGH_SHARE * nat[0] + (1 - HIGH_SHARE) * nat[1]
     target = np.clip(float(mix_nat @ g) * wfh_share / w_nat, 0.01, 0.99)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numba
 import numpy as np
 
-from migravity.errors import ConfigError, MigravityError
+from migravity.errors import ConfigError, ConvergenceError, MigravityError
 from migravity.scenarios import _kernels_sim as K
 from migravity.scenarios.params import ModelParameters
 from migravity.scenarios.segments import (
@@ -23,7 +23,7 @@ from migravity.scenarios.segments import (
     WFH_CLASSES,
     derive_segment_shares,
     read_segment_table,
-    segment_days,
+    segment_intensity,
     segment_skill,
 )
 from migravity.scenarios.spec import Scenario, percent_vector
@@ -149,7 +149,7 @@ def prepare_inputs(zones, *, data_dir: DataDir = None, params: ModelParameters |
     pop = attrs["pop_census2021"].to_numpy().astype(float)
     workers = attrs["workers"].to_numpy().astype(float)
     shares = derive_segment_shares(attrs)
-    g = 1.0 - segment_days() / 5.0
+    g = segment_intensity()
     g_nat = float((workers[:, None] * shares).sum(axis=0) @ g / workers.sum())
     move_rate = np.clip(out / pop, 0.0, 1.0)
     gamma = params.gamma if params.gamma is not None else np.zeros(len(workers))
@@ -225,7 +225,8 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
     contraction ``kappa <- kappa + log(target / predicted)`` (the BLP inversion, per origin). The
     within-group differences between WFH classes (``log W_sj``) are kept; ``kappa`` absorbs the pair
     and destination parts, the residual misfit of the model and the aggregation over segments.
-    Returns zeros (no pivot) when ``inputs.pivot_choice`` is None.
+    Returns zeros (no pivot) when ``inputs.pivot_choice`` is None; raises
+    :class:`~migravity.errors.ConvergenceError` when the contraction does not reach ``tol`` in ``max_iter`` steps.
     """
     n = inputs.n
     if inputs.pivot_choice is None:
@@ -250,7 +251,8 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
             if np.max(np.abs(step)) < tol:
                 break
         else:
-            raise MigravityError(f"pivot_constants: no convergence for skill group {g} after {max_iter} iterations")
+            raise ConvergenceError(f"pivot_constants: no convergence for skill group {g} after {max_iter} iterations "
+                                   f"(largest log step {float(np.max(np.abs(step))):.3g}, tol {tol:g})")
         kappa[g] = np.where(off, kap - kap[off.nonzero()].mean(), 0.0)
     return kappa
 
@@ -314,12 +316,12 @@ def draw_parameters(inputs: ModelInputs, scenario: Scenario, draws: int, seed: i
 def segment_coefficients(inputs: ModelInputs, p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per draw and segment: weight on ``log A`` and on ``log H`` (deviations), price-response elasticity.
 
-    With ``x_s = (w_nat / g_nat) (g_s - g_nat)`` the segment's WFH intensity ``g_s = 1 - days_s / 5`` on
-    the scale of the centred Census WFH share: ``min(delta_A, 0) x_s`` and ``delta_H x_s`` (the
-    stage-1 interactions at the segment's intensity), and
+    With ``x_s = (w_nat / g_nat) (g_s - g_nat)`` the segment's WFH intensity ``g_s = 1 - days_s / 5``
+    (:func:`~migravity.scenarios.segments.segment_intensity`) on the scale of the centred Census WFH
+    share: ``min(delta_A, 0) x_s`` and ``delta_H x_s`` (the stage-1 interactions at the segment's intensity), and
     ``e_s = min(theta_H + delta_H x_s + shift [s high-skilled], cap)``. Shapes (D, 16).
     """
-    x = inputs.intensity_ratio * ((1.0 - segment_days() / 5.0) - inputs.intensity_national)
+    x = inputs.intensity_ratio * (segment_intensity() - inputs.intensity_national)
     high = (segment_skill() == 0).astype(float)
     access = np.minimum(p["delta_wfh_access"], 0.0)[:, None] * x[None, :]
     price = p["delta_wfh_price"][:, None] * x[None, :]
