@@ -264,10 +264,11 @@ def balance_status(log_k: np.ndarray, rows: np.ndarray, cols: np.ndarray, tol: f
     """
     from migravity.engine.balancing import balance_factors
 
-    k = np.exp(log_k - log_k[np.isfinite(log_k)].max())
+    shift = log_k[np.isfinite(log_k)].max()  # K scaled to a largest entry of 1; a takes the shift back
+    k = np.exp(log_k - shift)
     res = balance_factors(k, rows, cols, constraint="doubly", tol=tol, max_iter=max_iter, strict=True)
     with np.errstate(divide="ignore"):
-        return np.log(res.row_factors), np.log(res.col_factors), res.iterations, res.max_error
+        return np.log(res.row_factors) - shift, np.log(res.col_factors), res.iterations, res.max_error
 
 
 def wls_hc1(y: np.ndarray, x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
