@@ -21,6 +21,7 @@ A user's own table (CSV with columns ``lad``, ``segment``, ``share``) replaces t
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -187,10 +188,10 @@ def read_segment_table(path: str | os.PathLike[str], codes: tuple[str, ...]) -> 
     try:
         df = pd.read_csv(path, dtype={"lad": str, "segment": str})
     except (OSError, ValueError) as exc:
-        raise MalformedDataError(path, f"cannot read the segment table: {exc}") from exc
+        raise MalformedDataError(Path(path), f"cannot read the segment table: {exc}") from exc
     missing = {"lad", "segment", "share"} - set(df.columns)
     if missing:
-        raise MalformedDataError(path, f"missing columns {sorted(missing)}; need lad, segment, share")
+        raise MalformedDataError(Path(path), f"missing columns {sorted(missing)}; need lad, segment, share")
     bad_seg = sorted(set(df.segment) - set(SEGMENTS))
     if bad_seg:
         raise ConfigError("segment_table.segment", bad_seg[0], "use one of " + ", ".join(SEGMENTS))
@@ -205,7 +206,7 @@ def read_segment_table(path: str | os.PathLike[str], codes: tuple[str, ...]) -> 
     table = table.reindex(index=list(codes), columns=list(SEGMENTS))
     if table.isna().any().any():
         lad = table.index[table.isna().any(axis=1)][0]
-        raise MalformedDataError(path, f"LAD {lad} lacks some of the 16 segments ({', '.join(SEGMENTS)})")
+        raise MalformedDataError(Path(path), f"LAD {lad} lacks some of the 16 segments ({', '.join(SEGMENTS)})")
     arr = table.to_numpy(float)
     sums = arr.sum(axis=1)
     if np.any(np.abs(sums - 1) > 1e-6):
