@@ -4,9 +4,11 @@
 ``zones`` (polygons with the zone values of one scenario, see :mod:`migravity.scenarios.rundir`),
 ``centroids`` (the same as points) and ``flows`` (the ``--top-k`` largest origin-destination
 lines, ranked by the scenario's flows, with baseline and difference columns), or the
-flowmap.blue CSV pair (see :mod:`migravity.outputs.export`). With ``--scenario all``, ``--out``
+flowmap.blue CSV pair (see :mod:`migravity.outputs.export`). With ``--all-scenarios``, ``--out``
 is a directory and every scenario gets its own output in it: ``NAME.gpkg``, or a directory
-``NAME/`` for the other formats.
+``NAME/`` for the other formats. ``--scenario all`` is the same, unless the run holds a scenario
+named ``all``: then it is that scenario (scenario names are free; the meaning of ``all`` is the
+command line's business).
 
 ``migravity plot RUN_DIR --kind choropleth|flows|regions|fit --out FILE`` draws one figure
 (PNG, SVG or PDF by suffix; see :mod:`migravity.outputs.plots`).
@@ -34,9 +36,53 @@ ScenarioOpt = Annotated[
 ]
 ExportScenarioOpt = Annotated[
     str | None,
-    typer.Option("--scenario", help="Scenario of the run (default: the first that is not 'baseline'), or 'all': "
-                                    "one output per scenario in the --out directory."),
+    typer.Option("--scenario", help="Scenario of the run (default: the first that is not 'baseline'); 'all' is "
+                                    "--all-scenarios unless the run holds a scenario named 'all'."),
 ]
+AllScenariosOpt = Annotated[
+    bool, typer.Option("--all-scenarios", help="One output per scenario of the run, in the --out directory.")
+]
+#: ``--scenario`` value that means every scenario (when no scenario of the run has this name).
+ALL = "all"
+
+
+def export_targets(scenarios: list[str], out: Path, format: str, scenario: str | None,
+                   all_scenarios: bool) -> list[tuple[str | None, Path]]:
+    """What ``export`` writes: ``(scenario, target)`` pairs (``None``: the run's default scenario).
+
+    Parameters
+    ----------
+    scenarios : list of str
+        The run's scenarios.
+    out : pathlib.Path
+        ``--out``.
+    format : str
+        ``--format`` (``gpkg`` writes one file per scenario, the others a directory).
+    scenario : str or None
+        ``--scenario``.
+    all_scenarios : bool
+        ``--all-scenarios``.
+
+    Returns
+    -------
+    list of (str or None, pathlib.Path)
+
+    Raises
+    ------
+    ConfigError
+        ``--scenario`` and ``--all-scenarios`` together, or every scenario asked for with ``--out``
+        an existing file.
+    """
+    from migravity.errors import ConfigError
+
+    if all_scenarios and scenario is not None:
+        raise ConfigError("--scenario", scenario, "give --scenario NAME or --all-scenarios, not both")
+    every = all_scenarios or (scenario == ALL and ALL not in scenarios)
+    if not every:
+        return [(scenario, out)]
+    if out.is_file():
+        raise ConfigError("--out", str(out), "with --all-scenarios give a directory: each scenario gets its own output")
+    return [(name, out / (f"{name}.gpkg" if format == "gpkg" else name)) for name in scenarios]
 
 
 def export_cmd(
@@ -45,6 +91,7 @@ def export_cmd(
     format: Annotated[str, typer.Option("--format", help="Output format: gpkg, parquet, geojson or flowmap.")],
     out: Annotated[Path, typer.Option("--out", help="GeoPackage file, or directory for parquet/geojson/flowmap.")],
     scenario: ExportScenarioOpt = None,
+    all_scenarios: AllScenariosOpt = False,
     top_k: Annotated[
         int, typer.Option("--top-k", help="Keep the largest K flows (0: every pair above --threshold).")
     ] = 1000,
@@ -63,14 +110,12 @@ def export_cmd(
     if top_k < 0:
         raise ConfigError("--top-k", top_k, "give 0 (no limit) or a positive number of flows")
     run = open_run(run_dir)
-    names = run.scenarios if scenario == "all" else [run.scenario(scenario)]
-    if scenario == "all" and out.is_file():
-        raise ConfigError("--out", str(out), "with --scenario all give a directory: each scenario gets its own output")
-    with state.progress("exporting", total=len(names) + 1) as bar:
+    targets = [(run.scenario(name), target)
+               for name, target in export_targets(run.scenarios, out, format, scenario, all_scenarios)]
+    with state.progress("exporting", total=len(targets) + 1) as bar:
         zones = run.zones(state.data_dir)
         bar.advance(1)
-        for name in names:
-            target = out if scenario != "all" else out / (f"{name}.gpkg" if format == "gpkg" else name)
+        for name, target in targets:
             files = export(target, format=format, zones=zones, values=run.zone_values(name),
                            flows=run.flow_matrices(name) or None, top_k=top_k or None, threshold=threshold,
                            geodesic=geodesic)

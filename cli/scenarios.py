@@ -34,7 +34,8 @@ def run_cmd(
 ) -> None:
     """Run scenarios (e.g. `baseline wfh_uptake`) and write results.nc, summary.csv/.parquet, manifest.json."""
     from migravity.geodata import load_zones
-    from migravity.scenarios.run import run_scenarios, write_run
+    from migravity.scenarios.run import run_scenarios
+    from migravity.scenarios.rundir import WRITTEN_FILES, write_run
     from migravity.scenarios.simulate import prepare_inputs
     from migravity.scenarios.spec import load_scenario
 
@@ -43,8 +44,7 @@ def run_cmd(
     zones = load_zones(vintage, area, state.data_dir)  # type: ignore[arg-type]
     with state.progress("calibrating on Census 2021 flows"):
         inputs = prepare_inputs(zones, data_dir=state.data_dir)
-    with state.progress("simulating", total=len(specs)) as bar:
-        run = run_scenarios(inputs, specs, years=years, draws=draws, seed=seed, progress=bar)
+    run = run_scenarios(inputs, specs, years=years, draws=draws, seed=seed, reporter=state)
     write_run(run, out)
     table = run.summary()
     heads = headline(table)
@@ -80,7 +80,7 @@ def run_cmd(
                "has no skill breakdown of flows): every skill group's movers from an origin choose destinations as "
                "all its 2021 movers did. Its drift is that year carried forward, not a forecast; the high-skilled, "
                "more concentrated in the GSE, lose more share points. Compare scenarios with it, not with year 0.")
-    state.info(f"wrote {out}/results.nc, summary.csv, summary.parquet, manifest.json")
+    state.info(f"wrote {out}/" + ", ".join(WRITTEN_FILES))
 
 
 _HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad")

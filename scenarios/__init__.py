@@ -1,8 +1,9 @@
 r"""Scenarios: where high-skilled workers end up when working from home and housing costs change.
 
 Public API (imported lazily): :func:`load_scenario`, :func:`library_names`, :class:`Scenario`,
-:func:`prepare_inputs`, :func:`simulate`, :func:`run_scenarios`, :func:`write_run`,
-:func:`calibrate_parameters`, :func:`derive_segment_shares`.
+:func:`prepare_inputs`, :class:`SimulationOptions`, :func:`simulate`, :func:`run_scenarios`,
+:func:`write_run` and :func:`open_run` (the run directory, :mod:`migravity.scenarios.rundir`),
+:func:`calibrate_parameters`, :func:`derive_segment_shares`, :func:`wfh_intensity`.
 
 Mechanism
 ---------
@@ -142,11 +143,12 @@ from typing import Any
 _EXPORTS = {
     "Scenario": "spec", "load_scenario": "spec", "library_names": "spec", "scenario_from_dict": "spec",
     "ModelInputs": "simulate", "prepare_inputs": "simulate", "simulate": "simulate", "Simulation": "simulate",
-    "run_scenarios": "run", "write_run": "run", "summary_table": "run", "results_dataset": "run",
-    "RunResult": "run", "theil": "run",
+    "SimulationOptions": "simulate",
+    "run_scenarios": "run", "summary_table": "run", "results_dataset": "run", "RunResult": "run", "theil": "run",
+    "write_run": "rundir", "open_run": "rundir", "RunDir": "rundir",
     "ModelParameters": "params", "calibrate_parameters": "params",
     "derive_segment_shares": "segments", "SEGMENTS": "segments", "WFH_CLASSES": "segments",
-    "COMMUTE_DAYS": "segments",
+    "COMMUTE_DAYS": "segments", "wfh_intensity": "segments",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -228,20 +228,47 @@ def balance(log_k: np.ndarray, rows: np.ndarray, cols: np.ndarray, tol: float = 
             max_iter: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
     """Doubly-constrained balancing (Furness): ``a_i, b_j`` with ``exp(a_i + b_j + log_k_ij)`` summing to the margins.
 
-    ``log_k`` is ``-inf`` where a pair is excluded (the diagonal). Returns the log factors; ``b`` is
-    the destination fixed effect of a doubly-constrained PPML with these coefficients (whose
-    first-order conditions are exactly these margins).
+    Runs the engine's balancing kernel (:func:`migravity.engine.balancing.balance_factors`).
+    The factors are determined up to a constant (``a + c``, ``b - c``): normalise ``b`` as needed.
+
+    Parameters
+    ----------
+    log_k : ndarray, shape (n, n)
+        Log pair part; ``-inf`` where a pair is excluded (the diagonal).
+    rows, cols : ndarray, shape (n,)
+        Target origin and destination totals (the same sum).
+    tol : float
+        Largest relative margin error accepted.
+    max_iter : int
+        Sweep limit.
+
+    Returns
+    -------
+    a, b : ndarray, shape (n,)
+        The log factors; ``b`` is the destination fixed effect of a doubly-constrained PPML with
+        these coefficients (whose first-order conditions are exactly these margins).
+
+    Raises
+    ------
+    ConvergenceError
+        The margins are not matched within ``tol`` after ``max_iter`` sweeps.
     """
-    k = np.exp(log_k - log_k[np.isfinite(log_k)].max())
-    a, b = np.ones(len(rows)), np.ones(len(cols))
-    for _ in range(max_iter):
-        a = rows / (k @ b)
-        b_new = cols / (k.T @ a)
-        if np.max(np.abs(b_new / b - 1.0)) < tol:
-            b = b_new
-            break
-        b = b_new
-    return np.log(a), np.log(b)
+    return balance_status(log_k, rows, cols, tol, max_iter)[:2]
+
+
+def balance_status(log_k: np.ndarray, rows: np.ndarray, cols: np.ndarray, tol: float = 1e-12,
+                   max_iter: int = 10_000) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """:func:`balance` with its status: log factors ``a``, ``b``, sweeps and largest relative margin error.
+
+    Raises :class:`~migravity.errors.ConvergenceError` when the balancing does not converge.
+    """
+    from migravity.engine.balancing import balance_factors
+
+    shift = log_k[np.isfinite(log_k)].max()  # K scaled to a largest entry of 1; a takes the shift back
+    k = np.exp(log_k - shift)
+    res = balance_factors(k, rows, cols, constraint="doubly", tol=tol, max_iter=max_iter, strict=True)
+    with np.errstate(divide="ignore"):
+        return np.log(res.row_factors) - shift, np.log(res.col_factors), res.iterations, res.max_error
 
 
 def wls_hc1(y: np.ndarray, x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -277,7 +304,7 @@ def calibrate_parameters(zones, attributes=None, data_dir: DataDir = None) -> Mo
     attributes = attributes if attributes is not None else load_attributes(zones, data_dir)
     commute = od_table(zones, kind="commute2021", attribute_vars=(), data_dir=data_dir)
     rc = calibrate(commute, origin="origin", destination="destination", flow="flow", cost="distance_km",
-                   constraint="doubly", terms=("border",), se="robust")
+                   constraint="doubly", terms=("border",), se="robust", strict=True)
     beta_c = float(rc.coefficients["log(distance_km)"])
     dist = distance_matrix(zones).to_numpy().astype(float)
     border = contiguity_matrix(zones).to_numpy().astype(float)
@@ -293,7 +320,8 @@ def calibrate_parameters(zones, attributes=None, data_dir: DataDir = None) -> Mo
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
     off = ~np.eye(len(workers), dtype=bool)
     pair = {"border": border, "wfh_x_access": centred * log_a[None, :], "wfh_x_price": centred * log_h[None, :]}
-    r1 = calibrate_arrays(mig, cost=dist, pair_terms=pair, mask=off, constraint="doubly", se="robust")
+    r1 = calibrate_arrays(mig, cost=dist, pair_terms=pair, mask=off, constraint="doubly", se="robust",
+                          strict=True)
     names1 = ["log(cost)", "border", "wfh_x_access", "wfh_x_price"]
     beta = np.array([r1.coefficients[t] for t in names1])
     v1 = r1.vcov.loc[names1, names1].to_numpy(float)
@@ -301,7 +329,7 @@ def calibrate_parameters(zones, attributes=None, data_dir: DataDir = None) -> Mo
     log_k = beta[0] * np.log(dist) + sum(b * pair[t] for b, t in zip(beta[1:], names1[1:], strict=True))
     log_k = np.where(off, log_k, -np.inf)
     flows = np.where(off, mig, 0.0)
-    _, gamma = balance(log_k, flows.sum(axis=1), flows.sum(axis=0))
+    _, gamma, balance_sweeps, balance_error = balance_status(log_k, flows.sum(axis=1), flows.sum(axis=0))
     gamma = gamma - np.average(gamma, weights=workers)
     # Stage 2: WLS of gamma_j on destination attributes, weights = observed inflows.
     inflow = flows.sum(axis=0)
@@ -322,6 +350,7 @@ def calibrate_parameters(zones, attributes=None, data_dir: DataDir = None) -> Mo
     fit.update({"stage1_converged": float(r1.converged), "stage2_r2": r2, "stage2_intercept": float(theta[0]),
                 "stage2_weights_inflow": 1.0, "stage2_nopay_theta_price": float(theta_nopay[1]),
                 "stage2_nopay_theta_price_se": float(np.sqrt(v2_nopay[1, 1])), "stage2_nopay_r2": r2_nopay,
-                "commute_border": float(rc.coefficients["border"])})
+                "commute_border": float(rc.coefficients["border"]),
+                "stage1_balance_iterations": float(balance_sweeps), "stage1_balance_max_error": balance_error})
     return ModelParameters(mean, vcov, ranges, beta_c, float(rc.std_errors["log(distance_km)"]), access, w_nat,
                            ses, fit, gamma, resid)

@@ -1,40 +1,31 @@
-"""Run scenarios and write the run directory: ``results.nc``, ``summary.csv``/``.parquet``, ``manifest.json``.
+"""Run scenarios side by side with their paired baselines, and build the results and the headline table.
 
-The run directory contract (read by the GIS export and plot commands):
-
-- ``results.nc`` (xarray; netCDF3 written by scipy, strings as char arrays): dims ``scenario``,
-  ``quantile``, ``year``, ``segment``, ``lad``, ``origin``, ``destination``. Variables:
-  ``stock_mean`` / ``baseline_stock_mean`` (scenario, year, segment, lad; mean over draws),
-  ``stock`` / ``baseline_stock`` (scenario, quantile, year, segment, lad), ``hs_change``
-  (scenario, quantile, lad: final-year high-skilled stock, scenario - baseline), ``gse_share``,
-  ``theil``, ``gini``, ``baseline_gse_share``, ``baseline_theil``, ``baseline_gini`` (scenario,
-  quantile, year), ``hs_flows`` /
-  ``baseline_hs_flows`` (scenario, origin, destination: final-year high-skilled mover flows, mean
-  over draws).
-- ``summary.csv`` and ``summary.parquet``: the tidy headline table (:func:`summary_table`).
-- ``manifest.json``: version, created, zone vintage and area, scenarios, seed, draws, years,
-  quantiles, the parameter table.
+:func:`run_scenarios` runs them; :func:`results_dataset` and :func:`summary_table` build what a run
+directory holds. The run directory's format, its writer and its reader live in
+:mod:`migravity.scenarios.rundir` (:func:`write_run` and :data:`QUANTILES` are re-exported here).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from migravity.errors import ConfigError
+from migravity.scenarios.rundir import NETCDF_ENGINE, QUANTILES, manifest, write_run
 from migravity.scenarios.segments import COMMUTE_DAYS, N_CLASSES, SEGMENTS, SKILLS, WFH_CLASSES
-from migravity.scenarios.simulate import ModelInputs, Simulation, baseline_of, simulate
-from migravity.scenarios.spec import Scenario
+from migravity.scenarios.simulate import ModelInputs, Simulation, SimulationOptions, baseline_of, simulate
+from migravity.scenarios.spec import Mode, Scenario
+from migravity.utils.progress import SILENT, Reporter
 
-NETCDF_ENGINE = "scipy"  # netCDF3 via scipy: no HDF5 library needed
-QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
+__all__ = [
+    "DEFAULTS", "NETCDF_ENGINE", "QUANTILES", "RunResult", "SimulationOptions", "gini", "manifest", "results_dataset",
+    "run_options", "run_scenarios", "settle", "summary_table", "theil", "write_run",
+]
+
 DEFAULTS = {"years": 10, "draws": 200, "seed": 2021}
 
 
@@ -95,14 +86,27 @@ def settle(scenarios: Sequence[Scenario], *, years: int | None = None, draws: in
 
 @dataclass(frozen=True, eq=False)
 class RunResult:
-    """Scenarios run side by side with their paired baselines."""
+    """Scenarios run side by side with their paired baselines.
+
+    Attributes
+    ----------
+    inputs : ModelInputs
+        The study area and parameters.
+    runs : tuple of (Simulation, Simulation)
+        ``(scenario, baseline)`` pairs, in the order the scenarios were given.
+    settings : dict of str to int
+        ``years``, ``draws`` and ``seed`` (recorded in the run directory).
+    options : SimulationOptions, optional
+        The options every simulation of the run used.
+    """
 
     inputs: ModelInputs
     runs: tuple[tuple[Simulation, Simulation], ...]  # (scenario, baseline) pairs
     settings: dict[str, int]
+    options: SimulationOptions | None = None
 
     def dataset(self, quantiles: Sequence[float] = QUANTILES) -> xr.Dataset:
-        """The results as an xarray Dataset (see the module docs)."""
+        """The results as an xarray Dataset (see :mod:`migravity.scenarios.rundir`)."""
         return results_dataset(self, quantiles)
 
     def summary(self, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
@@ -110,28 +114,82 @@ class RunResult:
         return summary_table(self, quantiles)
 
 
-def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], *, years: int | None = None,
-                  draws: int | None = None, seed: int | None = None, progress=None) -> RunResult:
+def run_options(scenarios: Sequence[Scenario], options: SimulationOptions | None = None, *,
+                years: int | None = None, draws: int | None = None, seed: int | None = None,
+                mode: Mode | None = None, housing_feedback: float | None = None) -> SimulationOptions:
+    """The options of a run: the keywords, else ``options``, else the scenario files' common values, else defaults.
+
+    Parameters
+    ----------
+    scenarios : sequence of Scenario
+        The scenarios of the run (their ``years``, ``draws`` and ``seed``).
+    options : SimulationOptions, optional
+        Explicit options: its years, draws and seed win over the scenario files'.
+    years, draws, seed, mode, housing_feedback : optional
+        Explicit values, winning over ``options``.
+
+    Returns
+    -------
+    SimulationOptions
+
+    Raises
+    ------
+    ConfigError
+        The scenarios disagree on a setting that no argument chooses, or a value is out of range.
+    """
+    given = {"years": years, "draws": draws, "seed": seed}
+    if options is not None:
+        given = {k: v if v is not None else getattr(options, k) for k, v in given.items()}
+    settings = settle(scenarios, **given)
+    years_, draws_, seed_ = settings["years"], settings["draws"], settings["seed"]
+    base = (replace(options, years=years_, draws=draws_, seed=seed_) if options is not None
+            else SimulationOptions(years=years_, draws=draws_, seed=seed_))
+    return SimulationOptions.of(base, mode=mode, housing_feedback=housing_feedback)
+
+
+def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: SimulationOptions | None = None, *,
+                  years: int | None = None, draws: int | None = None, seed: int | None = None,
+                  mode: Mode | None = None, housing_feedback: float | None = None,
+                  reporter: Reporter = SILENT) -> RunResult:
     """Simulate each scenario and its baseline with the same parameter draws.
 
     Baselines with identical settings (mode, feedback, parameters, segment table) are shared.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        From :func:`migravity.scenarios.simulate.prepare_inputs`.
+    scenarios : sequence of Scenario
+        Distinct names.
+    options : SimulationOptions, optional
+        Years, draws, seed and overrides of the run (see :func:`run_options` for the precedence).
+    years, draws, seed, mode, housing_feedback : optional
+        Replace the field of ``options`` of the same name.
+    reporter : Reporter
+        Receives the progress (one unit per scenario); default silent.
+
+    Returns
+    -------
+    RunResult
     """
     names = [s.name for s in scenarios]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise ConfigError("scenario", sorted(dup)[0], "give each scenario a distinct name")
-    settings = settle(scenarios, years=years, draws=draws, seed=seed)
+    opts = run_options(scenarios, options, years=years, draws=draws, seed=seed, mode=mode,
+                       housing_feedback=housing_feedback)
     cache: dict[Scenario, Simulation] = {}
     runs = []
-    for sc in scenarios:
-        base = baseline_of(sc)
-        if base not in cache:
-            cache[base] = simulate(inputs, base, **settings)
-        sim = cache[base] if sc.is_zero else simulate(inputs, sc, **settings)
-        runs.append((sim, cache[base]))
-        if progress is not None:
-            progress.advance(1)
-    return RunResult(inputs, tuple(runs), settings)
+    with reporter.progress("simulating", total=len(scenarios)) as task:
+        for sc in scenarios:
+            sc = opts.apply(sc)
+            base = baseline_of(sc)
+            if base not in cache:
+                cache[base] = simulate(inputs, base, opts)
+            sim = cache[base] if sc.is_zero else simulate(inputs, sc, opts)
+            runs.append((sim, cache[base]))
+            task.advance(1)
+    return RunResult(inputs, tuple(runs), opts.settings, opts)
 
 
 def _q(x: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
@@ -254,40 +312,3 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
                     row["verdict"] = ""
                 rows.append(row)
     return pd.DataFrame(rows)
-
-
-def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict:
-    """The run's ``manifest.json`` payload."""
-    from migravity.utils.version import __version__
-
-    inp = run.inputs
-    return {
-        "version": __version__,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "zone_vintage": inp.zone_vintage, "area": inp.area, "zones": inp.n,
-        "scenarios": [{"name": s.scenario.name, "description": s.scenario.description, "source": s.scenario.source,
-                       "mode": s.scenario.mode, "housing_feedback": s.scenario.housing_feedback,
-                       "spec": s.scenario.raw} for s, _ in run.runs],
-        **{k: int(v) for k, v in run.settings.items()},
-        "quantiles": list(quantiles),
-        "segments": list(SEGMENTS),
-        "commute_days": COMMUTE_DAYS,
-        "parameters": inp.params.table().replace({np.nan: None}).to_dict(orient="records"),
-        "files": ["results.nc", "summary.csv", "summary.parquet", "manifest.json"],
-    }
-
-
-def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequence[float] = QUANTILES) -> Path:
-    """Write the run directory atomically, file by file (``manifest.json`` last)."""
-    from migravity.utils.atomic import atomic_write
-    from migravity.utils.jsonio import write_json
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ds = results_dataset(run, quantiles)
-    atomic_write(out / "results.nc", lambda p: ds.to_netcdf(p, engine=NETCDF_ENGINE))
-    table = summary_table(run, quantiles)
-    atomic_write(out / "summary.csv", lambda p: table.to_csv(p, index=False))
-    atomic_write(out / "summary.parquet", lambda p: table.to_parquet(p, index=False))
-    write_json(out / "manifest.json", manifest(run, quantiles))
-    return out

@@ -1,9 +1,30 @@
-"""Read a run directory written by ``migravity run ... --out RUN_DIR`` for export and plotting.
+"""The run directory: the one home of its format (file names, manifest keys), its writer and its reader.
 
-A run directory holds ``manifest.json`` (zone vintage and area, scenarios, draws, years, seed),
-``results.nc`` (netCDF3, read with the ``scipy`` engine) and ``summary.csv`` / ``summary.parquet``
-(see :mod:`migravity.scenarios.run`). The reader is generic: it does not rely on particular
-variable names, only on dimensions.
+``migravity run ... --out RUN_DIR`` writes it (:func:`write_run`); export and plotting read it
+(:func:`open_run`). Other modules use the names defined here, never their own copies.
+
+Files
+-----
+- ``results.nc`` (:data:`RESULTS_FILE`; xarray, netCDF3 written and read by scipy
+  (:data:`NETCDF_ENGINE`), strings as char arrays): dims ``scenario``, ``quantile``, ``year``,
+  ``segment``, ``lad``, ``origin``, ``destination``. Variables: ``stock_mean`` /
+  ``baseline_stock_mean`` (scenario, year, segment, lad; mean over draws), ``stock`` /
+  ``baseline_stock`` (scenario, quantile, year, segment, lad), ``hs_change`` (scenario, quantile,
+  lad: final-year high-skilled stock, scenario - baseline), ``gse_share``, ``theil``, ``gini``,
+  ``baseline_gse_share``, ``baseline_theil``, ``baseline_gini`` (scenario, quantile, year),
+  ``hs_flows`` / ``baseline_hs_flows`` (scenario, origin, destination: final-year high-skilled
+  mover flows, mean over draws). Built by :func:`migravity.scenarios.run.results_dataset`.
+- ``summary.csv`` and ``summary.parquet`` (:data:`SUMMARY_CSV`, :data:`SUMMARY_PARQUET`): the tidy
+  headline table (:func:`migravity.scenarios.run.summary_table`).
+- ``manifest.json`` (:data:`MANIFEST_FILE`, strict JSON, written last): the keys
+  :data:`MANIFEST_KEYS` (version, created, zone vintage and area, zones, scenarios (each with
+  :data:`SCENARIO_KEYS`), years, draws, seed, quantiles, segments, commute days, the parameter
+  table, the files).
+
+Every file is written atomically (to a temporary name beside it, then renamed), ``manifest.json``
+last, so a directory with a manifest holds a complete run. Reading needs :data:`RUN_FILES`
+(``manifest.json`` and ``results.nc``); the summary is read when asked for. The reader is generic:
+it does not rely on particular variable names, only on dimensions.
 
 Reductions (one scenario at a time)
 -----------------------------------
@@ -33,27 +54,52 @@ means over the draws, so differences are exact).
 
 from __future__ import annotations
 
+import datetime as _dt
 import itertools
 import json
 import numbers
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from migravity.errors import ConfigError, DataError, MalformedDataError
+from migravity.scenarios.segments import COMMUTE_DAYS, SEGMENTS
 
 if TYPE_CHECKING:
     from migravity.geodata.zones import ZoneSet
+    from migravity.scenarios.run import RunResult
 
-__all__ = ["RUN_FILES", "RunDir", "RunDirError", "open_run", "reduce_variable"]
+__all__ = [
+    "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES", "SCENARIO_KEYS",
+    "SUMMARY_CSV", "SUMMARY_PARQUET", "WRITTEN_FILES", "RunDir", "RunDirError", "manifest", "open_run",
+    "reduce_variable", "write_run",
+]
 
-#: The files a run directory must hold.
-RUN_FILES: tuple[str, ...] = ("manifest.json", "results.nc")
+RESULTS_FILE = "results.nc"
+SUMMARY_CSV = "summary.csv"
+SUMMARY_PARQUET = "summary.parquet"
+MANIFEST_FILE = "manifest.json"
+#: The files :func:`write_run` writes, in order (the manifest last).
+WRITTEN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_CSV, SUMMARY_PARQUET, MANIFEST_FILE)
+#: The files a run directory must hold to be read.
+RUN_FILES: tuple[str, ...] = (MANIFEST_FILE, RESULTS_FILE)
+#: xarray engine of ``results.nc``: netCDF3 via scipy, no HDF5 library needed.
+NETCDF_ENGINE: Final = "scipy"
+#: Quantiles over the draws written by default.
+QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
+#: Keys of ``manifest.json``, in order.
+MANIFEST_KEYS: tuple[str, ...] = ("version", "created", "zone_vintage", "area", "zones", "scenarios", "years",
+                                  "draws", "seed", "quantiles", "segments", "commute_days", "parameters", "files")
+#: Keys of each entry of the manifest's ``scenarios``.
+SCENARIO_KEYS: tuple[str, ...] = ("name", "description", "source", "mode", "housing_feedback", "spec")
+#: Run settings recorded in the manifest (and as ``results.nc`` attributes).
+SETTING_KEYS: tuple[str, ...] = ("years", "draws", "seed")
 HIGH_PREFIX = "high_"
 BASELINE_PREFIX = "baseline_"
 #: Coordinates along ``lad`` already in every zone layer (as name, region_code, region_name).
@@ -134,7 +180,7 @@ def _flatten(var: xr.DataArray, keep: tuple[str, ...]) -> dict[str, xr.DataArray
     extra = [d for d in var.dims if d not in keep]
     if not extra:
         return {str(var.name): var}
-    labels = [_labels(var, d) for d in extra]
+    labels = [_labels(var, str(d)) for d in extra]
     out = {}
     for idx in itertools.product(*(range(len(lab)) for lab in labels)):
         col = "_".join([str(var.name), *(labels[k][i] for k, i in enumerate(idx))])
@@ -220,7 +266,7 @@ class RunDir:
         """
         names = self.scenarios
         if not names:
-            raise MalformedDataError(self.path / "results.nc", "no scenario in the run")
+            raise MalformedDataError(self.path / RESULTS_FILE, "no scenario in the run")
         if name is None:
             return next((n for n in names if n != "baseline"), names[0])
         if name not in names:
@@ -255,12 +301,12 @@ class RunDir:
         RunDirError
             Neither file is there.
         """
-        csv, parquet = self.path / "summary.csv", self.path / "summary.parquet"
+        csv, parquet = self.path / SUMMARY_CSV, self.path / SUMMARY_PARQUET
         if csv.is_file():
             return pd.read_csv(csv, dtype={"code": str})
         if parquet.is_file():
             return pd.read_parquet(parquet)
-        raise RunDirError(csv, "the run directory has no summary.csv or summary.parquet")
+        raise RunDirError(csv, f"the run directory has no {SUMMARY_CSV} or {SUMMARY_PARQUET}")
 
     def zone_values(self, scenario: str | None = None) -> pd.DataFrame:
         """Zone values of one scenario as a table indexed by zone code (see the module docs).
@@ -357,22 +403,92 @@ def open_run(path: str | os.PathLike[str]) -> RunDir:
     if not path.exists():
         raise RunDirError(path, "no such run directory")
     if not path.is_dir():
-        raise RunDirError(path, "is not a directory (a run directory holds manifest.json and results.nc)")
+        raise RunDirError(path, f"is not a directory (a run directory holds {' and '.join(RUN_FILES)})")
     for name in RUN_FILES:
         if not (path / name).is_file():
             raise RunDirError(path / name, "missing from the run directory")
     try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedDataError(path / "manifest.json", f"not valid JSON ({exc})") from None
+        raise MalformedDataError(path / MANIFEST_FILE, f"not valid JSON ({exc})") from None
     if not isinstance(manifest, dict):
-        raise MalformedDataError(path / "manifest.json", "not a JSON object")
+        raise MalformedDataError(path / MANIFEST_FILE, "not a JSON object")
     try:
-        with xr.open_dataset(path / "results.nc", engine="scipy") as ds:
+        with xr.open_dataset(path / RESULTS_FILE, engine=NETCDF_ENGINE) as ds:
             results = ds.load()
     except Exception as exc:  # scipy/xarray raise assorted errors on a damaged file
-        raise MalformedDataError(path / "results.nc", f"cannot be read as netCDF ({type(exc).__name__}: {exc})") \
+        raise MalformedDataError(path / RESULTS_FILE, f"cannot be read as netCDF ({type(exc).__name__}: {exc})") \
             from None
     if "lad" not in results.dims:
-        raise MalformedDataError(path / "results.nc", f"no 'lad' dimension (dims {tuple(results.dims)})")
+        raise MalformedDataError(path / RESULTS_FILE, f"no 'lad' dimension (dims {tuple(results.dims)})")
     return RunDir(path=path, manifest=manifest, results=results)
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict[str, Any]:
+    """The run's ``manifest.json`` payload (keys :data:`MANIFEST_KEYS`, in order).
+
+    Parameters
+    ----------
+    run : migravity.scenarios.run.RunResult
+        The run.
+    quantiles : sequence of float
+        Quantiles over the draws written in ``results.nc`` and the summary.
+
+    Returns
+    -------
+    dict
+        JSON-ready (the parameter table's missing values are ``None``).
+    """
+    from migravity.utils.version import __version__
+
+    inp = run.inputs
+    scenarios = [dict(zip(SCENARIO_KEYS, (s.scenario.name, s.scenario.description, s.scenario.source,
+                                          s.scenario.mode, s.scenario.housing_feedback, s.scenario.raw),
+                          strict=True)) for s, _ in run.runs]
+    out: dict[str, Any] = {
+        "version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "zone_vintage": inp.zone_vintage, "area": inp.area, "zones": inp.n,
+        "scenarios": scenarios,
+        **{k: int(run.settings[k]) for k in SETTING_KEYS},
+        "quantiles": list(quantiles),
+        "segments": list(SEGMENTS),
+        "commute_days": COMMUTE_DAYS,
+        "parameters": inp.params.table().replace({np.nan: None}).to_dict(orient="records"),
+        "files": list(WRITTEN_FILES),
+    }
+    return {k: out[k] for k in MANIFEST_KEYS}
+
+
+def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequence[float] = QUANTILES) -> Path:
+    """Write the run directory atomically, file by file (:data:`WRITTEN_FILES`, ``manifest.json`` last).
+
+    Parameters
+    ----------
+    run : migravity.scenarios.run.RunResult
+        From :func:`migravity.scenarios.run.run_scenarios`.
+    out_dir : path-like
+        The run directory (created if missing; files of an earlier run are replaced).
+    quantiles : sequence of float
+        Quantiles over the draws to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+    """
+    from migravity.utils.atomic import atomic_write
+    from migravity.utils.jsonio import write_json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ds = run.dataset(quantiles)
+    atomic_write(out / RESULTS_FILE, lambda p: ds.to_netcdf(p, engine=NETCDF_ENGINE))
+    table = run.summary(quantiles)
+    atomic_write(out / SUMMARY_CSV, lambda p: table.to_csv(p, index=False))
+    atomic_write(out / SUMMARY_PARQUET, lambda p: table.to_parquet(p, index=False))
+    write_json(out / MANIFEST_FILE, manifest(run, quantiles))
+    return out

@@ -21,6 +21,7 @@ A user's own table (CSV with columns ``lad``, ``segment``, ``share``) replaces t
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -49,6 +50,9 @@ SURVEY_HIGH, SURVEY_ALL = 8264, 18422
 #: National high-skilled share of workers.
 HIGH_SHARE: float = SURVEY_HIGH / SURVEY_ALL
 
+#: Working days in a week: a class commuting this many days has WFH intensity 0.
+WORK_DAYS: float = 5.0
+
 SEGMENTS: tuple[str, ...] = tuple(f"{k}_{c}" for k in SKILLS for c in WFH_CLASSES)
 N_CLASSES = len(WFH_CLASSES)
 N_SEGMENTS = len(SEGMENTS)
@@ -72,6 +76,32 @@ def national_shares() -> np.ndarray:
 def segment_days() -> np.ndarray:
     """Commuting days per week of each of the 16 segments."""
     return np.array([COMMUTE_DAYS[c] for _ in SKILLS for c in WFH_CLASSES])
+
+
+def wfh_intensity(days: float | np.ndarray) -> np.ndarray:
+    """WFH intensity ``g = 1 - days / 5``: the share of the working week worked from home.
+
+    Parameters
+    ----------
+    days : float or array_like
+        Commuting days per week (0 to :data:`WORK_DAYS`).
+
+    Returns
+    -------
+    ndarray
+        0 for a worker who commutes every day, 1 for one who always works from home.
+    """
+    return 1.0 - np.asarray(days, dtype=float) / WORK_DAYS
+
+
+def class_intensity() -> np.ndarray:
+    """WFH intensity ``g_c`` of each of the 8 WFH classes (:data:`WFH_CLASSES` order)."""
+    return wfh_intensity(np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES]))
+
+
+def segment_intensity() -> np.ndarray:
+    """WFH intensity ``g_s`` of each of the 16 segments (:data:`SEGMENTS` order)."""
+    return wfh_intensity(segment_days())
 
 
 def segment_skill() -> np.ndarray:
@@ -110,7 +140,7 @@ def high_skill_shares(qual: np.ndarray, pay: np.ndarray, workers: np.ndarray, *,
 def class_shares(high: np.ndarray, wfh_share: np.ndarray, workers: np.ndarray) -> np.ndarray:
     """WFH class shares per LAD and skill group, shape (n, 2, 8): tilt by the local Census WFH share."""
     nat = national_shares()
-    g = 1.0 - np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES]) / 5.0
+    g = class_intensity()
     w_nat = np.average(wfh_share, weights=workers)
     mix_nat = HIGH_SHARE * nat[0] + (1 - HIGH_SHARE) * nat[1]
     target = np.clip(float(mix_nat @ g) * wfh_share / w_nat, 0.01, 0.99)
@@ -158,10 +188,10 @@ def read_segment_table(path: str | os.PathLike[str], codes: tuple[str, ...]) -> 
     try:
         df = pd.read_csv(path, dtype={"lad": str, "segment": str})
     except (OSError, ValueError) as exc:
-        raise MalformedDataError(path, f"cannot read the segment table: {exc}") from exc
+        raise MalformedDataError(Path(path), f"cannot read the segment table: {exc}") from exc
     missing = {"lad", "segment", "share"} - set(df.columns)
     if missing:
-        raise MalformedDataError(path, f"missing columns {sorted(missing)}; need lad, segment, share")
+        raise MalformedDataError(Path(path), f"missing columns {sorted(missing)}; need lad, segment, share")
     bad_seg = sorted(set(df.segment) - set(SEGMENTS))
     if bad_seg:
         raise ConfigError("segment_table.segment", bad_seg[0], "use one of " + ", ".join(SEGMENTS))
@@ -176,7 +206,7 @@ def read_segment_table(path: str | os.PathLike[str], codes: tuple[str, ...]) -> 
     table = table.reindex(index=list(codes), columns=list(SEGMENTS))
     if table.isna().any().any():
         lad = table.index[table.isna().any(axis=1)][0]
-        raise MalformedDataError(path, f"LAD {lad} lacks some of the 16 segments ({', '.join(SEGMENTS)})")
+        raise MalformedDataError(Path(path), f"LAD {lad} lacks some of the 16 segments ({', '.join(SEGMENTS)})")
     arr = table.to_numpy(float)
     sums = arr.sum(axis=1)
     if np.any(np.abs(sums - 1) > 1e-6):

@@ -8,12 +8,13 @@ parameters (the numba kernel :func:`migravity.scenarios._kernels_sim.simulate_dr
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numba
 import numpy as np
 
-from migravity.errors import ConfigError, MigravityError
+from migravity.errors import ConfigError, ConvergenceError, MigravityError, check_choice
 from migravity.scenarios import _kernels_sim as K
 from migravity.scenarios.params import ModelParameters
 from migravity.scenarios.segments import (
@@ -23,10 +24,10 @@ from migravity.scenarios.segments import (
     WFH_CLASSES,
     derive_segment_shares,
     read_segment_table,
-    segment_days,
+    segment_intensity,
     segment_skill,
 )
-from migravity.scenarios.spec import Scenario, percent_vector
+from migravity.scenarios.spec import MAX_DRAWS, MAX_YEARS, MODES, Mode, Scenario, percent_vector
 
 DataDir = str | os.PathLike[str] | None
 N_GROUPS = len(SKILLS)  # skill groups: 0 = high, 1 = other
@@ -103,8 +104,9 @@ class ModelInputs:
             object.__setattr__(self, "dest_constant", np.zeros(n))
         if self.pair_constant is None:
             object.__setattr__(self, "pair_constant", np.zeros((N_GROUPS, n, n)))
-        if np.shape(self.pair_constant) != (N_GROUPS, n, n):
-            raise ConfigError("pair_constant", np.shape(self.pair_constant), f"give an array of shape (2, {n}, {n})")
+        if np.asarray(self.pair_constant).shape != (N_GROUPS, n, n):
+            raise ConfigError("pair_constant", np.asarray(self.pair_constant).shape,
+                              f"give an array of shape (2, {n}, {n})")
         if self.pivot_choice is not None and np.shape(self.pivot_choice) != (n, n):
             raise ConfigError("pivot_choice", np.shape(self.pivot_choice), f"give an array of shape ({n}, {n})")
         for name in ("gse", "imd_quintile", "workers", "move_rate", "log_access", "log_pop", "log_price", "log_pay",
@@ -149,7 +151,7 @@ def prepare_inputs(zones, *, data_dir: DataDir = None, params: ModelParameters |
     pop = attrs["pop_census2021"].to_numpy().astype(float)
     workers = attrs["workers"].to_numpy().astype(float)
     shares = derive_segment_shares(attrs)
-    g = 1.0 - segment_days() / 5.0
+    g = segment_intensity()
     g_nat = float((workers[:, None] * shares).sum(axis=0) @ g / workers.sum())
     move_rate = np.clip(out / pop, 0.0, 1.0)
     gamma = params.gamma if params.gamma is not None else np.zeros(len(workers))
@@ -225,7 +227,8 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
     contraction ``kappa <- kappa + log(target / predicted)`` (the BLP inversion, per origin). The
     within-group differences between WFH classes (``log W_sj``) are kept; ``kappa`` absorbs the pair
     and destination parts, the residual misfit of the model and the aggregation over segments.
-    Returns zeros (no pivot) when ``inputs.pivot_choice`` is None.
+    Returns zeros (no pivot) when ``inputs.pivot_choice`` is None; raises
+    :class:`~migravity.errors.ConvergenceError` when the contraction does not reach ``tol`` in ``max_iter`` steps.
     """
     n = inputs.n
     if inputs.pivot_choice is None:
@@ -250,7 +253,8 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
             if np.max(np.abs(step)) < tol:
                 break
         else:
-            raise MigravityError(f"pivot_constants: no convergence for skill group {g} after {max_iter} iterations")
+            raise ConvergenceError(f"pivot_constants: no convergence for skill group {g} after {max_iter} iterations "
+                                   f"(largest log step {float(np.max(np.abs(step))):.3g}, tol {tol:g})")
         kappa[g] = np.where(off, kap - kap[off.nonzero()].mean(), 0.0)
     return kappa
 
@@ -314,12 +318,12 @@ def draw_parameters(inputs: ModelInputs, scenario: Scenario, draws: int, seed: i
 def segment_coefficients(inputs: ModelInputs, p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per draw and segment: weight on ``log A`` and on ``log H`` (deviations), price-response elasticity.
 
-    With ``x_s = (w_nat / g_nat) (g_s - g_nat)`` the segment's WFH intensity ``g_s = 1 - days_s / 5`` on
-    the scale of the centred Census WFH share: ``min(delta_A, 0) x_s`` and ``delta_H x_s`` (the
-    stage-1 interactions at the segment's intensity), and
+    With ``x_s = (w_nat / g_nat) (g_s - g_nat)`` the segment's WFH intensity ``g_s = 1 - days_s / 5``
+    (:func:`~migravity.scenarios.segments.segment_intensity`) on the scale of the centred Census WFH
+    share: ``min(delta_A, 0) x_s`` and ``delta_H x_s`` (the stage-1 interactions at the segment's intensity), and
     ``e_s = min(theta_H + delta_H x_s + shift [s high-skilled], cap)``. Shapes (D, 16).
     """
-    x = inputs.intensity_ratio * ((1.0 - segment_days() / 5.0) - inputs.intensity_national)
+    x = inputs.intensity_ratio * (segment_intensity() - inputs.intensity_national)
     high = (segment_skill() == 0).astype(float)
     access = np.minimum(p["delta_wfh_access"], 0.0)[:, None] * x[None, :]
     price = p["delta_wfh_price"][:, None] * x[None, :]
@@ -337,10 +341,108 @@ def segment_weights(inputs: ModelInputs, p: dict[str, np.ndarray], log_pay: np.n
     """
     access, price, response = segment_coefficients(inputs, p)
     dpay = log_pay - inputs.log_pay
-    common = inputs.dest_constant[None, :] + p["theta_pay"][:, None] * dpay[None, :]
+    common = np.asarray(inputs.dest_constant)[None, :] + p["theta_pay"][:, None] * dpay[None, :]
     static = (access[:, :, None] * inputs.log_access[None, None, :]
               + price[:, :, None] * inputs.log_price[None, None, :] + common[:, None, :])
     return np.ascontiguousarray(static), np.ascontiguousarray(response)
+
+
+MAX_FEEDBACK = 10.0
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int | None) -> int:
+    if not (isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+            and lo <= value and (hi is None or value <= hi)):
+        fix = f"give an integer between {lo} and {hi}" if hi is not None else (
+            "give a non-negative integer" if lo == 0 else f"give an integer of at least {lo}")
+        raise ConfigError(name, value, fix)
+    return int(value)
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    """How to simulate: annual steps, Monte Carlo draws and their seed, optional overrides (validated, immutable).
+
+    Attributes
+    ----------
+    years : int
+        Annual steps, 1 to 100.
+    draws : int
+        Monte Carlo draws of the parameters (draw 0 = point estimate), 1 to 100,000.
+    seed : int
+        Seed of the draws (non-negative).
+    mode : {"production", "unconstrained"}, optional
+        Overrides every scenario's ``mode`` (default: each scenario's own).
+    housing_feedback : float, optional
+        Overrides every scenario's ``housing_feedback``, 0 to 10 (default: each scenario's own).
+    n_chunks : int, optional
+        Work chunks over draws (default: 4 per numba thread, at most ``draws``); results do not
+        depend on it.
+
+    Raises
+    ------
+    ConfigError
+        On construction, naming the field, the value and what is allowed.
+    """
+
+    years: int = 10
+    draws: int = 1
+    seed: int = 0
+    mode: Mode | None = None
+    housing_feedback: float | None = None
+    n_chunks: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "draws", _check_int("draws", self.draws, 1, MAX_DRAWS))
+        object.__setattr__(self, "years", _check_int("years", self.years, 1, MAX_YEARS))
+        object.__setattr__(self, "seed", _check_int("seed", self.seed, 0, None))
+        if self.mode is not None:
+            check_choice("mode", self.mode, MODES)
+        if self.housing_feedback is not None:
+            fb = self.housing_feedback
+            if not (isinstance(fb, int | float | np.floating) and not isinstance(fb, bool) and np.isfinite(fb)
+                    and 0 <= fb <= MAX_FEEDBACK):
+                raise ConfigError("housing_feedback", fb, f"give a number between 0 and {MAX_FEEDBACK:g}")
+            object.__setattr__(self, "housing_feedback", float(fb))
+        if self.n_chunks is not None:
+            object.__setattr__(self, "n_chunks", _check_int("n_chunks", self.n_chunks, 1, None))
+
+    @classmethod
+    def of(cls, options: SimulationOptions | None = None, **overrides: Any) -> SimulationOptions:
+        """``options`` (default: the defaults) with the overrides that are not None.
+
+        Parameters
+        ----------
+        options : SimulationOptions, optional
+            The starting point.
+        **overrides
+            Field values; ``None`` keeps the starting point's.
+
+        Returns
+        -------
+        SimulationOptions
+            Validated.
+        """
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ConfigError(unknown[0], overrides[unknown[0]], "use one of " + ", ".join(sorted(names)))
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(options, **given) if options is not None else cls(**given)
+
+    @property
+    def settings(self) -> dict[str, int]:
+        """``{"years", "draws", "seed"}``: the run settings recorded with the results."""
+        return {"years": self.years, "draws": self.draws, "seed": self.seed}
+
+    def apply(self, scenario: Scenario) -> Scenario:
+        """``scenario`` with this ``mode`` and ``housing_feedback`` where given (else unchanged)."""
+        changes: dict[str, Any] = {}
+        if self.mode is not None and self.mode != scenario.mode:
+            changes["mode"] = self.mode
+        if self.housing_feedback is not None and self.housing_feedback != scenario.housing_feedback:
+            changes["housing_feedback"] = self.housing_feedback
+        return replace(scenario, **changes) if changes else scenario
 
 
 @dataclass(frozen=True, eq=False)
@@ -350,19 +452,25 @@ class Simulation:
     Attributes
     ----------
     scenario : Scenario
+        As simulated (the options' overrides applied).
     stocks : ndarray, shape (draws, years + 1, 16, n)
         Stocks by draw, year, segment and LAD.
     hs_flows : ndarray, shape (n, n)
         Final-year high-skilled mover flows, mean over draws.
+    options : SimulationOptions, optional
+        The options it was simulated with.
     """
 
     scenario: Scenario
     stocks: np.ndarray
     hs_flows: np.ndarray
+    options: SimulationOptions | None = None
 
 
-def simulate(inputs: ModelInputs, scenario: Scenario, *, draws: int = 1, seed: int = 0, years: int = 10,
-             n_chunks: int | None = None) -> Simulation:
+def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions | None = None, *,
+             draws: int | None = None, seed: int | None = None, years: int | None = None,
+             n_chunks: int | None = None, mode: Mode | None = None,
+             housing_feedback: float | None = None) -> Simulation:
     """Simulate ``scenario`` for ``years`` annual steps over ``draws`` parameter draws.
 
     Parameters
@@ -370,23 +478,30 @@ def simulate(inputs: ModelInputs, scenario: Scenario, *, draws: int = 1, seed: i
     inputs : ModelInputs
         From :func:`prepare_inputs`.
     scenario : Scenario
-        A validated scenario (its own years/draws/seed are ignored here; see :func:`run_scenarios`).
-    draws, seed, years : int
-        Monte Carlo draws (draw 0 = point estimate), seed of the draws, annual steps.
-    n_chunks : int, optional
-        Work chunks over draws (default: 4 per numba thread, at most ``draws``).
+        A validated scenario (its own years/draws/seed are ignored here; see
+        :func:`migravity.scenarios.run.run_scenarios`).
+    options : SimulationOptions, optional
+        Years, draws, seed, overrides (default: ``SimulationOptions()``: 10 years, 1 draw, seed 0).
+    draws, seed, years, n_chunks, mode, housing_feedback : optional
+        Replace the field of ``options`` of the same name (see :class:`SimulationOptions`).
 
     Returns
     -------
     Simulation
+
+    Raises
+    ------
+    ConfigError
+        An option is out of range, or a scenario's change cannot be applied to the study area.
+    MigravityError
+        The simulation produced a non-finite or negative stock.
     """
-    for name, v, hi in (("draws", draws, 100_000), ("years", years, 100)):
-        if not (isinstance(v, int | np.integer) and 1 <= v <= hi):
-            raise ConfigError(name, v, f"give an integer between 1 and {hi}")
-    if not (isinstance(seed, int | np.integer) and seed >= 0):
-        raise ConfigError("seed", seed, "give a non-negative integer")
+    opts = SimulationOptions.of(options, draws=draws, seed=seed, years=years, n_chunks=n_chunks, mode=mode,
+                                housing_feedback=housing_feedback)
+    scenario = opts.apply(scenario)
+    draws, years = opts.draws, opts.years
     stock0, log_price0, log_pay = initial_state(inputs, scenario)
-    p = draw_parameters(inputs, scenario, draws, seed)
+    p = draw_parameters(inputs, scenario, draws, opts.seed)
     static, theta_h = segment_weights(inputs, p, log_pay)
     unconstrained = scenario.mode == "unconstrained"
     if unconstrained:
@@ -394,7 +509,7 @@ def simulate(inputs: ModelInputs, scenario: Scenario, *, draws: int = 1, seed: i
     else:
         base_static = static
     move = np.ascontiguousarray(np.clip(p["move_rate_scale"][:, None] * inputs.move_rate[None, :], 0.0, 1.0))
-    chunks = n_chunks or min(draws, 4 * numba.get_num_threads())
+    chunks = opts.n_chunks or min(draws, 4 * numba.get_num_threads())
     stocks = np.empty((draws, years + 1, len(SEGMENTS), inputs.n))
     flows = np.empty((chunks, inputs.n, inputs.n))
     mask = segment_skill() == 0
@@ -407,12 +522,12 @@ def simulate(inputs: ModelInputs, scenario: Scenario, *, draws: int = 1, seed: i
     if status != K.OK:
         raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
                              "stock; lower housing_feedback or the perturbations")
-    return Simulation(scenario, stocks, flows.sum(axis=0) / draws)
+    return Simulation(scenario, stocks, flows.sum(axis=0) / draws, opts)
 
 
 def pair_factor(inputs: ModelInputs) -> np.ndarray:
     """``exp(kappa_gij)`` (2, n, n), the kernels' pivot factor of the pair weights."""
-    return np.ascontiguousarray(np.exp(inputs.pair_constant))
+    return np.ascontiguousarray(np.exp(np.asarray(inputs.pair_constant)))
 
 
 def baseline_of(scenario: Scenario) -> Scenario:

@@ -163,8 +163,6 @@ class Scenario:
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and self.name and self.name.replace("_", "").replace("-", "").isalnum()):
             raise ConfigError("name", self.name, "use letters, digits, '_' and '-' only")
-        if self.name == "all":
-            raise ConfigError("name", self.name, "'all' is reserved (export --scenario all): choose another name")
         if not isinstance(self.description, str):
             raise ConfigError("description", self.description, "give a string")
         if self.years is not None and not (_is_int(self.years) and 1 <= self.years <= MAX_YEARS):
@@ -189,7 +187,8 @@ class Scenario:
     def check_zones(self, codes: tuple[str, ...], region_codes: tuple[str, ...]) -> None:
         """Raise :class:`ConfigError` for LAD or region codes that are not in the study area."""
         lad_set, regions = set(codes), sorted(set(region_codes))
-        for ch in (*self.wfh, *self.house_prices, *self.earnings):
+        changes: tuple[WfhChange | PercentChange, ...] = (*self.wfh, *self.house_prices, *self.earnings)
+        for ch in changes:
             for r in ch.regions:
                 if r not in regions:
                     raise ConfigError(f"{ch.key}.regions", r, "use one of " + ", ".join(regions))
@@ -224,7 +223,7 @@ def _changes(raw: Any, key: str, base: Path | None) -> tuple[PercentChange, ...]
                 raise ConfigError(f"{where}.table", table, "give a path to a CSV with columns lad, pct")
             table = str((base / table) if base is not None and not Path(table).is_absolute() else table)
         out.append(PercentChange(
-            pct=float(pct), area=area,
+            pct=float(pct), area=area,  # type: ignore[arg-type]  # validated by PercentChange
             regions=_codes(f"{where}.regions", t["regions"]) if "regions" in t else (),
             lads=_codes(f"{where}.lads", t["lads"]) if "lads" in t else (), table=table, key=where))
     return tuple(out)

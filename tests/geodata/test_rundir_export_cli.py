@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cli_helpers
@@ -15,7 +16,7 @@ import xarray as xr
 
 from migravity.cli.export import register
 from migravity.errors import ConfigError, InputError
-from migravity.scenarios.rundir import RunDirError, open_run
+from migravity.scenarios.rundir import MANIFEST_FILE, NETCDF_ENGINE, RESULTS_FILE, RunDirError, open_run
 
 pytestmark = pytest.mark.realdata
 
@@ -177,13 +178,13 @@ def test_export_flowmap(run_dir: Path, results: xr.Dataset, tmp_path: Path, monk
     np.testing.assert_allclose(flows["count"], expected.loc[list(zip(flows.origin, flows.dest, strict=True))])
 
 
-@pytest.mark.parametrize("fmt", ["gpkg", "parquet"])
+@pytest.mark.parametrize(("fmt", "every"), [("gpkg", ["--all-scenarios"]), ("parquet", ["--scenario", "all"])])
 def test_export_all_scenarios(run_dir: Path, results: xr.Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                              fmt: str) -> None:
-    """``--scenario all``: one output per scenario in the --out directory, each as a single export."""
+                              fmt: str, every: list[str]) -> None:
+    """``--all-scenarios`` (or ``--scenario all``): one output per scenario in the --out directory."""
     out = tmp_path / "all"
-    assert invoke(["export", str(run_dir), "--format", fmt, "--out", str(out), "--top-k", str(TOP_K),
-                   "--scenario", "all"], monkeypatch) == 0
+    assert invoke(["export", str(run_dir), "--format", fmt, "--out", str(out), "--top-k", str(TOP_K), *every],
+                  monkeypatch) == 0
     if fmt == "gpkg":
         assert sorted(p.name for p in out.iterdir()) == ["baseline.gpkg", "wfh_uptake.gpkg"]
         assert sorted(name for name, _ in pyogrio.list_layers(out / "wfh_uptake.gpkg")) == [
@@ -198,12 +199,54 @@ def test_export_all_scenarios(run_dir: Path, results: xr.Dataset, tmp_path: Path
     np.testing.assert_allclose(base["change_hs_flows"], 0.0)  # the baseline against itself
 
 
-def test_export_all_scenarios_needs_a_directory(run_dir: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("every", [["--all-scenarios"], ["--scenario", "all"]])
+def test_export_all_scenarios_needs_a_directory(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                every: list[str]) -> None:
     out = tmp_path / "file.gpkg"
     out.write_text("x")
-    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--scenario", "all"],
-                  monkeypatch) == 2
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), *every], monkeypatch) == 2
+    assert out.read_text() == "x"
+
+
+def test_export_scenario_and_all_scenarios_conflict(run_dir: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x"
+    assert invoke(["export", str(run_dir), "--format", "parquet", "--out", str(out), "--all-scenarios",
+                   "--scenario", "baseline"], monkeypatch) == 2
+    assert "--all-scenarios" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.fixture(scope="module")
+def run_with_all(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample run with its ``wfh_uptake`` scenario renamed ``all`` (a legal scenario name)."""
+    copy = tmp_path_factory.mktemp("named_all") / "run"
+    shutil.copytree(run_dir, copy)
+    with xr.open_dataset(copy / RESULTS_FILE, engine=NETCDF_ENGINE) as ds:
+        ds = ds.load()
+    ds = ds.assign_coords(scenario=["all" if s == "wfh_uptake" else str(s) for s in ds["scenario"].to_numpy()])
+    (copy / RESULTS_FILE).unlink()
+    ds.to_netcdf(copy / RESULTS_FILE, engine=NETCDF_ENGINE)
+    manifest = json.loads((copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    for sc in manifest["scenarios"]:
+        sc["name"] = "all" if sc["name"] == "wfh_uptake" else sc["name"]
+    (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    return copy
+
+
+def test_export_scenario_named_all(run_with_all: Path, results: xr.Dataset, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run holding a scenario named ``all``: ``--scenario all`` is that scenario, ``--all-scenarios`` every one."""
+    assert open_run(run_with_all).scenarios == ["baseline", "all"]
+    one = tmp_path / "one"
+    assert invoke(["export", str(run_with_all), "--format", "parquet", "--out", str(one), "--top-k", str(TOP_K),
+                   "--scenario", "all"], monkeypatch) == 0
+    assert sorted(p.name for p in one.iterdir()) == ["centroids.parquet", "flows.parquet", "zones.parquet"]
+    _check_zones(gpd.read_parquet(one / "zones.parquet"), results, 27700)  # the renamed wfh_uptake
+    every = tmp_path / "every"
+    assert invoke(["export", str(run_with_all), "--format", "parquet", "--out", str(every), "--top-k", str(TOP_K),
+                   "--all-scenarios"], monkeypatch) == 0
+    assert sorted(p.name for p in every.iterdir()) == ["all", "baseline"]
 
 
 def test_export_threshold_without_top_k(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

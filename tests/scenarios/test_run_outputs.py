@@ -11,8 +11,15 @@ import typer
 import xarray as xr
 
 from migravity.errors import ConfigError
+from migravity.scenarios import rundir
 from migravity.scenarios.run import gini, run_scenarios, settle, theil, write_run
+from migravity.scenarios.simulate import SimulationOptions
 from migravity.scenarios.spec import load_scenario
+
+
+def _verdict(lo: float, hi: float) -> str:
+    """What the verdict of a change with this 5-95% interval must be."""
+    return "narrows" if hi < 0 else "widens" if lo > 0 else "unclear"
 
 
 def test_run_directory_contract(inputs, tmp_path):
@@ -31,8 +38,16 @@ def test_run_directory_contract(inputs, tmp_path):
     assert {"national", "gse", "region", "imd_quintile", "lad"} <= set(table.level)
     q = table[table.metric == "gse_hs_share"]
     assert (q.change_q05 <= q.change_q50).all() and (q.change_q50 <= q.change_q95).all()
+    inequality = table[table.metric.isin(["theil_lad", "theil_region", "gini_lad"])]
+    assert list(inequality.verdict) == [_verdict(lo, hi) for lo, hi in zip(inequality.change_q05,
+                                                                          inequality.change_q95, strict=True)]
+    assert set(inequality[inequality.scenario == "baseline"].verdict) == {"unclear"}  # no change at all
+    assert set(table[~table.index.isin(inequality.index)].verdict.fillna("")) == {""}
     man = json.loads((out / "manifest.json").read_text())
     assert man["draws"] == 8 and man["seed"] == 5 and man["years"] == 3
+    assert tuple(man) == rundir.MANIFEST_KEYS and man["files"] == list(rundir.WRITTEN_FILES)
+    assert all(tuple(sc) == rundir.SCENARIO_KEYS for sc in man["scenarios"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(rundir.WRITTEN_FILES)
     sources = {p["source"] for p in man["parameters"]}
     assert "assumed" in sources and any(s.startswith("calibrated") for s in sources)
     assert not list(out.glob(".*part*"))
@@ -73,8 +88,8 @@ def test_run_command(inputs, tmp_path, monkeypatch):
 
     from typer.testing import CliRunner
 
-    from migravity.cli.console import AppState
     from migravity.cli import scenarios as cli
+    from migravity.cli.console import AppState
     from migravity.scenarios import simulate
 
     monkeypatch.setattr(simulate, "prepare_inputs", lambda zones, **kw: inputs)
@@ -102,5 +117,123 @@ def test_run_command(inputs, tmp_path, monkeypatch):
     heads = {h["scenario"]: h for h in payload["scenarios"]}
     assert set(heads) == {"baseline", "northern_housing_relief"}
     assert heads["baseline"]["gse_hs_share"]["change_mean"] == 0.0
-    assert heads["northern_housing_relief"]["gini_lad"]["verdict"] in {"narrows", "widens", "unclear"}
+    assert heads["baseline"]["gini_lad"]["verdict"] == "unclear"
+    for metric in ("theil_lad", "gini_lad"):
+        h = heads["northern_housing_relief"][metric]
+        assert h["verdict"] == _verdict(h["change_q05"], h["change_q95"])
+        assert h["change_q05"] <= h["change_mean"] <= h["change_q95"]
     assert set(heads["northern_housing_relief"]["top_gain"]) >= {"code", "name", "change_mean"}
+
+
+def test_run_directory_is_one_module():
+    """The writer lives with the reader; ``scenarios.run`` only re-exports it."""
+    from migravity.scenarios import run
+
+    assert run.write_run is rundir.write_run and run.QUANTILES is rundir.QUANTILES
+    assert run.NETCDF_ENGINE == rundir.NETCDF_ENGINE
+    assert set(rundir.RUN_FILES) <= set(rundir.WRITTEN_FILES) and rundir.WRITTEN_FILES[-1] == rundir.MANIFEST_FILE
+
+
+def test_written_run_reads_back(inputs, tmp_path):
+    specs = [load_scenario(n) for n in ("baseline", "wfh_uptake")]
+    run = run_scenarios(inputs, specs, draws=3, seed=1, years=2)
+    back = rundir.open_run(write_run(run, tmp_path / "run"))
+    assert back.scenarios == ["baseline", "wfh_uptake"] and back.scenario() == "wfh_uptake"
+    assert (back.years, back.draws, back.zone_vintage, back.area) == (2, 3, "2023", "EW")
+    values = back.zone_values("wfh_uptake")
+    np.testing.assert_allclose(values["hs_change_q50"], np.quantile(
+        [run.runs[1][0].stocks[d, -1, :8].sum(0) - run.runs[1][1].stocks[d, -1, :8].sum(0) for d in range(3)],
+        0.5, axis=0))
+    assert len(back.summary()) == len(run.summary())
+
+
+def test_a_failed_write_leaves_no_partial_file(inputs, tmp_path, monkeypatch):
+    run = run_scenarios(inputs, [load_scenario("baseline")], draws=2, seed=1, years=1)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_run(run, tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["results.nc", "summary.csv"]  # no manifest
+
+
+def test_options_and_keywords_are_the_same_run(inputs):
+    specs = [load_scenario(n) for n in ("baseline", "london_squeeze")]
+    a = run_scenarios(inputs, specs, draws=4, seed=9, years=2)
+    b = run_scenarios(inputs, specs, SimulationOptions(years=2, draws=4, seed=9))
+    c = run_scenarios(inputs, specs, SimulationOptions(years=7, draws=4, seed=1), years=2, seed=9)  # keywords win
+    assert a.settings == b.settings == c.settings == {"years": 2, "draws": 4, "seed": 9}
+    for x, y in ((a, b), (a, c)):
+        for (s1, b1), (s2, b2) in zip(x.runs, y.runs, strict=True):
+            np.testing.assert_array_equal(s1.stocks, s2.stocks)
+            np.testing.assert_array_equal(b1.stocks, b2.stocks)
+
+
+def test_options_override_the_scenarios_mode_and_feedback(inputs):
+    specs = [load_scenario(n) for n in ("baseline", "london_squeeze")]
+    run = run_scenarios(inputs, specs, draws=2, seed=1, years=2, mode="unconstrained", housing_feedback=0.5)
+    for sim, base in run.runs:
+        assert (sim.scenario.mode, sim.scenario.housing_feedback) == ("unconstrained", 0.5)
+        assert (base.scenario.mode, base.scenario.housing_feedback) == ("unconstrained", 0.5)
+    assert run.options is not None and run.options.mode == "unconstrained"
+    plain = run_scenarios(inputs, specs, draws=2, seed=1, years=2)
+    assert not np.array_equal(plain.runs[1][0].stocks, run.runs[1][0].stocks)
+
+
+@pytest.mark.parametrize(("kwargs", "field", "fix"), [
+    ({"years": 0}, "years", "between 1 and 100"),
+    ({"draws": 100_001}, "draws", "between 1 and 100000"),
+    ({"draws": True}, "draws", "between 1 and 100000"),
+    ({"seed": -1}, "seed", "non-negative"),
+    ({"seed": 1.5}, "seed", "non-negative"),
+    ({"mode": "doubly"}, "mode", "'production', 'unconstrained'"),
+    ({"housing_feedback": 11.0}, "housing_feedback", "between 0 and 10"),
+    ({"n_chunks": 0}, "n_chunks", "at least 1"),
+])
+def test_simulation_options_are_validated(kwargs, field, fix):
+    with pytest.raises(ConfigError) as exc:
+        SimulationOptions(**kwargs)
+    assert exc.value.field == field and fix in str(exc.value)
+    with pytest.raises(ConfigError):
+        SimulationOptions.of(None, **kwargs)
+
+
+def test_simulation_options_are_frozen_and_normalised():
+    from dataclasses import FrozenInstanceError
+
+    opts = SimulationOptions(years=np.int64(3), draws=2)
+    assert type(opts.years) is int and opts.settings == {"years": 3, "draws": 2, "seed": 0}
+    with pytest.raises(FrozenInstanceError):
+        opts.years = 4  # type: ignore[misc]
+    assert SimulationOptions.of(opts, draws=None, seed=5) == SimulationOptions(years=3, draws=2, seed=5)
+    with pytest.raises(ConfigError, match="use one of"):
+        SimulationOptions.of(opts, yeras=3)
+
+
+def test_progress_goes_to_the_reporter(inputs):
+    from contextlib import contextmanager
+
+    events: list[tuple[str, object]] = []
+
+    class Recorder:
+        def info(self, message: str) -> None:
+            events.append(("info", message))
+
+        @contextmanager
+        def progress(self, description: str, total: float | None = None):
+            events.append(("start", (description, total)))
+
+            class Task:
+                def advance(self, amount: float = 1) -> None:
+                    events.append(("advance", amount))
+
+                def update(self, **kwargs: object) -> None:
+                    pass
+
+            yield Task()
+
+    specs = [load_scenario(n) for n in ("baseline", "wfh_uptake", "remote_surge")]
+    run_scenarios(inputs, specs, draws=1, years=1, reporter=Recorder())
+    assert events == [("start", ("simulating", 3)), ("advance", 1), ("advance", 1), ("advance", 1)]
