@@ -19,7 +19,7 @@ synthetic_od_table
 
 from __future__ import annotations
 
-from migravity.engine.calibrate import calibrate, calibrate_arrays
+from migravity.engine.calibration import calibrate, calibrate_arrays
 from migravity.engine.dask_flows import distance_blocks
 from migravity.engine.evaluate import evaluate_flows
 from migravity.engine.result import CalibrationResult
