@@ -80,13 +80,9 @@ def fit_ladder(data_dir: DataDir = None, table: pd.DataFrame | None = None) -> L
     return LadderResult(results, len(table))
 
 
-def _stars(p: float) -> str:
-    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-
-
 def regression_table(results: dict[str, Any]) -> str:
     """Format several fitted models side by side: coefficient with stars, robust SE below."""
-    from scipy.stats import norm
+    from migravity.engine.inference import STARS_LEGEND, p_value, stars
 
     names = list(results)
     terms: list[str] = []
@@ -100,8 +96,8 @@ def regression_table(results: dict[str, Any]) -> str:
         for r in results.values():
             if t in r.coefficients:
                 b, se = r.coefficients[t], r.std_errors[t]
-                p = 2 * norm.sf(abs(b / se)) if se > 0 else np.nan
-                coef_row += f"{b:>{col - 3}.4f}{_stars(p):<3}"
+                p = p_value(b / se) if se > 0 else np.nan
+                coef_row += f"{b:>{col - 3}.4f}{stars(p):<3}"
                 se_row += f"{'(' + format(se, '.4f') + ')':>{col - 3}}   "
             else:
                 coef_row += " " * col
@@ -116,7 +112,7 @@ def regression_table(results: dict[str, Any]) -> str:
             v = r.n_pairs if key == "n_pairs" else r.fit[key]
             row += f"{format(v, fmt):>{col - 3}}   "
         lines.append(row)
-    lines.append("Robust (HC0) standard errors in brackets. *** p<0.01, ** p<0.05, * p<0.1.")
+    lines.append(f"Robust (HC0) standard errors in brackets. {STARS_LEGEND}.")
     return "\n".join(lines)
 
 
@@ -129,33 +125,30 @@ class OutOfSample:
     scores: pd.DataFrame  # rows: model; columns: cpc, srmse
 
 
-def _cpc(y: np.ndarray, mu: np.ndarray) -> float:
-    return float(2.0 * np.minimum(y, mu).sum() / (y.sum() + mu.sum()))
-
-
-def _srmse(y: np.ndarray, mu: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((y - mu) ** 2)) / np.mean(y))
-
-
 def out_of_sample(data_dir: DataDir = None) -> OutOfSample:
     """Calibrate on Census 2011 migration, predict Census 2021 (E&W, 2023 codes, inter-LAD pairs)."""
-    from migravity.engine import calibrate
+    from migravity.engine import CalibrationOptions, calibrate
+    from migravity.engine.fitstats import cpc, srmse
     from migravity.geodata import load_zones, od_table
 
     zones = load_zones("2023", "EW", data_dir)
     t11 = od_table(zones, kind="migration2011", attribute_vars=(), data_dir=data_dir)
     t21 = od_table(zones, kind="migration2021", attribute_vars=(), data_dir=data_dir)
-    spec = {"origin": "origin", "destination": "destination", "flow": "flow", "cost": "distance_km",
-            "deterrence": "power", "constraint": "doubly", "terms": ("border",)}
-    r11 = calibrate(t11, **spec)
-    r21 = calibrate(t21, **spec)
+    gravity = CalibrationOptions(deterrence="power", constraint="doubly")
+
+    def fit(table: pd.DataFrame) -> Any:
+        return calibrate(table, origin="origin", destination="destination", flow="flow", cost="distance_km",
+                         terms=("border",), options=gravity)
+
+    r11 = fit(t11)
+    r21 = fit(t21)
     y = t21["flow"].to_numpy()
     pred = r11.predict(t21).to_numpy()
     insample = r21.predict().to_numpy()
     persistence = t11["flow"].to_numpy() * y.sum() / t11["flow"].sum()
     scores = pd.DataFrame(
-        {"cpc": [_cpc(y, pred), _cpc(y, insample), _cpc(y, persistence)],
-         "srmse": [_srmse(y, pred), _srmse(y, insample), _srmse(y, persistence)]},
+        {"cpc": [cpc(y, pred), cpc(y, insample), cpc(y, persistence)],
+         "srmse": [srmse(y, pred), srmse(y, insample), srmse(y, persistence)]},
         index=pd.Index(["gravity calibrated on 2011 -> 2021", "gravity calibrated on 2021 (in sample)",
                         "persistence: 2011 flows x (2021 total / 2011 total)"], name="model"),
     )

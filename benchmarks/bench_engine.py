@@ -63,13 +63,13 @@ class Balancing:
 
     def setup(self, n: str, constraint: str) -> None:
         from migravity.engine._kernels_flow import balance
-        from migravity.engine.options import constraint_code
+        from migravity.engine.options import Margins
         from migravity.engine.ppml import n_threads
 
         data = _arrays(n)
         self.k = np.exp(-1.5 * np.log(data["cost"]) + 0.5 * data["border"])
         self.rows, self.cols = data["origin_totals"], data["destination_totals"]
-        self.mode, self.nt, self.balance = constraint_code(constraint), n_threads(), balance
+        self.mode, self.nt, self.balance = int(Margins.of(constraint)), n_threads(), balance
         self.time_balance(n, constraint)  # compile outside the timing
 
     def time_balance(self, n: str, constraint: str) -> None:

@@ -3,9 +3,10 @@
 Pure ``@njit(cache=True)`` functions over contiguous float64 arrays. They never raise;
 balancing returns ``(iterations, converged, max_relative_margin_error)``.
 
-Balancing modes (integer codes, see :mod:`migravity.engine.options`): 0 none (one global
-factor so that the total matches when ``row_target`` sums to a positive number), 1 production
-(rows), 2 attraction (columns), 3 doubly (Furness/IPF on both).
+Balancing modes are the integer values of :class:`migravity.engine.options.Margins` (the
+Python layer passes ``int(margins)``): 0 none (one global factor so that the total matches when
+``row_target`` sums to a positive number), 1 production (rows), 2 attraction (columns),
+3 doubly (Furness/IPF on both).
 """
 
 from __future__ import annotations
@@ -252,9 +253,8 @@ def balance_mixed(k_exact, k32, row_target, col_target, a, b, tol, max_iter, n_t
     """
     it, conv, err, ok = _balance_doubly(k32, row_target, col_target, a, b, 0.5 * tol, max_iter, n_threads,
                                         k_exact, switch_tol, True)
-    for i in range(row_target.shape[0]):
-        if a[i] == 0.0 and row_target[i] > 0.0:
-            ok = False
+    if unplaced_error(a, row_target) > 0.0:
+        ok = False
     return it, conv, err, ok
 
 
@@ -262,6 +262,48 @@ def balance_mixed(k_exact, k32, row_target, col_target, a, b, tol, max_iter, n_t
 def _rel_err(value, target):  # pragma: no cover - jitted
     d = abs(value - target)
     return d / target if target > 0.0 else d
+
+
+@njit(cache=True)
+def factors_from_sums(sums, target, out):  # pragma: no cover - jitted
+    """The factors of one margin: ``out = target / sums`` (0 where a sum is 0).
+
+    Returns the largest relative error left on that margin: that of the margins whose sum is
+    0 (nothing to scale), the others being exact. Shared by :func:`balance` and the Dask backend.
+    """
+    err = 0.0
+    for j in range(sums.shape[0]):
+        out[j] = target[j] / sums[j] if sums[j] > 0.0 else 0.0
+        if sums[j] == 0.0:
+            err = max(err, _rel_err(0.0, target[j]))
+    return err
+
+
+@njit(cache=True)
+def unplaced_error(factors, target):  # pragma: no cover - jitted
+    """1.0 if a margin with a positive target got the factor 0 (flow to place but no ``K``), else 0.0."""
+    err = 0.0
+    for i in range(target.shape[0]):
+        if factors[i] == 0.0 and target[i] > 0.0:
+            err = max(err, 1.0)
+    return err
+
+
+@njit(cache=True)
+def column_error(b, cols, ct, active):  # pragma: no cover - jitted
+    """Error of the column margins ``b_j cols_j`` after a Furness sweep, and whether it can go on.
+
+    Returns ``(err, feasible)``: the largest relative error against ``ct`` (absolute where the
+    target is 0), and False if an active column (target > 0) summed to 0. Shared by
+    :func:`balance` and the Dask backend's driver.
+    """
+    err = 0.0
+    feasible = True
+    for j in range(ct.shape[0]):
+        err = max(err, _rel_err(b[j] * cols[j], ct[j]))
+        if active[j] and not cols[j] > 0.0:
+            feasible = False
+    return err, feasible
 
 
 @njit(cache=True)
@@ -414,19 +456,12 @@ def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads)
     if mode == 1:
         b[:] = 1.0
         _furness_sweep(k_mat, row_target, a, b, cols, n_threads)
-        err = 0.0
-        for i in range(n_o):
-            if a[i] == 0.0 and row_target[i] > 0.0:
-                err = max(err, 1.0)
+        err = unplaced_error(a, row_target)
         return 1, err <= tol, err
     if mode == 2:
         a[:] = 1.0
         _row_col_sums(k_mat, a, b, rows, cols, n_threads)
-        err = 0.0
-        for j in range(n_d):
-            b[j] = col_target[j] / cols[j] if cols[j] > 0.0 else 0.0
-            if cols[j] == 0.0:
-                err = max(err, _rel_err(0.0, col_target[j]))
+        err = factors_from_sums(cols, col_target, b)
         return 1, err <= tol, err
     # doubly constrained: accelerated Furness
     it, conv, err, _ = _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_threads,
@@ -462,12 +497,7 @@ def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_thread
             _furness_sweep_blk(k_mat, rt, a, b, cols, n_threads)
         else:
             _furness_sweep(k_mat, rt, a, b, cols, n_threads)
-        err = 0.0
-        feasible = True
-        for j in range(n_d):
-            err = max(err, _rel_err(b[j] * cols[j], ct[j]))
-            if active[j] and not cols[j] > 0.0:
-                feasible = False
+        err, feasible = column_error(b, cols, ct, active)
         if not feasible:
             return it, False, err, False
         if not corrected and err <= switch_tol:
@@ -477,10 +507,9 @@ def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_thread
             _defect(k_exact, k_mat, a, b, d_rows, d_cols, n_threads)
             for i in range(n_o):
                 rt[i] -= d_rows[i]
-            err = 0.0
             for j in range(n_d):
                 ct[j] -= d_cols[j]
-                err = max(err, _rel_err(b[j] * cols[j], ct[j]))
+            err, _ = column_error(b, cols, ct, active)
         if corrected and err <= tol:
             return it, True, err, True
         anderson_update(u, b, cols, ct, active, err, it, fg, hist, state)
@@ -489,9 +518,7 @@ def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_thread
         _furness_sweep_blk(k_mat, rt, a, b, cols, n_threads)
     else:
         _furness_sweep(k_mat, rt, a, b, cols, n_threads)
-    err = 0.0
-    for j in range(n_d):
-        err = max(err, _rel_err(b[j] * cols[j], ct[j]))
+    err, _ = column_error(b, cols, ct, active)
     return it, err <= tol and corrected, err, True
 
 
@@ -502,28 +529,6 @@ def _scale_inplace_py(k_mat, a, b):  # pragma: no cover - jitted
         ai = a[i]
         for j in range(n_d):
             k_mat[i, j] *= ai * b[j]
-
-
-@njit(cache=True, parallel=True, fastmath=_FM)
-def axpy_inplace(out, coef, term):  # pragma: no cover - jitted
-    """``out += coef * term`` over (n_o, n_d) arrays."""
-    n_o, n_d = out.shape
-    for i in prange(n_o):
-        for j in range(n_d):
-            out[i, j] += coef * term[i, j]
-
-
-@njit(cache=True, parallel=True)
-def add_outer_and_mask(out, u, v, mask, has_mask):  # pragma: no cover - jitted
-    """``out[i, j] += u[i] + v[j]``; then ``-inf`` outside ``mask`` (if ``has_mask``)."""
-    n_o, n_d = out.shape
-    for i in prange(n_o):
-        ui = u[i]
-        for j in range(n_d):
-            if has_mask and not mask[i, j]:
-                out[i, j] = -np.inf
-            else:
-                out[i, j] += ui + v[j]
 
 
 _scale_par = njit(cache=True, parallel=True)(_scale_inplace_py)

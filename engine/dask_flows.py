@@ -27,6 +27,7 @@ every worker and the driver can reach.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -36,17 +37,19 @@ import xarray as xr
 from migravity.engine._kernels_flow import (
     anderson_start,
     anderson_update,
+    column_error,
+    factors_from_sums,
     furness_sweep_block,
     row_col_sums_block,
     scale_block,
+    unplaced_error,
 )
-from migravity.engine.evaluate import FlowPlan, flow_array, kernel_matrix
+from migravity.engine.evaluate import FlowPlan, PairTerm, flow_array, kernel_matrix
+from migravity.engine.options import FlowOptions, Margins, check_chunks
 from migravity.errors import ConfigError, ExportError
 
 #: Pairs per block when ``chunks`` is not given (64 MB of float64).
 BLOCK_PAIRS = 8_000_000
-
-_ONE_MASK = np.ones((1, 1), dtype=bool)
 
 
 def block_shape(chunks: int | tuple[int, int] | None, shape: tuple[int, int], inputs: list[Any]) -> tuple[int, int]:
@@ -63,26 +66,21 @@ def block_shape(chunks: int | tuple[int, int] | None, shape: tuple[int, int], in
             if isinstance(arr, da.Array):
                 return int(arr.chunksize[0]), int(arr.chunksize[1])
         return max(1, min(n_o, BLOCK_PAIRS // max(n_d, 1))), n_d
+    check_chunks(chunks)
     pair = (chunks, n_d) if isinstance(chunks, int | np.integer) else tuple(chunks)
-    if len(pair) != 2 or not all(isinstance(c, int | np.integer) and not isinstance(c, bool) and c > 0
-                                 for c in pair):
-        raise ConfigError("chunks", chunks, "give a positive int (rows per block) or (rows, columns)")
     return min(int(pair[0]), n_o), min(int(pair[1]), n_d)
 
 
-def evaluate_plan(
-    plan: FlowPlan,
-    *,
-    tol: float,
-    max_iter: int,
-    chunks: int | tuple[int, int] | None = None,
-    client: Any = None,
-    store: str | os.PathLike[str] | None = None,
-    persist: bool = True,
-) -> xr.DataArray:
+def evaluate_plan(plan: FlowPlan, options: FlowOptions) -> xr.DataArray:
     """Evaluate a validated :class:`~migravity.engine.evaluate.FlowPlan` on Dask.
 
-    See :func:`migravity.engine.evaluate_flows` (``backend="dask"``) for the parameters.
+    Parameters
+    ----------
+    plan : FlowPlan
+        The validated inputs (pair arrays NumPy or Dask).
+    options : FlowOptions
+        Balancing (``tol``, ``max_iter``) and Dask options (``chunks``, ``client``, ``store``,
+        ``persist``); see :func:`migravity.engine.evaluate_flows`.
 
     Returns
     -------
@@ -92,21 +90,22 @@ def evaluate_plan(
     """
     import dask.array as da
 
-    inputs = [g[0] for g in plan.groups] + ([plan.mask] if plan.mask is not None else [])
-    rc, cc = block_shape(chunks, plan.shape, inputs)
+    client = options.client
+    inputs = [t.array for t in plan.terms] + ([plan.mask] if plan.mask is not None else [])
+    rc, cc = block_shape(options.chunks, plan.shape, inputs)
     kern = _kernel_array(plan, rc, cc)
-    if persist:
+    if options.keep_kernel:
         kern = client.persist(kern) if client is not None else kern.persist()
-    a, b, status = _balance(kern, plan, tol, max_iter, client)
-    if plan.mode == 0:
+    a, b, status = _balance(kern, plan, options)
+    if plan.margins == Margins.NONE:
         flows = kern
     else:
         a2 = da.from_array(a[:, None], chunks=(kern.chunks[0], 1))
         b2 = da.from_array(b[None, :], chunks=(1, kern.chunks[1]))
         flows = da.map_blocks(_scale, kern, a2, b2, dtype=np.float64)
     out = flow_array(flows, plan, status)
-    if store is not None:
-        out = write_zarr(out, store, client)
+    if options.store is not None:
+        out = write_zarr(out, options.store, client)
     return out
 
 
@@ -119,8 +118,8 @@ def _kernel_array(plan: FlowPlan, rc: int, cc: int) -> Any:
             return arr.astype(dtype).rechunk((rc, cc))
         return da.from_array(np.asarray(arr, dtype=dtype), chunks=(rc, cc))
 
-    pairs = [blocks(g[0], np.float64) for g in plan.groups]
-    spec = [tuple(g[1:]) for g in plan.groups]
+    pairs = [blocks(t.array, np.float64) for t in plan.terms]
+    spec = [dataclasses.replace(t, array=None) for t in plan.terms]  # the arrays travel as blocks
     extra = [] if plan.mask is None else [blocks(plan.mask, np.bool_)]
     u = da.from_array(plan.u[:, None], chunks=(rc, 1))
     v = da.from_array(plan.v[None, :], chunks=(1, cc))
@@ -132,16 +131,16 @@ def _kernel_array(plan: FlowPlan, rc: int, cc: int) -> Any:
 
 
 def _kernel_block(
-    u: np.ndarray, v: np.ndarray, *arrays: np.ndarray, spec: list[tuple], has_mask: bool,
+    u: np.ndarray, v: np.ndarray, *arrays: np.ndarray, spec: list[PairTerm], has_mask: bool,
     block_info: dict | None = None,
 ) -> np.ndarray:
     """One block of ``K``: the in-memory predictor (serial kernel) on the block's slices."""
     loc = block_info[None]["array-location"] if block_info else [(0, 0), (0, 0)]
     n_p = len(spec)
-    groups = [[np.ascontiguousarray(arr, dtype=np.float64), *s] for arr, s in zip(arrays[:n_p], spec, strict=True)]
-    m = np.ascontiguousarray(arrays[n_p], dtype=bool) if has_mask else _ONE_MASK
-    shape = (u.shape[0], v.shape[1])
-    return kernel_matrix(groups, np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(v[0]), m, has_mask, shape,
+    terms = [dataclasses.replace(t, array=np.ascontiguousarray(arr, dtype=np.float64))
+             for arr, t in zip(arrays[:n_p], spec, strict=True)]
+    m = np.ascontiguousarray(arrays[n_p], dtype=bool) if has_mask else None
+    return kernel_matrix(terms, np.ascontiguousarray(u[:, 0]), np.ascontiguousarray(v[0]), m,
                          serial=True, offset=(int(loc[0][0]), int(loc[1][0])))
 
 
@@ -177,7 +176,9 @@ def _col_sums(k: np.ndarray, a: np.ndarray) -> np.ndarray:
 def _row_factors(row_target: np.ndarray, *parts: np.ndarray) -> np.ndarray:
     """Row factors ``target / (K b)`` from a row of blocks' partial sums (0 where the sum is 0)."""
     rows = np.sum(parts, axis=0)
-    return np.divide(row_target, rows, out=np.zeros(rows.shape), where=rows > 0.0)
+    a = np.empty(rows.shape)
+    factors_from_sums(rows, row_target, a)
+    return a
 
 
 class _Blocks:
@@ -258,49 +259,54 @@ class _Blocks:
         return np.concatenate(res[:n_p]), self._cols(res[n_p:])
 
 
-def _rel_err(value: np.ndarray, target: np.ndarray) -> float:
-    """Largest ``|value - target| / target`` (absolute where the target is 0), as the kernels do."""
-    d = np.abs(value - target)
-    rel = np.divide(d, target, out=d.copy(), where=target > 0.0)
-    return float(rel.max()) if rel.size else 0.0
+def _balance(kern: Any, plan: FlowPlan, options: FlowOptions) -> tuple[np.ndarray, np.ndarray, tuple[int, bool, float]]:
+    """Row and column factors, and ``(iterations, converged, max_error)``, as the in-memory ``balance``.
 
-
-def _balance(
-    kern: Any, plan: FlowPlan, tol: float, max_iter: int, client: Any,
-) -> tuple[np.ndarray, np.ndarray, tuple[int, bool, float]]:
-    """Row and column factors, and ``(iterations, converged, max_error)``, as the in-memory ``balance``."""
+    The same kernels decide every step: the factors of one margin from its sums
+    (:func:`~migravity.engine._kernels_flow.factors_from_sums`), the error of a margin left
+    without flow (:func:`~migravity.engine._kernels_flow.unplaced_error`), and for both margins
+    the accelerated Furness iteration (:func:`~migravity.engine._kernels_flow.anderson_start`,
+    :func:`~migravity.engine._kernels_flow.column_error`,
+    :func:`~migravity.engine._kernels_flow.anderson_update`), of which only the sweep runs on
+    the cluster.
+    """
     n_o, n_d = plan.shape
     rt, ct = plan.row_targets, plan.col_targets
     a = np.ones(n_o)
     b = np.ones(n_d)
-    if plan.mode == 0:
+    if plan.margins == Margins.NONE:
         return a, b, (0, True, 0.0)
-    blk = _Blocks(kern, client)
-    if plan.mode == 1:
+    blk = _Blocks(kern, options.client)
+    if plan.margins == Margins.ORIGIN:
         a = blk.row_factors(rt, b)
-        err = 1.0 if np.any((a == 0.0) & (rt > 0.0)) else 0.0  # a row with flow to place but no K
-        return a, b, (1, err <= tol, err)
-    if plan.mode == 2:
-        cols = blk.col_sums(a)
-        b = np.divide(ct, cols, out=np.zeros(n_d), where=cols > 0.0)
-        err = 1.0 if np.any((cols == 0.0) & (ct > 0.0)) else 0.0  # a column with flow to place but no K
-        return a, b, (1, err <= tol, err)
-    u = np.zeros(n_d)
-    active = np.empty(n_d, dtype=np.bool_)
+        err = float(unplaced_error(a, rt))  # a row with flow to place but no K
+        return a, b, (1, err <= options.tol, err)
+    if plan.margins == Margins.DESTINATION:
+        err = float(factors_from_sums(blk.col_sums(a), ct, b))
+        return a, b, (1, err <= options.tol, err)
+    return _furness(blk, rt, ct, a, b, options.tol, options.max_iter)
+
+
+def _furness(
+    blk: _Blocks, rt: np.ndarray, ct: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float, max_iter: int,
+) -> tuple[np.ndarray, np.ndarray, tuple[int, bool, float]]:
+    """The accelerated Furness iteration of the in-memory ``balance``, its sweeps on the cluster."""
+    u = np.zeros(b.size)
+    active = np.empty(b.size, dtype=np.bool_)
     fg, hist, state = anderson_start(ct, b, u, active)
     it = 0
     while it < max_iter:
         it += 1
         a, cols = blk.sweep(rt, b)
-        err = _rel_err(b * cols, ct)
-        if np.any(active & ~(cols > 0.0)):
-            return a, b, (it, False, err)
+        err, feasible = column_error(b, cols, ct, active)
+        if not feasible:
+            return a, b, (it, False, float(err))
         if err <= tol:
-            return a, b, (it, True, err)
+            return a, b, (it, True, float(err))
         anderson_update(u, b, cols, ct, active, err, it, fg, hist, state)
     a, cols = blk.sweep(rt, b)
-    err = _rel_err(b * cols, ct)
-    return a, b, (it, err <= tol, err)
+    err, _ = column_error(b, cols, ct, active)
+    return a, b, (it, bool(err <= tol), float(err))
 
 
 def write_zarr(flows: xr.DataArray, store: str | os.PathLike[str], client: Any = None) -> xr.DataArray:
@@ -340,7 +346,7 @@ def write_zarr(flows: xr.DataArray, store: str | os.PathLike[str], client: Any =
             else:
                 dask.compute(job)
     except OSError as exc:
-        raise ExportError(store, str(exc)) from exc
+        raise ExportError(os.fspath(store), str(exc)) from exc
     out = xr.open_zarr(store, consolidated=False)["flow"]
     out.attrs.update(attrs)
     return out

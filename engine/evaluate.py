@@ -8,10 +8,12 @@ totals must have the same sum). The balancing status (``iterations``, ``converge
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import IntFlag
 from typing import Any
 
 import numpy as np
@@ -28,41 +30,128 @@ from migravity.engine._kernels_flow import (
     scale_measure,
 )
 from migravity.engine.design import check_flows, parse_term
-from migravity.engine.options import BACKENDS, Backend, Constraint, constraint_code, normalise_constraint
+from migravity.engine.options import Backend, Constraint, FlowOptions, Margins, normalise_constraint, resolve_options
 from migravity.engine.ppml import n_threads
 from migravity.engine.result import CalibrationResult
-from migravity.errors import ConfigError, InputError, check_choice
+from migravity.errors import ConfigError, InputError
 
 
-def _totals(values: Any, labels: np.ndarray, field: str) -> np.ndarray:
-    if isinstance(values, Mapping | pd.Series):
-        s = pd.Series(values)
-        missing = [v for v in labels.tolist() if v not in s.index]
-        if missing:
-            raise ConfigError(field, f"<{len(s)} totals>", f"give a total for {missing[:5]} too")
-        arr = s.reindex(labels).to_numpy(dtype=np.float64)
-    else:
-        arr = np.asarray(values, dtype=np.float64).ravel()
-        if arr.shape != labels.shape:
-            raise InputError(f"{field} has {arr.size} entries, expected {labels.size}")
-    return check_flows(arr, field)
+class TermForm(IntFlag):
+    """How a pair array enters the linear predictor: its value, its log, or both (Tanner).
+
+    The value is the code the predictor kernel takes (``int(form)``): 0 nothing, 1 linear,
+    2 log, 3 both.
+    """
+
+    NONE = 0
+    LINEAR = 1
+    LOG = 2
+    BOTH = 3
+
+
+@dataclass(frozen=True)
+class PairTerm:
+    """One pair array's part of the linear predictor: ``c_log * log(array) + c_lin * array``.
+
+    Attributes
+    ----------
+    array : ndarray or dask.array.Array, shape (n_o, n_d)
+        The pair values (None in the per-block specification sent to Dask workers).
+    form : TermForm
+        Whether the array enters linearly, logged, or both.
+    c_log, c_lin : float
+        Coefficients of ``log(array)`` and of ``array``.
+    option : str
+        The argument the array came from (``"cost"`` or ``"pair_terms"``), for error messages.
+    key : str
+        The coefficient's name (the logged one where there is one), for error messages.
+    """
+
+    array: Any
+    form: TermForm = TermForm.NONE
+    c_log: float = 0.0
+    c_lin: float = 0.0
+    option: str = "pair_terms"
+    key: str = ""
+
+    def plus(self, coefficient: float, take_log: bool, key: str) -> PairTerm:
+        """This term with one more coefficient on ``log(array)`` (``take_log``) or on ``array``.
+
+        Parameters
+        ----------
+        coefficient : float
+            The coefficient added.
+        take_log : bool
+            Whether it multiplies ``log(array)`` (else ``array``).
+        key : str
+            The coefficient's name (kept as :attr:`key` when logged).
+
+        Returns
+        -------
+        PairTerm
+        """
+        if take_log:
+            return dataclasses.replace(self, form=self.form | TermForm.LOG, c_log=self.c_log + coefficient, key=key)
+        return dataclasses.replace(self, form=self.form | TermForm.LINEAR, c_lin=self.c_lin + coefficient)
+
+    def kernel_args(self) -> tuple[Any, int, float, float]:
+        """``(array, code, c_log, c_lin)`` as the predictor kernels take them."""
+        return self.array, int(self.form), self.c_log, self.c_lin
+
+
+#: The placeholder of an empty slot of a fused predictor pass.
+_NO_TERM = PairTerm(np.ones((1, 1)))
+_ONE_MASK = np.ones((1, 1), dtype=bool)
+
+
+@dataclass(frozen=True)
+class FlowInputs:
+    """The arrays of a flow evaluation as given to :func:`evaluate_flows` (validated by :func:`make_plan`).
+
+    See :func:`evaluate_flows` for the meaning of each field.
+    """
+
+    cost: Any = None
+    pair_terms: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    origin_terms: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    destination_terms: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    origin_totals: Any = None
+    destination_totals: Any = None
+    mask: Any = None
+    origin_labels: Any = None
+    destination_labels: Any = None
 
 
 @dataclass(frozen=True)
 class FlowPlan:
     """Validated inputs of a flow evaluation, shared by the in-memory and the Dask backends.
 
-    ``groups`` holds one entry per pair array: ``[array, code (1 linear, 2 log, 3 both),
-    c_log, c_lin, field, key]``; ``u`` and ``v`` are the summed origin and destination terms
-    (the intercept is in ``u`` when unconstrained); ``mode`` is the constraint's kernel code.
+    Attributes
+    ----------
+    terms : list of PairTerm
+        One per pair array.
+    u, v : ndarray
+        Summed origin and destination terms (the intercept is in ``u`` when unconstrained).
+    mask : array of bool or None
+        Pairs that may carry flow (None: all).
+    constraint : str
+        Canonical constraint name.
+    margins : Margins
+        The margins the flows are balanced to.
+    shape : (int, int)
+        ``(n_o, n_d)``.
+    origin_labels, destination_labels : ndarray
+        Coordinates of the result.
+    row_targets, col_targets : ndarray
+        Target margins (zeros where not kept).
     """
 
-    groups: list[list[Any]]
+    terms: list[PairTerm]
     u: np.ndarray
     v: np.ndarray
     mask: Any
     constraint: str
-    mode: int
+    margins: Margins
     shape: tuple[int, int]
     origin_labels: np.ndarray
     destination_labels: np.ndarray
@@ -83,13 +172,14 @@ def evaluate_flows(
     mask: Any = None,
     origin_labels: Any = None,
     destination_labels: Any = None,
-    tol: float = 1e-10,
-    max_iter: int = 10_000,
+    tol: float | None = None,
+    max_iter: int | None = None,
     backend: Backend | None = None,
     chunks: int | tuple[int, int] | None = None,
     client: Any = None,
     store: str | os.PathLike[str] | None = None,
     persist: bool | None = None,
+    options: FlowOptions | None = None,
 ) -> xr.DataArray:
     """Flows between zones for given coefficients.
 
@@ -115,8 +205,9 @@ def evaluate_flows(
         Pairs that may carry flow (default: all).
     origin_labels, destination_labels : sequence, optional
         Coordinates of the result (default ``0..n-1``).
-    tol, max_iter : float, int
-        Balancing tolerance (max relative margin error) and sweep limit.
+    tol, max_iter : float, int, optional
+        Balancing tolerance (max relative margin error; default 1e-10) and sweep limit
+        (default 10,000).
     backend : {"numpy", "dask"}, optional
         ``"numpy"`` evaluates in memory. ``"dask"`` evaluates in origin x destination blocks on
         the active Dask scheduler (or ``client``), so that no (n_o, n_d) array is ever held by one
@@ -135,6 +226,9 @@ def evaluate_flows(
         across the cluster), or, with ``False``, recompute its blocks in every sweep, so that a
         worker holds only the blocks it is working on (for grids larger than the cluster's
         memory; each balancing iteration then pays the ``exp``).
+    options : FlowOptions, optional
+        The options above (``constraint`` to ``persist``) as one validated object; keywords
+        given as well override its fields.
 
     Returns
     -------
@@ -142,154 +236,218 @@ def evaluate_flows(
         Dims ``(origin, destination)``; ``attrs`` hold ``iterations``, ``converged`` and
         ``max_error`` of the balancing.
     """
-    if backend is None:
-        backend = "dask" if any(x is not None for x in (chunks, client, store, persist)) else "numpy"
-    check_choice("backend", backend, BACKENDS)
-    if backend == "numpy":
-        for field, value in (("chunks", chunks), ("client", client), ("store", store), ("persist", persist)):
-            if value is not None:
-                raise ConfigError(field, value, 'only the Dask backend takes it: pass backend="dask"')
-    dask_pairs = backend == "dask"
-    plan = make_plan(
-        params, cost, pair_terms, origin_terms, destination_terms, constraint=constraint,
-        origin_totals=origin_totals, destination_totals=destination_totals, mask=mask,
-        origin_labels=origin_labels, destination_labels=destination_labels, lazy=dask_pairs,
+    opts = resolve_options(
+        FlowOptions, options, constraint=constraint, tol=tol, max_iter=max_iter, backend=backend,
+        chunks=chunks, client=client, store=store, persist=persist,
     )
-    if dask_pairs:
+    inputs = FlowInputs(
+        cost=cost, pair_terms=dict(pair_terms or {}), origin_terms=dict(origin_terms or {}),
+        destination_terms=dict(destination_terms or {}), origin_totals=origin_totals,
+        destination_totals=destination_totals, mask=mask, origin_labels=origin_labels,
+        destination_labels=destination_labels,
+    )
+    plan = make_plan(params, inputs, opts)
+    if opts.use_dask:
         from migravity.engine.dask_flows import evaluate_plan
 
-        return evaluate_plan(plan, tol=tol, max_iter=max_iter, chunks=chunks, client=client, store=store,
-                             persist=True if persist is None else bool(persist))
-    return _evaluate_in_memory(plan, tol, max_iter)
+        return evaluate_plan(plan, opts)
+    return _evaluate_in_memory(plan, opts)
 
 
-def make_plan(
-    params: CalibrationResult | Mapping[str, float],
-    cost: Any = None,
-    pair_terms: Mapping[str, Any] | None = None,
-    origin_terms: Mapping[str, np.ndarray] | None = None,
-    destination_terms: Mapping[str, np.ndarray] | None = None,
-    *,
-    constraint: Constraint | None = None,
-    origin_totals: Any = None,
-    destination_totals: Any = None,
-    mask: Any = None,
-    origin_labels: Any = None,
-    destination_labels: Any = None,
-    lazy: bool = False,
-) -> FlowPlan:
+def make_plan(params: CalibrationResult | Mapping[str, float], inputs: FlowInputs, options: FlowOptions) -> FlowPlan:
     """Validate the inputs of :func:`evaluate_flows` and gather them in a :class:`FlowPlan`.
 
-    With ``lazy`` the pair arrays and the mask are left as they are (NumPy or Dask arrays, only
-    their shapes checked); otherwise they become contiguous float64 (bool) NumPy arrays.
+    On the Dask backend (``options.use_dask``) the pair arrays and the mask are left as they are
+    (NumPy or Dask arrays, only their shapes checked); otherwise they become contiguous float64
+    (bool) NumPy arrays.
+
+    Parameters
+    ----------
+    params : CalibrationResult or mapping of str to float
+        The coefficients.
+    inputs : FlowInputs
+        The arrays.
+    options : FlowOptions
+        The validated options.
+
+    Returns
+    -------
+    FlowPlan
     """
-    pair_terms = dict(pair_terms or {})
-    origin_terms = dict(origin_terms or {})
-    destination_terms = dict(destination_terms or {})
-    if isinstance(params, CalibrationResult):
-        coefs = dict(params.coefficients)
-        cost_names = set(params.cost_names)
-        cons = normalise_constraint(constraint or params.constraint)
-    else:
-        coefs = {str(k): float(v) for k, v in params.items()}
-        cost_names = set()
-        cons = normalise_constraint(constraint or "doubly")
-    mode = constraint_code(cons)
-    shape = _grid_shape(cost, pair_terms, origin_terms, destination_terms, mask)
-    n_o, n_d = shape
-    u = np.zeros(n_o)
-    v = np.zeros(n_d)
-    groups: dict[str, list[Any]] = {}
+    coefs, cost_names, constraint = _coefficients(params, options.constraint)
+    margins = Margins.of(constraint)
+    shape = _grid_shape(inputs)
+    builder = _PredictorBuilder(inputs, cost_names, margins, shape, lazy=options.use_dask)
     for key, c in coefs.items():
+        builder.add(key, c)
+    mask = _plan_mask(inputs.mask, shape, options.use_dask)
+    o_lab = _labels(inputs.origin_labels, shape[0])
+    d_lab = _labels(inputs.destination_labels, shape[1])
+    row_t, col_t = _targets(inputs, margins, constraint, o_lab, d_lab)
+    return FlowPlan(
+        terms=list(builder.terms.values()), u=builder.u, v=builder.v, mask=mask, constraint=constraint, margins=margins,
+        shape=shape, origin_labels=o_lab, destination_labels=d_lab, row_targets=row_t, col_targets=col_t,
+    )
+
+
+def _coefficients(
+    params: CalibrationResult | Mapping[str, float], constraint: str | None,
+) -> tuple[dict[str, float], set[str], str]:
+    """``(coefficients, cost term names, canonical constraint)`` of ``params``."""
+    if isinstance(params, CalibrationResult):
+        return dict(params.coefficients), set(params.cost_names), normalise_constraint(constraint or params.constraint)
+    return {str(k): float(v) for k, v in params.items()}, set(), normalise_constraint(constraint or "doubly")
+
+
+class _PredictorBuilder:
+    """Gathers the coefficients into pair terms (one per pair array) and the summed origin (``u``)
+    and destination (``v``) terms, in the order the coefficients come."""
+
+    def __init__(self, inputs: FlowInputs, cost_names: set[str], margins: Margins, shape: tuple[int, int],
+                 lazy: bool) -> None:
+        self.inputs = inputs
+        self.cost_names = cost_names
+        self.margins = margins
+        self.shape = shape
+        self.lazy = lazy
+        self.u = np.zeros(shape[0])
+        self.v = np.zeros(shape[1])
+        self.terms: dict[str, PairTerm] = {}
+
+    def add(self, key: str, c: float) -> None:
+        """Add the term of coefficient ``c`` named ``key`` (skipped when ``c`` is not finite)."""
         if not np.isfinite(c):
-            continue
+            return
         if key == "intercept":
-            if mode == 0:
-                u += c
-            continue
+            if self.margins == Margins.NONE:
+                self.u += c
+            return
         name, take_log = parse_term(key)
-        if cost is not None and (key in cost_names or name == "cost"):
-            src, label, fld = cost, "cost", "cost"
-        elif key in pair_terms:
-            src, label, fld, take_log = pair_terms[key], key, "pair_terms", False
-        elif name in pair_terms:
-            src, label, fld = pair_terms[name], name, "pair_terms"
-        elif key in origin_terms:
-            u += c * _vec(origin_terms[key], n_o, key)
-            continue
-        elif key in destination_terms:
-            v += c * _vec(destination_terms[key], n_d, key)
-            continue
+        source = self._pair_source(key, name, take_log)
+        if source is None:
+            self._add_zone_term(key, c)
+            return
+        label, array, option, take_log = source
+        term = self.terms.get(label)
+        if term is None:
+            arr = _check_shape(array, self.shape, label) if self.lazy else _pair(array, self.shape, label)
+            term = PairTerm(arr, option=option, key=key)
+        self.terms[label] = term.plus(c, take_log, key)
+
+    def _pair_source(self, key: str, name: str, take_log: bool) -> tuple[str, Any, str, bool] | None:
+        """``(label, array, option, take_log)`` of a pair term, or None for a zone term."""
+        inputs = self.inputs
+        if inputs.cost is not None and (key in self.cost_names or name == "cost"):
+            return "cost", inputs.cost, "cost", take_log
+        if key in inputs.pair_terms:
+            return key, inputs.pair_terms[key], "pair_terms", False
+        if name in inputs.pair_terms:
+            return name, inputs.pair_terms[name], "pair_terms", take_log
+        return None
+
+    def _add_zone_term(self, key: str, c: float) -> None:
+        """Add an origin or a destination term (raise if ``key`` has no array at all)."""
+        if key in self.inputs.origin_terms:
+            self.u += c * _vec(self.inputs.origin_terms[key], self.shape[0], key)
+        elif key in self.inputs.destination_terms:
+            self.v += c * _vec(self.inputs.destination_terms[key], self.shape[1], key)
         else:
             raise ConfigError(
                 "params", key,
                 "no array for this term: pass it in pair_terms/origin_terms/destination_terms "
                 "(or cost= for the cost term)",
             )
-        g = groups.get(label)
-        if g is None:
-            arr = _check_shape(src, shape, label) if lazy else _pair(src, shape, label)
-            g = groups[label] = [arr, 0, 0.0, 0.0, fld, key]
-        if take_log:
-            g[1] |= 2
-            g[2] += c
-            g[5] = key
-        else:
-            g[1] |= 1
-            g[3] += c
-    m = None
-    if mask is not None:
-        m = _check_shape(mask, shape, "mask") if lazy else np.ascontiguousarray(mask, dtype=bool)
-        if m.shape != shape:
-            raise InputError(f"mask has shape {m.shape}, expected {shape}")
-    o_lab = np.arange(n_o) if origin_labels is None else np.asarray(origin_labels)
-    d_lab = np.arange(n_d) if destination_labels is None else np.asarray(destination_labels)
-    row_t = np.zeros(n_o)
-    col_t = np.zeros(n_d)
-    if mode in (1, 3):
-        if origin_totals is None:
-            raise ConfigError("origin_totals", None, f"a {cons}-constrained model needs them")
-        row_t = _totals(origin_totals, o_lab, "origin_totals")
-    if mode in (2, 3):
-        if destination_totals is None:
-            raise ConfigError("destination_totals", None, f"a {cons}-constrained model needs them")
-        col_t = _totals(destination_totals, d_lab, "destination_totals")
-    if mode == 3:
+
+
+def _plan_mask(mask: Any, shape: tuple[int, int], lazy: bool) -> Any:
+    """The validated mask (None: all pairs)."""
+    if mask is None:
+        return None
+    m = _check_shape(mask, shape, "mask") if lazy else np.ascontiguousarray(mask, dtype=bool)
+    if m.shape != shape:
+        raise InputError(f"mask has shape {m.shape}, expected {shape}")
+    return m
+
+
+def _labels(labels: Any, n: int) -> np.ndarray:
+    """Coordinates of one end (default ``0..n-1``)."""
+    return np.arange(n) if labels is None else np.asarray(labels)
+
+
+def _targets(
+    inputs: FlowInputs, margins: Margins, constraint: str, o_lab: np.ndarray, d_lab: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column targets of the margins kept (zeros for the others); doubly: equal sums."""
+    row_t = np.zeros(o_lab.size)
+    col_t = np.zeros(d_lab.size)
+    if Margins.ORIGIN in margins:
+        row_t = _totals(inputs.origin_totals, o_lab, "origin_totals", constraint)
+    if Margins.DESTINATION in margins:
+        col_t = _totals(inputs.destination_totals, d_lab, "destination_totals", constraint)
+    if margins == Margins.BOTH:
         so, sd = row_t.sum(), col_t.sum()
         if abs(so - sd) > 1e-9 * max(so, sd):
             raise ConfigError(
                 "destination_totals", f"sum {sd:.12g}",
                 f"doubly-constrained totals must have the same sum as origin_totals ({so:.12g})",
             )
-    return FlowPlan(list(groups.values()), u, v, m, cons, mode, shape, o_lab, d_lab, row_t, col_t)
+    return row_t, col_t
 
 
-def _evaluate_in_memory(plan: FlowPlan, tol: float, max_iter: int) -> xr.DataArray:
+def _totals(values: Any, labels: np.ndarray, field: str, constraint: str) -> np.ndarray:
+    """Validated target margins in label order (``values``: array, mapping or Series)."""
+    if values is None:
+        raise ConfigError(field, None, f"a {constraint}-constrained model needs them")
+    if isinstance(values, Mapping | pd.Series):
+        s = pd.Series(values)
+        missing = [v for v in labels.tolist() if v not in s.index]
+        if missing:
+            raise ConfigError(field, f"<{len(s)} totals>", f"give a total for {missing[:5]} too")
+        arr = s.reindex(labels).to_numpy(dtype=np.float64)
+    else:
+        arr = np.asarray(values, dtype=np.float64).ravel()
+        if arr.shape != labels.shape:
+            raise InputError(f"{field} has {arr.size} entries, expected {labels.size}")
+    return check_flows(arr, field)
+
+
+def _evaluate_in_memory(plan: FlowPlan, options: FlowOptions) -> xr.DataArray:
     """The NumPy backend: the whole (n_o, n_d) grid in memory, threaded Numba kernels."""
     n_o, n_d = plan.shape
-    has_mask = plan.mask is not None
-    m = plan.mask if has_mask else np.ones((1, 1), dtype=bool)
-    mode, row_t, col_t = plan.mode, plan.row_targets, plan.col_targets
-    large = n_o * n_d >= _kf.F32_MIN_PAIRS
+    tol, max_iter = options.tol, options.max_iter
     nt = n_threads()
-    if large:
-        eta, k32 = _predictor_blocks(plan.groups, plan.u, plan.v, m, has_mask, plan.shape, mode == 3, nt)
+    if n_o * n_d >= _kf.F32_MIN_PAIRS:
+        eta, k32 = _predictor_blocks(plan.terms, plan.u, plan.v, plan.mask, plan.margins == Margins.BOTH, nt)
     else:
-        eta, k32 = kernel_matrix(plan.groups, plan.u, plan.v, m, has_mask, plan.shape), None
+        eta, k32 = kernel_matrix(plan.terms, plan.u, plan.v, plan.mask), None
     status: tuple[int, bool, float] = (0, True, 0.0)
     if k32 is not None:
-        status = _balance_mixed(eta, k32, row_t, col_t, tol, max_iter, nt)
-    elif mode != 0:
+        status = _balance_mixed(eta, k32, plan.row_targets, plan.col_targets, tol, max_iter, nt)
+    elif plan.margins != Margins.NONE:
         a = np.ones(n_o)
         b = np.ones(n_d)
-        it, conv, err = balance(eta, row_t, col_t, a, b, mode, tol, max_iter, nt)
+        it, conv, err = balance(eta, plan.row_targets, plan.col_targets, a, b, int(plan.margins), tol, max_iter, nt)
         scale_inplace(eta, a, b)
         status = (int(it), bool(conv), float(err))
     return flow_array(eta, plan, status)
 
 
 def flow_array(values: Any, plan: FlowPlan, status: tuple[int, bool, float]) -> xr.DataArray:
-    """Wrap flows (NumPy or Dask) as the labelled ``flow`` DataArray with the balancing status."""
+    """Wrap flows (NumPy or Dask) as the labelled ``flow`` DataArray with the balancing status.
+
+    Parameters
+    ----------
+    values : ndarray or dask.array.Array
+        The flows, (n_o, n_d).
+    plan : FlowPlan
+        Their plan (labels and constraint).
+    status : (int, bool, float)
+        ``(iterations, converged, max_error)`` of the balancing.
+
+    Returns
+    -------
+    xarray.DataArray
+    """
     return xr.DataArray(
         values,
         dims=("origin", "destination"),
@@ -304,33 +462,54 @@ def flow_array(values: Any, plan: FlowPlan, status: tuple[int, bool, float]) -> 
     )
 
 
-_NO_PAIR = np.ones((1, 1))
+def _passes(terms: Sequence[PairTerm]) -> list[tuple[list[PairTerm], list[Any], bool]]:
+    """The fused predictor passes: per pass its (up to two) terms, the kernel arguments of both
+    slots (an empty slot gets a no-op term) and whether the pass reads a precomputed log.
+
+    Only the first pass of a logged first term takes NumPy's SIMD ``log`` up front (``prelog``).
+    """
+    passes = []
+    for p in range(max(1, (len(terms) + 1) // 2)):
+        part = list(terms[2 * p: 2 * p + 2])
+        slots = part + [_NO_TERM] * (2 - len(part))
+        args = [x for t in slots for x in t.kernel_args()]
+        passes.append((part, args, p == 0 and TermForm.LOG in slots[0].form))
+    return passes
 
 
 def kernel_matrix(
-    groups: list[list[Any]], u: np.ndarray, v: np.ndarray, m: np.ndarray, has_mask: bool,
-    shape: tuple[int, int], serial: bool = False, offset: tuple[int, int] = (0, 0),
+    terms: Sequence[PairTerm], u: np.ndarray, v: np.ndarray, mask: np.ndarray | None, *,
+    serial: bool = False, offset: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """``K = exp`` of the linear predictor (0 outside the mask), two pair arrays per fused pass.
 
-    Used by both backends (the Dask one calls it on each block). ``serial`` takes the
-    single-threaded, GIL-releasing kernel (for blocks evaluated on Dask worker threads);
-    ``offset`` is the block's position in the whole grid, for error messages.
+    Used by both backends (the Dask one calls it on each block).
+
+    Parameters
+    ----------
+    terms : sequence of PairTerm
+        The pair terms, their arrays NumPy float64 of shape ``(u.size, v.size)``.
+    u, v : ndarray
+        Summed origin and destination terms.
+    mask : ndarray of bool or None
+        Pairs that may carry flow (None: all).
+    serial : bool
+        Take the single-threaded, GIL-releasing kernel (for blocks evaluated on Dask worker
+        threads).
+    offset : (int, int)
+        The block's position in the whole grid, for error messages.
+
+    Returns
+    -------
+    ndarray
+        ``K``, shape ``(u.size, v.size)``.
     """
-    kernel = predictor_pass_block if serial else predictor_pass
-    out = np.empty(shape)
-    bad = np.zeros(shape[0], dtype=np.int64)
-    n_pass = max(1, (len(groups) + 1) // 2)
-    for p in range(n_pass):
-        part = groups[2 * p: 2 * p + 2]
-        args: list[Any] = []
-        for q in range(2):
-            if q < len(part):
-                arr, code, c_log, c_lin = part[q][:4]
-                args += [arr, code, c_log, c_lin]
-            else:
-                args += [_NO_PAIR, 0, 0.0, 0.0]
-        prelog = p == 0 and bool(args[1] & 2)
+    kernel: Any = predictor_pass_block if serial else predictor_pass  # a Numba dispatcher
+    has_mask = mask is not None
+    m: np.ndarray = mask if mask is not None else _ONE_MASK
+    out = np.empty((u.size, v.size))
+    bad = np.zeros(u.size, dtype=np.int64)
+    for p, (part, args, prelog) in enumerate(_passes(terms)):
         if prelog:
             with np.errstate(divide="ignore", invalid="ignore"):
                 np.log(args[0], out=out)
@@ -362,47 +541,42 @@ def _balance_mixed(
             return it, bool(err <= tol), err
         a[:] = 1.0
         b[:] = 1.0
-    it2, conv, err = balance(eta, row_t, col_t, a, b, 3, tol, max(max_iter - it, 1) if ok else max_iter, nt)
+    it2, conv, err = balance(eta, row_t, col_t, a, b, int(Margins.BOTH), tol,
+                             max(max_iter - it, 1) if ok else max_iter, nt)
     scale_inplace(eta, a, b)
     return it + int(it2), bool(conv), float(err)
 
 
 def _predictor_blocks(
-    groups: list[list[Any]], u: np.ndarray, v: np.ndarray, m: np.ndarray, has_mask: bool,
-    shape: tuple[int, int], want32: bool, nt: int,
+    terms: Sequence[PairTerm], u: np.ndarray, v: np.ndarray, mask: np.ndarray | None, want32: bool, nt: int,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`kernel_matrix` for large grids: blocks of rows, each taken through every pass, ``exp`` and
     (``want32``) the float32 copy while in cache, on ``nt`` threads. Returns ``(K, float32 K or None)``;
     the copy is None where K does not fit float32's range.
     """
+    shape = (u.size, v.size)
     n_o = shape[0]
+    has_mask = mask is not None
+    m: np.ndarray = mask if mask is not None else _ONE_MASK
     out = np.empty(shape)
     k32 = np.empty(shape, dtype=np.float32) if want32 else None
-    n_pass = max(1, (len(groups) + 1) // 2)
-    bad = np.zeros((n_pass, n_o), dtype=np.int64)
-    pass_args: list[tuple[list[Any], bool]] = []
-    for p in range(n_pass):
-        args: list[Any] = []
-        for q in range(2):
-            if 2 * p + q < len(groups):
-                args += list(groups[2 * p + q][:4])
-            else:
-                args += [_NO_PAIR, 0, 0.0, 0.0]
-        pass_args.append((args, p == 0 and bool(args[1] & 2)))
+    passes = _passes(terms)
+    bad = np.zeros((len(passes), n_o), dtype=np.int64)
     blk = 8
     mx = np.zeros(n_o)
+    kernel: Any = predictor_pass_block  # a Numba dispatcher
 
     def work(lo: int, hi: int) -> None:
         for s in range(lo, hi, blk):
             e = min(s + blk, hi)
             o = out[s:e]
-            for p, (args, prelog) in enumerate(pass_args):
+            for p, (_, args, prelog) in enumerate(passes):
                 sub = [x[s:e] if isinstance(x, np.ndarray) and x.shape == shape else x for x in args]
                 if prelog:
                     with np.errstate(divide="ignore", invalid="ignore"):
                         np.log(sub[0], out=o)
                 mb = m[s:e] if has_mask else m
-                predictor_pass_block(o, *sub, u[s:e], v, mb, has_mask, p == 0, prelog, bad[p, s:e])
+                kernel(o, *sub, u[s:e], v, mb, has_mask, p == 0, prelog, bad[p, s:e])
             np.exp(o, out=o)
             if k32 is not None:
                 mx[s] = o.max()
@@ -417,40 +591,42 @@ def _predictor_blocks(
         with ThreadPoolExecutor(nt) as pool:
             for f in [pool.submit(work, bounds[c], bounds[c + 1]) for c in range(nt)]:
                 f.result()
-    for p in range(n_pass):
+    for p, (part, _, _) in enumerate(passes):
         rows = np.flatnonzero(bad[p])
         if rows.size:
-            _raise_bad(groups[2 * p: 2 * p + 2], int(rows[0]), int(bad[p, rows[0]]) - 1, has_mask)
+            _raise_bad(part, int(rows[0]), int(bad[p, rows[0]]) - 1, has_mask)
     if k32 is not None and not mx.max() <= float(np.finfo(np.float32).max):
         k32 = None
     return out, k32
 
 
 def _raise_bad(
-    part: list[list[Any]], i: int, j: int, has_mask: bool, offset: tuple[int, int] = (0, 0),
+    part: Sequence[PairTerm], i: int, j: int, has_mask: bool, offset: tuple[int, int] = (0, 0),
 ) -> None:
-    for arr, code, _, _, fld, key in part:
-        val = float(arr[i, j])
+    """Raise the error of the first unusable value at ``(i, j)`` among the terms of a pass."""
+    for term in part:
+        val = float(term.array[i, j])
         if not np.isfinite(val):
             raise InputError(
-                f"{fld} {key!r} has a NaN/inf value at ({i + offset[0]}, {j + offset[1]})"
+                f"{term.option} {term.key!r} has a NaN/inf value at ({i + offset[0]}, {j + offset[1]})"
                 + (" inside the mask" if has_mask else "")
                 + ": fill it or leave the pair out with mask="
             )
-        if code & 2 and val <= 0:
-            raise ConfigError(fld, key, "values <= 0 cannot be logged")
+        if TermForm.LOG in term.form and val <= 0:
+            raise ConfigError(term.option, term.key, "values <= 0 cannot be logged")
 
 
-def _grid_shape(cost: Any, pair: dict, orig: dict, dest: dict, mask: Any) -> tuple[int, int]:
-    for arr in [cost, mask, *pair.values()]:
+def _grid_shape(inputs: FlowInputs) -> tuple[int, int]:
+    """``(n_o, n_d)`` from the first 2-D input (cost, mask, pair terms), else the zone terms."""
+    for arr in [inputs.cost, inputs.mask, *inputs.pair_terms.values()]:
         if arr is not None:
             shp = getattr(arr, "shape", None)  # Dask arrays: no np.asarray, which would compute them
             if shp is None:
                 shp = np.asarray(arr).shape
             if len(shp) == 2:
                 return int(shp[0]), int(shp[1])
-    if orig and dest:
-        return len(next(iter(orig.values()))), len(next(iter(dest.values())))
+    if inputs.origin_terms and inputs.destination_terms:
+        return len(next(iter(inputs.origin_terms.values()))), len(next(iter(inputs.destination_terms.values())))
     raise InputError("cannot tell the grid's shape: pass cost, mask or a pair term")
 
 
@@ -508,8 +684,10 @@ def predict_table(
         else:
             pair[col] = dense
     coefs = dict(result.coefficients)
-    mode = constraint_code(result.constraint)
-    if (mode in (1, 3) and origin_totals is None) or (mode in (2, 3) and destination_totals is None):
+    margins = Margins.of(result.constraint)
+    if (Margins.ORIGIN in margins and origin_totals is None) or (
+        Margins.DESTINATION in margins and destination_totals is None
+    ):
         if f_col not in new_table.columns:
             raise ConfigError("new_table", f_col,
                               "give the flow column or origin_totals/destination_totals")

@@ -3,8 +3,8 @@
 With ``y`` the observed and ``mu`` the fitted flows over the ``N`` fitted pairs:
 
 ``loglik``
-    Full Poisson log-likelihood ``sum(y log mu - mu - log y!)`` (``log y!`` by
-    :func:`scipy.special.gammaln`).
+    Full Poisson log-likelihood ``sum(y log mu - mu - log y!)`` (``log y!`` by the log-gamma
+    function).
 ``loglik_null``
     The same for the intercept-only model on the same pairs (``mu = mean(y)``).
 ``deviance``
@@ -22,32 +22,36 @@ With ``y`` the observed and ``mu`` the fitted flows over the ``N`` fitted pairs:
 ``n_params``, ``n_obs``
     ``K`` and ``N``.
 
-The per-pair Sørensen similarity index :func:`ssi` is ``2 min(y, mu) / (y + mu)``, defined
-as 1 where both are 0.
+:func:`srmse` and :func:`cpc` give the last two for any paired flows (e.g. predictions out of
+sample). The per-pair Sørensen similarity index :func:`ssi` is ``2 min(y, mu) / (y + mu)``,
+defined as 1 where both are 0.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, xlogy
 
 from migravity.engine._kernels_ppml import fit_sums
 
 
-def fit_statistics(y: np.ndarray, mu: np.ndarray, n_params: int) -> dict[str, float]:
-    """Statistics of the module docstring, for 1-D arrays of fitted pairs."""
-    y = np.asarray(y, dtype=np.float64)
-    mu = np.asarray(mu, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _from_sums(
-            y.size, y.sum(), mu.sum(), xlogy(y, mu).sum(), xlogy(y, y).sum(), gammaln(y + 1.0).sum(),
-            ((y - mu) ** 2).sum(), np.minimum(y, mu).sum(), n_params,
-        )
-
-
 def fit_statistics_grid(y: np.ndarray, mu: np.ndarray, mask: np.ndarray, n_params: int) -> dict[str, float]:
-    """:func:`fit_statistics` over the pairs in ``mask`` of (n_o, n_d) arrays, in one pass."""
-    return _from_sums(*fit_sums(y, mu, mask), n_params)
+    """The statistics of the module docstring over the pairs in ``mask`` of (n_o, n_d) arrays, in one pass.
+
+    Parameters
+    ----------
+    y, mu : ndarray, shape (n_o, n_d)
+        Observed and fitted flows.
+    mask : ndarray of bool, shape (n_o, n_d)
+        The fitted pairs.
+    n_params : int
+        ``K``, all estimated parameters including the fixed effects.
+
+    Returns
+    -------
+    dict of str to float
+    """
+    n, sy, smu, sylm, syly, slg, sq, smin = fit_sums(y, mu, mask)
+    return _from_sums(n, sy, smu, sylm, syly, slg, sq, smin, n_params)
 
 
 def _from_sums(n: float, sy: float, smu: float, sylm: float, syly: float, slg: float, sq: float, smin: float,
@@ -66,11 +70,57 @@ def _from_sums(n: float, sy: float, smu: float, sylm: float, syly: float, slg: f
         "aic": 2.0 * n_params - 2.0 * ll,
         "bic": n_params * np.log(n) - 2.0 * ll,
         "pseudo_r2": 1.0 - ll / ll0 if ll0 != 0 else float("nan"),
-        "srmse": float(np.sqrt(sq / n) / ybar) if ybar > 0 else float("nan"),
-        "cpc": float(2.0 * smin / (sy + smu)),
+        "srmse": _srmse(sq, sy, n),
+        "cpc": _cpc(smin, sy, smu),
         "n_params": float(n_params),
         "n_obs": float(n),
     }
+
+
+def _srmse(sq: float, sy: float, n: int) -> float:
+    """SRMSE from the sums of ``(y - mu)^2`` and ``y`` over ``n`` pairs."""
+    ybar = sy / n if n else float("nan")
+    return float(np.sqrt(sq / n) / ybar) if ybar > 0 else float("nan")
+
+
+def _cpc(smin: float, sy: float, smu: float) -> float:
+    """CPC from the sums of ``min(y, mu)``, ``y`` and ``mu``."""
+    return float(2.0 * smin / (sy + smu))
+
+
+def srmse(y: np.ndarray, mu: np.ndarray) -> float:
+    """Standardised root mean square error ``sqrt(mean((y - mu)^2)) / mean(y)`` of paired flows.
+
+    Parameters
+    ----------
+    y, mu : ndarray
+        Observed and predicted flows over the same pairs.
+
+    Returns
+    -------
+    float
+        NaN when ``mean(y)`` is not positive.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    mu = np.asarray(mu, dtype=np.float64)
+    return _srmse(float(((y - mu) ** 2).sum()), float(y.sum()), y.size)
+
+
+def cpc(y: np.ndarray, mu: np.ndarray) -> float:
+    """Common part of commuters ``2 sum min(y, mu) / (sum y + sum mu)`` of paired flows.
+
+    Parameters
+    ----------
+    y, mu : ndarray
+        Observed and predicted flows over the same pairs.
+
+    Returns
+    -------
+    float
+    """
+    y = np.asarray(y, dtype=np.float64)
+    mu = np.asarray(mu, dtype=np.float64)
+    return _cpc(float(np.minimum(y, mu).sum()), float(y.sum()), float(mu.sum()))
 
 
 def ssi(y: np.ndarray, mu: np.ndarray) -> np.ndarray:

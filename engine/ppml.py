@@ -28,7 +28,8 @@ from migravity.engine._kernels_ppml import (
     weighted_margins,
     xlogx_sum,
 )
-from migravity.engine.projection import FE_BOTH, FE_CONST, SERIAL_BLAS_MAX_N, FESolver, fe_projection
+from migravity.engine.options import Margins
+from migravity.engine.projection import SERIAL_BLAS_MAX_N, FESolver, fe_projection
 
 #: Balancing tolerance while beta is still far from converged, and its floor.
 _BAL_TOL_LOOSE = 1e-6
@@ -80,14 +81,14 @@ def expected_flows(
     mask: np.ndarray,
     row_target: np.ndarray,
     col_target: np.ndarray,
-    mode: int,
+    margins: Margins,
     a: np.ndarray,
     b: np.ndarray,
     tol: float,
     max_iter: int,
     out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[int, bool, float]]:
-    """``a_i b_j exp(x_ij' beta)`` balanced to the targets (``mode`` is the constraint code).
+    """``a_i b_j exp(x_ij' beta)`` balanced to the target ``margins``.
 
     ``a`` and ``b`` are used as the starting point and updated in place. Returns the flows
     (zero outside ``mask``) and the balancing status ``(iterations, converged, max_rel_error)``.
@@ -97,7 +98,7 @@ def expected_flows(
         out = np.empty((n_o, n_d))
     linear_predictor(x, beta, mask, True, out)
     np.exp(out, out=out)
-    status = balance(out, row_target, col_target, a, b, mode, tol, max_iter, n_threads())
+    status = balance(out, row_target, col_target, a, b, int(margins), tol, max_iter, n_threads())
     scale_inplace(out, a, b)
     return out, (int(status[0]), bool(status[1]), float(status[2]))
 
@@ -106,8 +107,7 @@ def newton_ppml(
     y: np.ndarray,
     x: np.ndarray,
     mask: np.ndarray,
-    mode: int,
-    fe: int,
+    margins: Margins,
     *,
     tol: float = 1e-10,
     max_iter: int = 100,
@@ -123,10 +123,10 @@ def newton_ppml(
         Regressors (values outside ``mask`` are ignored).
     mask : ndarray of bool, shape (n_o, n_d)
         Pairs in the fit.
-    mode : int
-        Balancing mode: 0 global factor (unconstrained intercept), 1 rows, 2 columns, 3 both.
-    fe : int
-        Fixed-effect space of the projection (:mod:`migravity.engine.projection`).
+    margins : Margins
+        The fixed effects: ``NONE`` the intercept (a global factor), ``ORIGIN`` origin effects
+        (row factors), ``DESTINATION`` destination effects (column factors), ``BOTH`` both
+        (solved jointly by :func:`_newton_doubly`).
     tol, max_iter : float, int
         Convergence tolerance on the step and iteration limit.
     dest_components : list of ndarray, optional
@@ -136,7 +136,7 @@ def newton_ppml(
     -------
     NewtonFit
     """
-    if mode == 3 and fe == FE_BOTH:
+    if margins == Margins.BOTH:
         return _newton_doubly(y, x, mask, tol, max_iter, dest_components)
     k, n_o, n_d = x.shape
     nt = n_threads()
@@ -151,13 +151,10 @@ def newton_ppml(
     bal_tol = _BAL_TOL_LOOSE
     total_bal = 0
     bal_err = 0.0
-    eval_tol = bal_tol
 
     def evaluate(beta_try: np.ndarray) -> tuple[np.ndarray, float, float, tuple[int, bool, float]]:
-        nonlocal eval_tol
-        eval_tol = bal_tol
         _, status = expected_flows(
-            x, beta_try, mask, row_t, col_t, mode, a, b, bal_tol, _BAL_MAX_ITER, out=mu
+            x, beta_try, mask, row_t, col_t, margins, a, b, bal_tol, _BAL_MAX_ITER, out=mu
         )
         grad, ll, dev = score_and_loglik(x, y, mu, mask, nt)
         if not (np.isfinite(ll) and status[1]):
@@ -165,7 +162,7 @@ def newton_ppml(
             a[:] = 1.0
             b[:] = 1.0
             _, status = expected_flows(
-                x, beta_try, mask, row_t, col_t, mode, a, b, bal_tol, _BAL_MAX_ITER, out=mu
+                x, beta_try, mask, row_t, col_t, margins, a, b, bal_tol, _BAL_MAX_ITER, out=mu
             )
             grad, ll, dev = score_and_loglik(x, y, mu, mask, nt)
         if not np.isfinite(ll):
@@ -185,7 +182,7 @@ def newton_ppml(
     gid = np.zeros((n_o, 1), dtype=np.int64)
     while True:
         rs, cs, _ = weighted_margins(x, mu, nt)
-        a_fe, c_fe = fe_projection(mu, rs, cs, fe, dest_components)
+        a_fe, c_fe = fe_projection(mu, rs, cs, margins, dest_components)
         bread, _, _ = sandwich_parts(x, y, mu, mask, a_fe, c_fe, False, gid, 1, nt)
         if k == 0:
             converged = True
@@ -200,9 +197,8 @@ def newton_ppml(
             messages.append("the Newton step is not finite (collinear terms or overflow)")
             break
         if size <= tol or (last_rel_dev <= tol and last_step <= np.sqrt(tol)):
-            if eval_tol <= _BAL_TOL_TIGHT or mode in (0, 1, 2):
-                converged = True
-                break
+            converged = True  # one-way effects are balanced exactly, whatever the tolerance
+            break
         if iterations >= max_iter:
             break
         iterations += 1
@@ -380,7 +376,7 @@ def _newton_doubly(
     # (the polish moves mu by about the margin error, far below what the SEs resolve)
     a = np.ones(n_o)
     b = np.ones(n_d)
-    status = balance(mu, row_t, col_t, a, b, 3, _POLISH_TOL, _POLISH_MAX_ITER, nt)
+    status = balance(mu, row_t, col_t, a, b, int(Margins.BOTH), _POLISH_TOL, _POLISH_MAX_ITER, nt)
     scale_inplace(mu, a, b)
     if not status[1] and converged:
         messages.append(_balancing_stopped(status))
@@ -483,4 +479,4 @@ def _collinear_terms(
     return []
 
 
-__all__ = ["FE_CONST", "NewtonFit", "expected_flows", "n_threads", "newton_ppml"]
+__all__ = ["NewtonFit", "expected_flows", "n_threads", "newton_ppml"]

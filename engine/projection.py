@@ -26,9 +26,7 @@ import scipy.linalg
 from scipy.linalg.blas import dsyrk
 
 from migravity.engine._kernels_ppml import cho_solve_upper, fe_pass
-
-#: Fixed-effect spaces: -1 none, 0 a single constant, 1 origins, 2 destinations, 3 both.
-FE_NONE, FE_CONST, FE_ORIGIN, FE_DEST, FE_BOTH = -1, 0, 1, 2, 3
+from migravity.engine.options import Margins
 
 #: Schur systems smaller than this are also formed (dsyrk) on one BLAS thread.
 SERIAL_BLAS_MAX_N = 1000
@@ -79,7 +77,7 @@ def fe_projection(
     mu: np.ndarray,
     rs: np.ndarray,
     cs: np.ndarray,
-    fe: int,
+    margins: Margins,
     dest_components: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients of the ``mu``-weighted projection of each regressor on the fixed effects.
@@ -91,8 +89,10 @@ def fe_projection(
     rs, cs : ndarray, shapes (k + 1, n_o) and (k + 1, n_d)
         Row and column sums of ``mu`` (index 0) and of ``mu * x_q`` (index ``q + 1``), as
         returned by :func:`migravity.engine._kernels_ppml.weighted_margins`.
-    fe : int
-        The fixed-effect space (``FE_*`` constants of this module).
+    margins : Margins
+        The margins of the model, whose fixed effects span the space: ``NONE`` its intercept
+        (a single constant), ``ORIGIN`` origin effects, ``DESTINATION`` destination effects,
+        ``BOTH`` both.
     dest_components : list of ndarray, optional
         Destination indices of each connected component of the observed pairs (two-way case);
         default: one component.
@@ -106,15 +106,15 @@ def fe_projection(
     n_o, n_d = mu.shape
     a_fe = np.zeros((k, n_o))
     c_fe = np.zeros((k, n_d))
-    if fe == FE_NONE or k == 0:
+    if k == 0:
         return a_fe, c_fe
-    if fe == FE_CONST:
+    if margins == Margins.NONE:
         tot = rs[0].sum()
         a_fe[:] = (rs[1:].sum(axis=1) / tot)[:, None]
         return a_fe, c_fe
-    if fe == FE_ORIGIN:
+    if margins == Margins.ORIGIN:
         return _safe_div(rs[1:], rs[0][None, :]), c_fe
-    if fe == FE_DEST:
+    if margins == Margins.DESTINATION:
         return a_fe, _safe_div(cs[1:], cs[0][None, :])
     return fe_solve(mu, rs[0], cs[0], rs[1:], cs[1:], dest_components)
 

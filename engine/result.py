@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.stats import norm
 
 from migravity.engine.fitstats import ssi as _ssi
+from migravity.engine.inference import STARS_LEGEND, p_value, stars
 
 
 @dataclass
@@ -146,9 +146,8 @@ class CalibrationResult:
         coef = pd.Series(self.coefficients, dtype=float)
         sev = pd.Series(self.std_errors, dtype=float)
         z = coef / sev
-        p = pd.Series(2.0 * norm.sf(np.abs(z.to_numpy())), index=coef.index)
-        stars = p.map(lambda v: "***" if v < 0.01 else "**" if v < 0.05 else "*" if v < 0.1 else "")
-        return pd.DataFrame({"coef": coef, "se": sev, "z": z, "p": p, "": stars})
+        p = pd.Series([p_value(v) for v in z.to_numpy()], index=coef.index, dtype=float)
+        return pd.DataFrame({"coef": coef, "se": sev, "z": z, "p": p, "": p.map(stars)})
 
     def summary(self) -> str:
         """A text regression table with the fit statistics."""
@@ -170,7 +169,7 @@ class CalibrationResult:
         f = self.fit
         lines += [
             "-" * (width + 52),
-            "*** p<0.01, ** p<0.05, * p<0.1",
+            STARS_LEGEND,
             f"observations {self.n_pairs:,}   log-likelihood {f['loglik']:.6g}   "
             f"pseudo-R2 {f['pseudo_r2']:.4f}   deviance {f['deviance']:.6g}",
             f"AIC {f['aic']:.6g}   SRMSE {f['srmse']:.4f}   CPC {f['cpc']:.4f}   "

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from migravity.engine.options import Margins
+
 
 @dataclass
 class Drops:
@@ -70,19 +72,45 @@ def find_drops(
     x: np.ndarray,
     mask: np.ndarray,
     names: tuple[str, ...],
-    mode: int,
+    margins: Margins,
     origin_labels: np.ndarray,
     destination_labels: np.ndarray,
 ) -> tuple[np.ndarray, list[int], Drops]:
-    """Return the mask of pairs to fit, the indices of the terms kept and the report."""
+    """Find what cannot be fitted (see the module docstring).
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_o, n_d)
+        Flows.
+    x : ndarray, shape (k, n_o, n_d)
+        Regressors.
+    mask : ndarray of bool, shape (n_o, n_d)
+        Observed pairs.
+    names : tuple of str
+        Term names.
+    margins : Margins
+        The model's fixed effects (all-zero origins matter with origin effects, destinations
+        with destination effects).
+    origin_labels, destination_labels : ndarray
+        Labels, for the report.
+
+    Returns
+    -------
+    mask : ndarray of bool
+        Pairs to fit.
+    kept : list of int
+        Indices of the terms kept.
+    drops : Drops
+        The report.
+    """
     mask = mask.copy()
     drops = Drops()
     kept = list(range(x.shape[0]))
     while True:
         changed = False
-        for axis, end, labels, wanted in ((1, "origin", origin_labels, (1, 3)),
-                                          (0, "destination", destination_labels, (2, 3))):
-            if mode in wanted and _drop_all_zero(y, mask, axis, end, labels, drops):
+        for axis, end, labels, effects in ((1, "origin", origin_labels, Margins.ORIGIN),
+                                           (0, "destination", destination_labels, Margins.DESTINATION)):
+            if effects in margins and _drop_all_zero(y, mask, axis, end, labels, drops):
                 changed = True
         pos = mask & (y > 0)
         zero = mask & (y == 0)
