@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from migravity.engine._kernels_flow import balance
-from migravity.engine.options import Constraint, constraint_code, normalise_constraint
+from migravity.engine.options import Constraint, Margins, normalise_constraint
 from migravity.engine.ppml import n_threads
 from migravity.errors import ConfigError, ConvergenceError, InputError
 
@@ -96,7 +96,7 @@ def balance_factors(
         With ``strict``, the balancing did not reach ``tol`` in ``max_iter`` sweeps.
     """
     name = normalise_constraint(constraint)
-    mode = constraint_code(name)
+    margins = Margins.of(name)
     k = np.ascontiguousarray(kernel, dtype=np.float64)
     if k.ndim != 2:
         raise InputError(f"kernel must be a 2-D array, got shape {k.shape}")
@@ -107,14 +107,15 @@ def balance_factors(
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise ConfigError("max_iter", max_iter, "give a positive number of sweeps")
     n_o, n_d = k.shape
-    need_rows, need_cols = mode in (0, 1, 3), mode in (2, 3)
+    need_rows = margins == Margins.NONE or Margins.ORIGIN in margins
+    need_cols = Margins.DESTINATION in margins
     rows = _target(row_totals, n_o, "row_totals", name, need_rows)
     cols = _target(col_totals, n_d, "col_totals", name, need_cols)
-    if mode == 3 and abs(rows.sum() - cols.sum()) > 1e-9 * max(rows.sum(), cols.sum()):
+    if margins == Margins.BOTH and abs(rows.sum() - cols.sum()) > 1e-9 * max(rows.sum(), cols.sum()):
         raise ConfigError("col_totals", f"sum {cols.sum():.12g}",
                           f"doubly-constrained totals must have the same sum as row_totals ({rows.sum():.12g})")
     a, b = np.ones(n_o), np.ones(n_d)
-    it, conv, err = balance(k, rows, cols, a, b, mode, float(tol), int(max_iter), n_threads())
+    it, conv, err = balance(k, rows, cols, a, b, int(margins), float(tol), int(max_iter), n_threads())
     result = BalanceResult(a, b, name, int(it), bool(conv), float(err))
     if strict and not result.converged:
         raise ConvergenceError(
