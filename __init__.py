@@ -1,13 +1,21 @@
 """migravity: where people, and high-skilled workers above all, move between UK local authorities.
 
-Sub-packages
-------------
-geodata
-    Real ONS geography and statistics in (zones, attributes, observed flows), GIS-ready results out.
-engine
-    Numba-accelerated spatial-interaction kernels and Poisson (PPML) calibration.
-scenarios
-    Working-from-home and housing-cost what-ifs for high-skilled labour.
+Sub-packages (each imports only from those below it; import-linter checks the layers)
+------------------------------------------------------------------------------------
+cli
+    The ``migravity`` command (typer).
+outputs
+    GIS layers and files (GeoPackage, GeoParquet, GeoJSON, flowmap.blue) and static figures.
+scenarios, analysis
+    Working-from-home and housing-cost what-ifs for high-skilled labour; the stylised facts and
+    the model ladder.
+engine, geodata
+    Numba-accelerated spatial-interaction kernels and Poisson (PPML) calibration; real ONS
+    geography and statistics in (zones, attributes, observed flows, pair tables).
+utils
+    Atomic writes, strict JSON, progress reporting.
+
+Every exception migravity defines is in :mod:`migravity.errors` and exported here.
 """
 
 from __future__ import annotations
@@ -19,11 +27,14 @@ from migravity.errors import (
     ConvergenceError,
     DataError,
     DataMissingError,
+    ExportError,
     FetchError,
+    FetchFailedError,
     HarmonisationError,
     InputError,
     MalformedDataError,
     MigravityError,
+    RunDirError,
 )
 from migravity.utils.version import __version__
 
@@ -32,11 +43,14 @@ __all__ = [
     "ConvergenceError",
     "DataError",
     "DataMissingError",
+    "ExportError",
     "FetchError",
+    "FetchFailedError",
     "HarmonisationError",
     "InputError",
     "MalformedDataError",
     "MigravityError",
+    "RunDirError",
     "__version__",
     "calibrate",
 ]

@@ -8,20 +8,31 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
 from migravity.geodata.attributes import load_attributes
+from migravity.geodata.datadir import DataDir
 from migravity.geodata.flows import load_flows
-from migravity.geodata.zones import load_zones
-
-DataDir = str | os.PathLike[str] | None
+from migravity.geodata.zones import ZoneVintage, load_zones
 
 
-def deprivation_flow_matrix(data_dir: DataDir = None, vintage: str = "2023") -> pd.DataFrame:
-    """Inter-LAD migrants within England, origin IMD quintile (rows) by destination quintile (columns)."""
+def deprivation_flow_matrix(data_dir: DataDir = None, vintage: ZoneVintage = "2023") -> pd.DataFrame:
+    """Inter-LAD migrants within England, origin IMD quintile (rows) by destination quintile (columns).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The data directory.
+    vintage : {"2023", "2021"}
+        Zone code vintage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        5 x 5 counts of Census 2021 migrants (moves within a LAD left out), indexed by
+        ``origin_quintile`` with columns ``destination_quintile`` (1 = most deprived).
+    """
     zones = load_zones(vintage, "England", data_dir)
     flows = load_flows("migration2021", zones, data_dir).to_numpy().copy()
     np.fill_diagonal(flows, 0.0)
@@ -32,8 +43,22 @@ def deprivation_flow_matrix(data_dir: DataDir = None, vintage: str = "2023") -> 
     return pd.DataFrame(mat, index=labels, columns=pd.Index([1, 2, 3, 4, 5], name="destination_quintile"))
 
 
-def wfh_share_by_region(data_dir: DataDir = None, vintage: str = "2023") -> pd.DataFrame:
-    """Workers and the share mainly working at or from home by region (England regions and Wales)."""
+def wfh_share_by_region(data_dir: DataDir = None, vintage: ZoneVintage = "2023") -> pd.DataFrame:
+    """Workers and the share mainly working at or from home by region (England regions and Wales).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The data directory.
+    vintage : {"2023", "2021"}
+        Zone code vintage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by region, then ``Greater South East``, ``Rest of England and Wales`` and
+        ``England and Wales``; columns ``workers``, ``wfh`` and ``share`` (``wfh / workers``).
+    """
     zones = load_zones(vintage, "EW", data_dir)
     ds = load_attributes(zones, data_dir)
     df = pd.DataFrame({"region": ds["region_name"].to_numpy(), "workers": ds["workers"].to_numpy(),

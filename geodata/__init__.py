@@ -24,7 +24,7 @@ _EXPORTS = {
     "code_map": "harmonise", "harmonise_values": "harmonise", "harmonise_od": "harmonise",
     "HarmonisationReport": "harmonise",
     "REGISTRY": "registry", "Dataset": "registry",
-    "resolve_data_dir": "datadir", "load": "readers",
+    "resolve_data_dir": "datadir", "DataDir": "datadir", "load": "readers",
 }
 
 __all__ = sorted(_EXPORTS)

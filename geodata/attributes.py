@@ -28,21 +28,24 @@ NaN (recorded in ``coverage``). The full record is ``ds.attrs["harmonisation"]``
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from migravity.geodata.harmonise import HarmonisationReport, code_map, harmonise_values
+from migravity.errors import MalformedDataError
+from migravity.geodata.codes import AT_HOME, IN_UK, OFFSHORE_OR_ABROAD
+from migravity.geodata.datadir import DataDir, dataset_path
+from migravity.geodata.harmonise import HarmonisationReport, census_population, code_map, harmonise_values
 from migravity.geodata.readers import load
 from migravity.geodata.zones import ZoneSet
 
 _LAD_PREFIXES = ("E06", "E07", "E08", "E09", "W06", "S12", "N09")
 _REGION_PREFIXES = ("E12", "W92", "S92", "N92")
-
-DataDir = str | os.PathLike[str] | None
+#: The year of the mid-year population estimates used (values and rate weights).
+_MYE_YEAR = "2023"
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class _Source:
     dataset: str
     vintage: str
     frame: pd.DataFrame  # columns: code, <value columns>
-    how: str  # "sum" or "mean"
+    how: Literal["sum", "mean"]
     period: str
     units: str
     coverage: tuple[str, ...]  # nation initials covered
@@ -76,7 +79,7 @@ def _latest(df: pd.DataFrame, report: dict[str, str]) -> pd.DataFrame:
 def _els(name: str, data_dir: DataDir, notes: dict[str, dict[str, str]]) -> tuple[pd.DataFrame, str]:
     df = load(name, data_dir)
     if "indicator" in df.columns:
-        raise ValueError(f"{name} holds several indicators")
+        raise MalformedDataError(dataset_path(name, data_dir), "holds several indicators; expected one")
     rep: dict[str, str] = {}
     last = _latest(df[_is_lad(df.code)], rep)
     notes[name] = rep
@@ -86,9 +89,9 @@ def _els(name: str, data_dir: DataDir, notes: dict[str, dict[str, str]]) -> tupl
 def _sources(data_dir: DataDir, notes: dict[str, dict[str, str]]) -> list[tuple[str, _Source]]:
     out: list[tuple[str, _Source]] = []
     mye = load("population_mye", data_dir)
-    mye = mye[(mye.date == "2023") & _is_lad(mye.code)][["code", "value"]]
+    mye = mye[(mye.date == _MYE_YEAR) & _is_lad(mye.code)][["code", "value"]]
     out.append(("population",
-                _Source("population_mye", "2023", mye, "sum", "mid-2023", "persons", ("E", "W", "S", "N"))))
+                _Source("population_mye", "2023", mye, "sum", f"mid-{_MYE_YEAR}", "persons", ("E", "W", "S", "N"))))
 
     age = load("census2021_age", data_dir)
     bands = [f"pct2021_s{s}_{b}" for s in (0, 1) for b in ("20-24", "25-29", "30-34")]
@@ -114,10 +117,11 @@ def _sources(data_dir: DataDir, notes: dict[str, dict[str, str]]) -> list[tuple[
         out.append((var, _Source(name, vintage, frame[["code", "value"]], "mean", period, units, cov)))
 
     odwp = load("odwp01ew", data_dir)
-    res = odwp[odwp.category.isin([1, 2, 3])].groupby(["origin", "category"])["count"].sum().unstack(fill_value=0)
+    in_work = odwp[odwp.category.isin([AT_HOME, OFFSHORE_OR_ABROAD, IN_UK])]
+    res = in_work.groupby(["origin", "category"])["count"].sum().unstack(fill_value=0)
     work = pd.DataFrame({"code": res.index, "workers": res.sum(axis=1).to_numpy(),
-                         "wfh_workers": res[1].to_numpy()})
-    jobs_in = odwp[odwp.category.isin([1, 3])].groupby("destination")["count"].sum()
+                         "wfh_workers": res[AT_HOME].to_numpy()})
+    jobs_in = odwp[odwp.category.isin([AT_HOME, IN_UK])].groupby("destination")["count"].sum()
     work["jobs"] = work.code.map(jobs_in).fillna(0.0).to_numpy()
     out.append(("_work", _Source("odwp01ew", "2021", work, "sum", "Census 2021", "persons", ("E", "W"))))
     return out
@@ -157,15 +161,29 @@ def _imd(zones: ZoneSet, data_dir: DataDir) -> pd.DataFrame:
 
 
 def load_attributes(zones: ZoneSet, data_dir: DataDir = None) -> xr.Dataset:
-    """Build the attributes Dataset (dimension ``lad``) for ``zones``; see the module docs."""
+    """Build the attributes Dataset (dimension ``lad``) for ``zones``; see the module docs.
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The study area; every source is harmonised to its code vintage.
+    data_dir : path-like, optional
+        The data directory.
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables of the module docs along ``lad``; ``attrs["harmonisation"]`` is the JSON
+        record of every harmonisation and fill.
+    """
     notes: dict[str, dict[str, str]] = {}
     reports: list[dict] = []
     index = list(zones.codes)
     nations = pd.Series([c[0] for c in index], index=index)
-    pop21 = load("census2021_age", data_dir).set_index("code")["pop2021"]
+    pop21 = census_population("2021", data_dir)
     # weights for rates by source code: Census 2021 population (2021 codes) and MYE (2023 codes)
     mye = load("population_mye", data_dir)
-    weights = pd.concat([pop21, mye[mye.date == "2023"].set_index("code")["value"]])
+    weights = pd.concat([pop21, mye[mye.date == _MYE_YEAR].set_index("code")["value"]])
     weights = weights[~weights.index.duplicated()]
     region_of = pd.Series(zones.region_codes, index=index)
 
@@ -244,15 +262,16 @@ def _clusters(clusters: pd.DataFrame, zones: ZoneSet, data_dir: DataDir) -> tupl
     """Categorical clusters: 2025 codes renamed; across a 2023 -> 2021 split the parent's class is kept."""
     cmap = code_map("2025", zones.vintage, data_dir)
     rep = HarmonisationReport("la_clusters", "2025", zones.vintage)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for rec in clusters.itertuples(index=False):
-        if rec.code in cmap.splits:
-            rows.extend((child, rec[2], rec[3], rec[4]) for child in cmap.splits[rec.code])
-            rep.split[rec.code] = dict(cmap.splits[rec.code])
+        code = str(rec.code)
+        if code in cmap.splits:
+            rows.extend((child, rec[2], rec[3], rec[4]) for child in cmap.splits[code])
+            rep.split[code] = dict(cmap.splits[code])
         else:
-            new = cmap.mapping.get(rec.code, rec.code)
-            if new != rec.code:
-                rep.renamed[rec.code] = new
+            new = cmap.mapping.get(code, code)
+            if new != code:
+                rep.renamed[code] = new
             rows.append((new, rec[2], rec[3], rec[4]))
     df = pd.DataFrame(rows, columns=["code", "global", "economic", "demographic"]).set_index("code")
     unassigned = df.index[df["global"].isna() & df.index.isin(zones.codes)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeAlias
 
 from platformdirs import user_cache_dir
 
@@ -12,8 +13,12 @@ from migravity.geodata.registry import Dataset, get
 
 ENV_VAR = "MIGRAVITY_DATA"
 
+#: A data directory as every ``data_dir`` parameter accepts it: a path, or ``None`` for the
+#: default (see :func:`resolve_data_dir`).
+DataDir: TypeAlias = str | os.PathLike[str] | None
 
-def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+
+def resolve_data_dir(data_dir: DataDir = None) -> Path:
     """Return the data directory to use.
 
     Parameters
@@ -35,21 +40,47 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(user_cache_dir("migravity")) / "data"
 
 
-def dataset_path(dataset: str | Dataset, data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Return where ``dataset`` is expected, without checking that it exists."""
-    ds = get(dataset) if isinstance(dataset, str) else dataset
-    return resolve_data_dir(data_dir) / ds.filename
+def _dataset(dataset: str | Dataset) -> Dataset:
+    return get(dataset) if isinstance(dataset, str) else dataset
 
 
-def require(dataset: str | Dataset, data_dir: str | os.PathLike[str] | None = None) -> Path:
+def dataset_path(dataset: str | Dataset, data_dir: DataDir = None) -> Path:
+    """Return where ``dataset`` is expected, without checking that it exists.
+
+    Parameters
+    ----------
+    dataset : str or Dataset
+        Registry name, or the dataset itself.
+    data_dir : path-like, optional
+        The data directory (see :func:`resolve_data_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return resolve_data_dir(data_dir) / _dataset(dataset).filename
+
+
+def require(dataset: str | Dataset, data_dir: DataDir = None) -> Path:
     """Return the path of ``dataset``'s file, or raise if it is missing.
+
+    Parameters
+    ----------
+    dataset : str or Dataset
+        Registry name, or the dataset itself.
+    data_dir : path-like, optional
+        The data directory (see :func:`resolve_data_dir`).
+
+    Returns
+    -------
+    pathlib.Path
 
     Raises
     ------
     DataMissingError
         Naming the dataset, the expected path and how to get the file.
     """
-    ds = get(dataset) if isinstance(dataset, str) else dataset
+    ds = _dataset(dataset)
     path = dataset_path(ds, data_dir)
     if not path.is_file():
         raise DataMissingError(

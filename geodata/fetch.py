@@ -12,25 +12,24 @@ file is renamed onto the final name only once its SHA-256 equals the registry's,
 or corrupted download never leaves a file under the final name (nor a temporary one behind).
 
 Failures do not stop the other datasets: every dataset that can be fetched is fetched, then one
-:class:`FetchFailedError` (a :class:`~migravity.errors.FetchError`) lists all the failures and
-carries the results of the datasets that succeeded.
+:class:`~migravity.errors.FetchFailedError` (a :class:`~migravity.errors.FetchError`, importable
+from here too) lists all the failures and carries the results of the datasets that succeeded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from migravity.errors import ConfigError, FetchError
-from migravity.geodata.datadir import resolve_data_dir
+from migravity.errors import ConfigError, FetchError, FetchFailedError
+from migravity.geodata.datadir import DataDir, resolve_data_dir
 from migravity.geodata.registry import DATASETS, REGISTRY, Dataset
 from migravity.geodata.status import sha256_file
 from migravity.utils.atomic import atomic_path
@@ -76,52 +75,10 @@ class FetchResult:
         return {"name": self.name, "result": self.result, "size": self.size, "path": str(self.path)}
 
 
-class FetchFailedError(FetchError):
-    """One or more datasets could not be fetched (the others were).
-
-    Parameters
-    ----------
-    failures : dict of str to str
-        Dataset name to the one-line reason it failed, in the order attempted.
-    results : list of FetchResult
-        The datasets that are present or were fetched.
-    message : str, optional
-        The error message; by default the single reason, or all of them joined by ``"; "``.
-    """
-
-    def __init__(
-        self, failures: dict[str, str], results: list[FetchResult], message: str | None = None
-    ) -> None:
-        self.failures = dict(failures)
-        self.results = list(results)
-        if message is None:
-            message = _summary(len(self.failures), len(self.results), self.failures.values())
-        super().__init__(message)
-
-
-class _NoAddressError(FetchError):
-    """A dataset has no registered download address and no mirror was given."""
-
-    def __init__(self, ds: Dataset, path: Path) -> None:
-        self.dataset = ds
-        super().__init__(
-            f"{ds.name}: no download address serves the exact registered bytes (the file is "
-            f"converted from the publisher's release); get it from {ds.landing_page} and save it "
-            f"as {path}, or fetch it from a mirror with --source URL_OR_DIRECTORY"
-        )
-
-
-def _summary(n_failed: int, n_ok: int, reasons: Iterable[str]) -> str:
-    reasons = list(reasons)
-    if len(reasons) == 1:
-        return reasons[0]
-    return f"could not fetch {n_failed} of {n_failed + n_ok} datasets: " + "; ".join(reasons)
-
-
 def fetch(
     names: Sequence[str] | None = None,
     *,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: DataDir = None,
     source: str | None = None,
     force: bool = False,
     reporter: Reporter = SILENT,
@@ -161,7 +118,7 @@ def fetch(
     ConfigError
         For an unknown dataset name, a ``source`` that is neither an HTTP(S) URL nor an
         existing directory, or a non-positive ``timeout`` (before anything is fetched).
-    FetchFailedError
+    migravity.errors.FetchFailedError
         After trying every dataset, if any could not be fetched: no download address and no
         ``source``, an HTTP error, a timeout, a refused connection, an interrupted transfer or a
         checksum mismatch. Its ``results`` hold the datasets that succeeded.
@@ -179,12 +136,14 @@ def fetch(
         if not force and path.is_file() and sha256_file(path) == ds.sha256:
             results.append(FetchResult(ds.name, "present", path.stat().st_size, path))
             continue
+        if mirror is None and ds.download_url is None:
+            failures[ds.name] = _no_address(ds, path)
+            no_address.append(ds)
+            continue
         try:
             results.append(_fetch_one(ds, path, mirror, reporter, timeout))
         except FetchError as e:
             failures[ds.name] = str(e)
-            if isinstance(e, _NoAddressError):
-                no_address.append(ds)
     if not failures:
         return results
     message = None
@@ -198,8 +157,17 @@ def fetch(
             + ", or fetch them from a mirror with --source URL_OR_DIRECTORY"
         )
         others = [r for n, r in failures.items() if REGISTRY[n] not in no_address]
-        message = _summary(len(failures), len(results), [*others, grouped])
+        message = FetchFailedError.summarise(len(failures), len(results), [*others, grouped])
     raise FetchFailedError(failures, results, message)
+
+
+def _no_address(ds: Dataset, path: Path) -> str:
+    """Why ``ds`` cannot be fetched without a mirror, and how to get it by hand."""
+    return (
+        f"{ds.name}: no download address serves the exact registered bytes (the file is "
+        f"converted from the publisher's release); get it from {ds.landing_page} and save it "
+        f"as {path}, or fetch it from a mirror with --source URL_OR_DIRECTORY"
+    )
 
 
 def _select(names: Sequence[str] | None) -> list[Dataset]:
@@ -251,7 +219,7 @@ def _fetch_one(
     elif ds.download_url is not None:
         url = ds.download_url
     else:
-        raise _NoAddressError(ds, path)
+        raise FetchError(_no_address(ds, path))
     size = _download(ds, url, path, reporter, timeout)
     return FetchResult(ds.name, "downloaded", size, path)
 

@@ -5,7 +5,8 @@ Kinds
 ``migration2021``
     Census 2021 ODMG01EW: usual residence a year before the census (origin) to usual residence
     on census day (destination), persons aged 1+. Non-movers (origin ``-8``) and arrivals from
-    outside the UK (``999999999``) are excluded and counted in the report.
+    outside the UK (``999999999``) are excluded and counted in the report
+    (:mod:`migravity.geodata.codes`).
 ``commute2021``
     Census 2021 ODWP01EW, category 3 (working in the UK, not at or from home): residence (origin)
     to workplace (destination). Categories -8 (not in employment), 1 (mainly at or from home) and
@@ -23,7 +24,6 @@ area that matches no zone is an error.
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 import numpy as np
@@ -31,6 +31,16 @@ import pandas as pd
 import xarray as xr
 
 from migravity.errors import HarmonisationError, check_choice
+from migravity.geodata.codes import (
+    AT_HOME,
+    DOES_NOT_APPLY,
+    IN_UK,
+    NOT_IN_EMPLOYMENT,
+    OFFSHORE_OR_ABROAD,
+    OUTSIDE_UK,
+    PLACE_OF_WORK,
+)
+from migravity.geodata.datadir import DataDir
 from migravity.geodata.harmonise import HarmonisationReport, code_map, harmonise_od
 from migravity.geodata.readers import load
 from migravity.geodata.zones import ZoneSet
@@ -38,21 +48,24 @@ from migravity.geodata.zones import ZoneSet
 FlowKind = Literal["migration2021", "commute2021", "migration2011"]
 FLOW_KINDS: tuple[str, ...] = ("migration2021", "commute2021", "migration2011")
 
-_CATEGORY_LABELS = {-8: "not in employment", 1: "mainly at or from home", 2: "offshore or outside UK"}
+#: Origins of ODMG01EW left out of the migration flows, with their label in the report.
+_MIGRATION_EXCLUDED = {DOES_NOT_APPLY: "non-movers (same address)", OUTSIDE_UK: "from outside the UK"}
+#: Place-of-work categories of ODWP01EW left out of the commuting flows (all but :data:`IN_UK`).
+_COMMUTE_EXCLUDED = {c: PLACE_OF_WORK[c] for c in (NOT_IN_EMPLOYMENT, AT_HOME, OFFSHORE_OR_ABROAD)}
 
 
-def _raw(kind: str, data_dir: str | os.PathLike[str] | None) -> tuple[pd.DataFrame, str, str, dict[str, float]]:
+def _raw(kind: str, data_dir: DataDir) -> tuple[pd.DataFrame, str, str, dict[str, float]]:
     excluded: dict[str, float] = {}
     if kind == "migration2021":
         df = load("odmg01ew", data_dir)
-        for code, label in (("-8", "non-movers (same address)"), ("999999999", "from outside the UK")):
+        for code, label in _MIGRATION_EXCLUDED.items():
             excluded[label] = float(df.loc[df.origin == code, "count"].sum())
-        return df[~df.origin.isin(["-8", "999999999"])], "odmg01ew", "2021", excluded
+        return df[~df.origin.isin(list(_MIGRATION_EXCLUDED))], "odmg01ew", "2021", excluded
     if kind == "commute2021":
         df = load("odwp01ew", data_dir)
-        for cat, label in _CATEGORY_LABELS.items():
+        for cat, label in _COMMUTE_EXCLUDED.items():
             excluded[label] = float(df.loc[df.category == cat, "count"].sum())
-        return df[df.category == 3].drop(columns="category"), "odwp01ew", "2021", excluded
+        return df[df.category == IN_UK].drop(columns="category"), "odwp01ew", "2021", excluded
     df = load("migration2011", data_dir)
     return df.drop(columns="distance_km"), "migration2011", "2016m", excluded
 
@@ -60,6 +73,23 @@ def _raw(kind: str, data_dir: str | os.PathLike[str] | None) -> tuple[pd.DataFra
 def restrict_to_zones(od: pd.DataFrame, zones: ZoneSet, report: HarmonisationReport,
                       value_col: str = "count") -> np.ndarray:
     """Scatter an OD frame onto the dense zone grid; report flows to or from outside the study area.
+
+    Parameters
+    ----------
+    od : pandas.DataFrame
+        Columns ``origin``, ``destination`` (codes of the zones' vintage) and ``value_col``.
+    zones : ZoneSet
+        The study area.
+    report : HarmonisationReport
+        Receives, in ``outside``, the total by code of the flows from or to areas outside the
+        study area (``"origin:<code>"``, ``"destination:<code>"``).
+    value_col : str
+        The column of counts.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n)`` float matrix in zone order; pairs absent from ``od`` are zeros.
 
     Raises
     ------
@@ -87,7 +117,7 @@ def restrict_to_zones(od: pd.DataFrame, zones: ZoneSet, report: HarmonisationRep
     return mat
 
 
-def load_flows(kind: FlowKind, zones: ZoneSet, data_dir: str | os.PathLike[str] | None = None) -> xr.DataArray:
+def load_flows(kind: FlowKind, zones: ZoneSet, data_dir: DataDir = None) -> xr.DataArray:
     """Load observed flows of ``kind`` on ``zones`` as a DataArray (``origin``, ``destination``).
 
     Parameters

@@ -14,9 +14,8 @@ and :func:`restrict_to_zones` reports (or refuses) codes outside the study area.
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -24,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from migravity.errors import ConfigError, HarmonisationError
-from migravity.geodata.datadir import dataset_path
+from migravity.geodata.codes import NON_AREA_CODES
+from migravity.geodata.datadir import DataDir, dataset_path
 from migravity.geodata.readers import check_unique, load
 
 #: 2025 code changes (minor boundary changes): new code -> 2023 code.
@@ -91,9 +91,22 @@ class HarmonisationReport:
         return "; ".join(parts)
 
 
-def _pop2021(data_dir: str | os.PathLike[str] | None) -> pd.Series:
-    age = load("census2021_age", data_dir)
-    return age.set_index("code")["pop2021"]
+def census_population(year: Literal["2011", "2021"], data_dir: DataDir = None) -> pd.Series:
+    """Census population by LAD (2021 codes), the weights of splits and of merged rates.
+
+    Parameters
+    ----------
+    year : {"2011", "2021"}
+        The census.
+    data_dir : path-like, optional
+        Data directory.
+
+    Returns
+    -------
+    pandas.Series
+        Persons, indexed by 2021 LAD code (dataset ``census2021_age``).
+    """
+    return load("census2021_age", data_dir).set_index("code")[f"pop{year}"]
 
 
 def _split_weights(children: Mapping[str, list[str]], weights: pd.Series) -> dict[str, dict[str, float]]:
@@ -106,7 +119,7 @@ def _split_weights(children: Mapping[str, list[str]], weights: pd.Series) -> dic
     return out
 
 
-def code_map(source: str, target: str, data_dir: str | os.PathLike[str] | None = None) -> CodeMap:
+def code_map(source: str, target: str, data_dir: DataDir = None) -> CodeMap:
     """Build the :class:`CodeMap` from ``source`` to ``target`` vintage from the ONS lookups.
 
     Parameters
@@ -140,7 +153,7 @@ def code_map(source: str, target: str, data_dir: str | os.PathLike[str] | None =
     for a, b in to23.items():
         children[b].append(a)
     if target == "2021" and source in ("2023", "2025"):
-        splits = _split_weights(children, _pop2021(data_dir))
+        splits = _split_weights(children, census_population("2021", data_dir))
         mapping = dict(RENAMES_2025) if source == "2025" else {}
         return CodeMap(source, target, mapping, splits, codes21,
                        ("2023 unitary authorities split into their 2021 districts by Census 2021 population",))
@@ -160,9 +173,8 @@ def code_map(source: str, target: str, data_dir: str | os.PathLike[str] | None =
             mapping21[src] = targets.ltla21_code.iloc[0]
     splits21: dict[str, dict[str, float]] = {}
     if source == "2016m":
-        age = load("census2021_age", data_dir).set_index("code")["pop2011"]
         splits21 = _split_weights({"E09000033": ["E09000033", "E09000001"],
-                                   "E06000052": ["E06000052", "E06000053"]}, age)
+                                   "E06000052": ["E06000052", "E06000053"]}, census_population("2011", data_dir))
         notes.append("Census-merged Westminster+City of London and Cornwall+Isles of Scilly split by "
                      "Census 2011 population")
     if target == "2021":
@@ -187,6 +199,11 @@ def _report(dataset: str, cmap: CodeMap, codes: Sequence[str]) -> HarmonisationR
             else:
                 rep.renamed[old] = new
     return rep
+
+
+def _unmatched(codes: Iterable[str], cmap: CodeMap) -> list[str]:
+    """The codes that are not valid in the target vintage, leaving out the codes of no area."""
+    return sorted(set(codes) - cmap.valid_target - NON_AREA_CODES)
 
 
 def _map_codes(codes: pd.Series, cmap: CodeMap) -> pd.Series:
@@ -222,6 +239,20 @@ def harmonise_values(
         Name for the report.
     code_col : str
         Column holding the area codes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code`` (target codes, sorted) and ``value_cols``.
+    HarmonisationReport
+        What was merged, renamed and split, and the codes left unmatched.
+
+    Raises
+    ------
+    ConfigError
+        For a ``how`` other than ``"sum"`` or ``"mean"``.
+    HarmonisationError
+        When rates must be merged without population weights.
     """
     if how not in ("sum", "mean"):
         raise ConfigError("how", how, "use 'sum' for counts or 'mean' for rates")
@@ -230,8 +261,8 @@ def harmonise_values(
     for rec in df[[code_col, *value_cols]].itertuples(index=False):
         code = rec[0]
         if code in cmap.splits:
-            for child, w in cmap.splits[code].items():
-                vals = [v * w for v in rec[1:]] if how == "sum" else list(rec[1:])
+            for child, share in cmap.splits[code].items():
+                vals = [v * share for v in rec[1:]] if how == "sum" else list(rec[1:])
                 rows.append((child, code, *vals))
         else:
             rows.append((cmap.mapping.get(code, code), code, *rec[1:]))
@@ -252,7 +283,7 @@ def harmonise_values(
                                      for c in value_cols}))
         else:
             out = long.set_index("code")[list(value_cols)].sort_index()
-    rep.unmatched = sorted(set(out.index) - cmap.valid_target - {"-8", "999999999", "888888888"})
+    rep.unmatched = _unmatched(out.index, cmap)
     return out.reset_index(), rep
 
 
@@ -263,6 +294,25 @@ def harmonise_od(
 
     Both ends are mapped; counts on split codes are apportioned by the split weights (at each end),
     then pairs are summed.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Columns ``origin``, ``destination`` and ``value_col``.
+    cmap : CodeMap
+        From :func:`code_map`.
+    value_col : str
+        The column of counts.
+    dataset : str
+        Name for the report.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``origin``, ``destination``, ``value_col``, one row per pair of target codes.
+    HarmonisationReport
+        What was merged, renamed and split; ``unmatched`` lists codes valid in neither vintage
+        (the special codes of :mod:`migravity.geodata.codes` left out).
     """
     rep = _report(dataset, cmap, sorted(set(df.origin) | set(df.destination)))
     out = df[["origin", "destination", value_col]].copy()
@@ -277,6 +327,5 @@ def harmonise_od(
             out = pd.concat(parts, ignore_index=True)
         out[end] = _map_codes(out[end], cmap)
     out = out.groupby(["origin", "destination"], sort=False, as_index=False)[value_col].sum()
-    codes = set(out.origin) | set(out.destination)
-    rep.unmatched = sorted(codes - cmap.valid_target - {"-8", "999999999", "888888888"})
+    rep.unmatched = _unmatched(set(out.origin) | set(out.destination), cmap)
     return out, rep

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from migravity.geodata.attributes import load_attributes
+from migravity.geodata.datadir import DataDir
 from migravity.geodata.flows import FlowKind, load_flows
 from migravity.geodata.spatial import contiguity_matrix, distance_matrix
 from migravity.geodata.zones import ZoneSet, load_zones
@@ -29,7 +29,7 @@ def od_table(
     attributes: xr.Dataset | None = None,
     attribute_vars: Sequence[str] = DEFAULT_PAIR_ATTRIBUTES,
     include_diagonal: bool = False,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: DataDir = None,
 ) -> pd.DataFrame:
     """Build the long pair table: flows, distance, shared border and origin/destination attributes.
 

@@ -8,7 +8,6 @@ keys, a geometry without CRS. Readers never drop rows; callers filter explicitly
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,14 +17,27 @@ import numpy as np
 import pandas as pd
 
 from migravity.errors import MalformedDataError
-from migravity.geodata.datadir import require
+from migravity.geodata.codes import PLACE_OF_WORK
+from migravity.geodata.datadir import DataDir, require
 from migravity.geodata.registry import get
 
 _LINE = re.compile(r"line (\d+)")
 
 
-def load(name: str, data_dir: str | os.PathLike[str] | None = None) -> Any:
+def load(name: str, data_dir: DataDir = None) -> Any:
     """Load the registered dataset ``name`` from the data directory with its reader.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (:data:`migravity.geodata.registry.REGISTRY`).
+    data_dir : path-like, optional
+        The data directory (see :func:`~migravity.geodata.datadir.resolve_data_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        What the dataset's reader returns (see the ``read_*`` functions).
 
     Raises
     ------
@@ -114,7 +126,8 @@ def read_boundaries(path: Path) -> Any:
 def read_odmg01ew(path: Path) -> pd.DataFrame:
     """Census 2021 ODMG01EW: ``origin`` (address a year ago), ``destination`` (usual residence), ``count``.
 
-    Special origins are kept: ``-8`` (same address: non-movers) and ``999999999`` (abroad).
+    Special origins are kept: ``-8`` (same address: non-movers) and ``999999999`` (abroad); see
+    :mod:`migravity.geodata.codes`.
     """
     o, d = "Migrant LTLA one year ago code", "Lower tier local authorities code"
     df = read_csv(path, [o, d, "Count"], dtype={o: str, d: str})
@@ -128,7 +141,8 @@ def read_odwp01ew(path: Path) -> pd.DataFrame:
     """Census 2021 ODWP01EW: ``origin`` (residence), ``destination`` (workplace), ``category``, ``count``.
 
     ``category``: -8 not in employment, 1 mainly at or from home, 2 offshore/outside UK, 3 working in
-    the UK not at home.
+    the UK not at home (:data:`migravity.geodata.codes.PLACE_OF_WORK`). Special workplaces are
+    kept: ``-8``, ``999999999`` (outside the UK) and ``888888888`` (offshore).
     """
     o, d = "Lower tier local authorities code", "LTLA of workplace code"
     cat = "Place of work indicator (4 categories) code"
@@ -138,7 +152,7 @@ def read_odwp01ew(path: Path) -> pd.DataFrame:
         "category": check_numeric(df, cat, path, nonnegative=False).astype(int),
         "count": check_numeric(df, "Count", path),
     })
-    bad = ~out.category.isin([-8, 1, 2, 3])
+    bad = ~out.category.isin(list(PLACE_OF_WORK))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise MalformedDataError(path, f"unknown place-of-work category {out.category.iloc[i]}", i + 2)

@@ -4,7 +4,9 @@ Distance rule
 -------------
 Off-diagonal: straight-line distance in km between polygon centroids (EPSG:27700).
 Diagonal (intra-zonal): the mean distance between two points drawn uniformly in a disc of the
-zone's area, ``d_ii = 128 / (45 pi) * sqrt(A_i / pi)`` (about 0.905 times the equivalent radius).
+zone's area, ``d_ii = 128 / (45 pi) * sqrt(A_i / pi)`` (about 0.905 times the equivalent radius),
+written once in :func:`intrazonal_distance_km`. :func:`distance_matrix` gives every pair,
+:func:`pair_distances_km` the same numbers for some pairs only.
 
 Contiguity rule
 ---------------
@@ -16,17 +18,75 @@ islands (Isle of Wight, Isles of Scilly, Orkney...) keep no land neighbour.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
-from migravity.geodata.zones import ZoneSet
+from migravity.geodata.zones import BNG, ZoneSet
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+#: ``128 / (45 pi)``: the mean distance between two points drawn uniformly in a disc, in radii.
 INTRA_FACTOR = 128.0 / (45.0 * np.pi)
 
 
+def intrazonal_distance_km(area_km2: ArrayLike) -> np.ndarray:
+    """The intra-zonal distance rule: ``d_ii = 128 / (45 pi) * sqrt(A_i / pi)``.
+
+    The mean distance between two points drawn uniformly in a disc of the zone's area (about
+    0.905 times the disc's radius). This is the one place the rule is written.
+
+    Parameters
+    ----------
+    area_km2 : array-like
+        Zone areas in km².
+
+    Returns
+    -------
+    numpy.ndarray
+        Distances in km, one per area.
+    """
+    return INTRA_FACTOR * np.sqrt(np.asarray(area_km2, dtype=float) / np.pi)
+
+
+def _bng(zones: ZoneSet) -> gpd.GeoSeries:
+    """The zones' polygons in British National Grid (a no-op for a :func:`load_zones` zone set)."""
+    return zones.geometry.to_crs(BNG)
+
+
+def areas_km2(zones: ZoneSet) -> np.ndarray:
+    """Areas of the zones' polygons in km² (British National Grid).
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The zones.
+
+    Returns
+    -------
+    numpy.ndarray
+        One area per zone, in zone order.
+    """
+    return _bng(zones).area.to_numpy() / 1e6
+
+
 def centroids_m(zones: ZoneSet) -> np.ndarray:
-    """Centroids of the zones as an ``(n, 2)`` array of BNG metres (easting, northing)."""
-    c = zones.geometry.centroid
+    """Centroids of the zones as an ``(n, 2)`` array of BNG metres (easting, northing).
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The zones.
+
+    Returns
+    -------
+    numpy.ndarray
+        Polygon centroids in zone order; the points every model distance is measured between.
+    """
+    c = _bng(zones).centroid
     return np.column_stack([c.x.to_numpy(), c.y.to_numpy()])
 
 
@@ -38,21 +98,74 @@ def _labelled(zones: ZoneSet, values: np.ndarray, name: str, **attrs: object) ->
     )
 
 
+def _centroid_distances_km(xy_km_a: np.ndarray, xy_km_b: np.ndarray) -> np.ndarray:
+    return np.sqrt(((xy_km_a - xy_km_b) ** 2).sum(-1))
+
+
 def distance_matrix(zones: ZoneSet) -> xr.DataArray:
-    """Centroid distances in km with the intra-zonal rule on the diagonal (see module docs)."""
+    """Centroid distances in km with the intra-zonal rule on the diagonal (see the module docs).
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The zones.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``distance_km`` with dims ``(origin, destination)`` on the zone codes.
+    """
     xy = centroids_m(zones) / 1000.0
-    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
-    area_km2 = zones.geometry.area.to_numpy() / 1e6
-    np.fill_diagonal(d, INTRA_FACTOR * np.sqrt(area_km2 / np.pi))
+    d = _centroid_distances_km(xy[:, None, :], xy[None, :, :])
+    np.fill_diagonal(d, intrazonal_distance_km(areas_km2(zones)))
     return _labelled(zones, d, "distance_km", units="km",
                      rule="centroid distance; diagonal 128/(45 pi) sqrt(area/pi)")
 
 
+def pair_distances_km(zones: ZoneSet, origin: ArrayLike, destination: ArrayLike) -> np.ndarray:
+    """The distances of :func:`distance_matrix` for some pairs only, without the full matrix.
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The zones.
+    origin, destination : array-like of int
+        Positions of the pairs' zones in ``zones`` (same length).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``distance_matrix(zones)[origin[k], destination[k]]`` for each ``k``, bit for bit:
+        centroid distance, the intra-zonal rule where origin == destination.
+    """
+    o = np.asarray(origin, dtype=np.intp)
+    d = np.asarray(destination, dtype=np.intp)
+    xy = centroids_m(zones) / 1000.0
+    dist = _centroid_distances_km(xy[o], xy[d])
+    same = o == d
+    if same.any():
+        dist[same] = intrazonal_distance_km(areas_km2(zones)[o[same]])
+    return dist
+
+
 def contiguity_matrix(zones: ZoneSet, tolerance_m: float = 50.0) -> xr.DataArray:
-    """Shared-border indicator (int8, 1 = neighbours, diagonal 0) from the polygons."""
+    """Shared-border indicator (int8, 1 = neighbours, diagonal 0) from the polygons.
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The zones.
+    tolerance_m : float, default 50
+        Polygons this close (metres) count as neighbours (see the module docs).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``border`` with dims ``(origin, destination)`` on the zone codes.
+    """
     from shapely import STRtree
 
-    geoms = zones.geometry.to_numpy()
+    geoms = _bng(zones).to_numpy()
     tree = STRtree(geoms)
     left, right = tree.query(geoms, predicate="dwithin", distance=tolerance_m)
     w = np.zeros((len(zones), len(zones)), dtype=np.int8)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from migravity.geodata.datadir import resolve_data_dir
+from migravity.geodata.datadir import DataDir, resolve_data_dir
 from migravity.geodata.registry import DATASETS, Dataset
 
 Status = Literal["present", "missing", "checksum mismatch"]
@@ -69,7 +69,7 @@ class DatasetStatus:
         return d
 
 
-def dataset_status(data_dir: str | os.PathLike[str] | None = None) -> list[DatasetStatus]:
+def dataset_status(data_dir: DataDir = None) -> list[DatasetStatus]:
     """Report every registered dataset's state in the data directory, in registry order.
 
     Parameters

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -10,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from migravity.errors import HarmonisationError, MalformedDataError, check_choice
-from migravity.geodata.datadir import dataset_path
+from migravity.geodata.datadir import DataDir, dataset_path
 from migravity.geodata.readers import check_unique, load
 
 if TYPE_CHECKING:
@@ -27,6 +26,8 @@ NATIONS = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland
 #: Nations outside England are their own ITL1 region.
 NATION_REGIONS = {"W": ("W92000004", "Wales"), "S": ("S92000003", "Scotland"),
                   "N": ("N92000002", "Northern Ireland")}
+#: The descriptive columns of a zone table, in order (:meth:`ZoneSet.columns`).
+ZONE_COLUMNS: tuple[str, ...] = ("code", "name", "region_code", "region_name", "nation")
 #: The Greater South East: London, South East, East of England.
 GSE_REGIONS = frozenset({"E12000007", "E12000008", "E12000006"})
 
@@ -79,22 +80,29 @@ class ZoneSet:
         except ValueError:
             raise KeyError(f"{code} is not a zone of {self}") from None
 
+    def columns(self) -> dict[str, list[str]]:
+        """The zones' descriptive columns, :data:`ZONE_COLUMNS`, one entry per zone.
+
+        Returns
+        -------
+        dict of str to list of str
+            ``code``, ``name``, ``region_code``, ``region_name`` and ``nation``, in zone order.
+        """
+        values = (self.codes, self.names, self.region_codes, self.region_names, self.nations)
+        return {col: list(v) for col, v in zip(ZONE_COLUMNS, values, strict=True)}
+
     def frame(self) -> gpd.GeoDataFrame:
-        """The zones as a GeoDataFrame (EPSG:27700) with code, name, region, nation columns."""
+        """The zones as a GeoDataFrame (EPSG:27700) with the :meth:`columns` and the polygons."""
         import geopandas as gpd
 
-        return gpd.GeoDataFrame(
-            {"code": self.codes, "name": self.names, "region_code": self.region_codes,
-             "region_name": self.region_names, "nation": self.nations},
-            geometry=self.geometry.to_numpy(), crs=self.geometry.crs,
-        )
+        return gpd.GeoDataFrame(self.columns(), geometry=self.geometry.to_numpy(), crs=self.geometry.crs)
 
     def __repr__(self) -> str:
         return f"ZoneSet(vintage={self.vintage!r}, area={self.area!r}, n={len(self)})"
 
 
 def load_zones(
-    vintage: ZoneVintage = "2023", area: Area = "EW", data_dir: str | os.PathLike[str] | None = None
+    vintage: ZoneVintage = "2023", area: Area = "EW", data_dir: DataDir = None
 ) -> ZoneSet:
     """Load the LAD zones of a study area from the ONS boundaries.
 

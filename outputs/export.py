@@ -54,6 +54,7 @@ import xarray as xr
 
 from migravity.errors import ConfigError, ExportError, MigravityError, check_choice
 from migravity.geodata.zones import BNG, ZoneSet
+from migravity.outputs._paths import refuse_file_parent
 from migravity.outputs.export_layers import (
     WGS84,
     PointRule,
@@ -95,11 +96,7 @@ def _wrapped(path: Path) -> Iterator[None]:
     """Turn file-system and driver failures into :class:`ExportError` naming ``path``."""
     import pyogrio.errors
 
-    for parent in path.parents:  # a file where a directory should be: say so plainly
-        if parent.exists():
-            if not parent.is_dir():
-                raise ExportError(path, f"{parent} is a file, not a directory")
-            break
+    refuse_file_parent(path)
     try:
         yield
     except MigravityError:

@@ -36,15 +36,15 @@ import itertools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from migravity.errors import ConfigError, check_choice
-from migravity.geodata.spatial import INTRA_FACTOR
-from migravity.geodata.zones import BNG, ZoneSet
+from migravity.geodata.spatial import centroids_m, pair_distances_km
+from migravity.geodata.zones import BNG, ZONE_COLUMNS, ZoneSet
 from migravity.scenarios.rundir import column_label
 
 if TYPE_CHECKING:
@@ -52,20 +52,30 @@ if TYPE_CHECKING:
 
 WGS84 = "EPSG:4326"
 PointRule = Literal["centroid", "representative"]
-#: The columns every zone layer starts with.
-ZONE_COLUMNS = ("code", "name", "region_code", "region_name", "nation")
 #: The columns every flow layer starts with (before the caller's flow columns).
 FLOW_COLUMNS = ("origin", "destination", "origin_name", "destination_name", "distance_km")
 #: Spacing (km) of the intermediate vertices of a geodesic line, and their bounds.
 GEODESIC_STEP_KM = 10.0
 GEODESIC_MIN_NPTS, GEODESIC_MAX_NPTS = 8, 200
 
-Values = xr.Dataset | xr.DataArray | pd.DataFrame
+#: Zone values a layer takes (see :func:`value_columns`).
+Values: TypeAlias = xr.Dataset | xr.DataArray | pd.DataFrame
 
 
 def _list_codes(codes: Sequence[str], limit: int = 10) -> str:
     shown = ", ".join(codes[:limit])
     return shown + (f" and {len(codes) - limit} more" if len(codes) > limit else "")
+
+
+def _zone_positions(present: pd.Index, zones: ZoneSet, field: str, fix: str) -> np.ndarray:
+    """The position in ``present`` of each zone; refuses a code given twice or a zone missing."""
+    if present.has_duplicates:
+        dup = present[present.duplicated()].unique().tolist()
+        raise ConfigError(field, _list_codes(dup), "each zone code must appear once")
+    missing = [c for c in zones.codes if c not in present]
+    if missing:
+        raise ConfigError(field, f"{len(missing)} zone(s) missing: {_list_codes(missing)}", fix)
+    return present.get_indexer(pd.Index(zones.codes))
 
 
 def _dataset_columns(values: xr.Dataset | xr.DataArray, zones: ZoneSet) -> dict[str, np.ndarray]:
@@ -76,15 +86,8 @@ def _dataset_columns(values: xr.Dataset | xr.DataArray, zones: ZoneSet) -> dict[
     if "lad" not in values.dims:
         raise ConfigError("values", f"dimensions {tuple(values.dims)}",
                           "the Dataset needs a dimension 'lad' indexed by zone code")
-    present = pd.Index([str(c) for c in values["lad"].to_numpy()])
-    if present.has_duplicates:
-        dup = present[present.duplicated()].unique().tolist()
-        raise ConfigError("values.lad", _list_codes(dup), "each zone code must appear once")
-    missing = [c for c in zones.codes if c not in present]
-    if missing:
-        raise ConfigError("values.lad", f"{len(missing)} zone(s) missing: {_list_codes(missing)}",
+    pos = _zone_positions(pd.Index([str(c) for c in values["lad"].to_numpy()]), zones, "values.lad",
                           "give a value for every zone of the zone set (NaN where unknown)")
-    pos = present.get_indexer(list(zones.codes))
     out: dict[str, np.ndarray] = {}
     for name, var in values.data_vars.items():
         if "lad" not in var.dims:
@@ -106,15 +109,8 @@ def _dataset_columns(values: xr.Dataset | xr.DataArray, zones: ZoneSet) -> dict[
 
 
 def _frame_columns(values: pd.DataFrame, zones: ZoneSet) -> dict[str, np.ndarray]:
-    index = values.index.astype(str)
-    if index.has_duplicates:
-        dup = index[index.duplicated()].unique().tolist()
-        raise ConfigError("values.index", _list_codes(dup), "each zone code must appear once")
-    missing = [c for c in zones.codes if c not in index]
-    if missing:
-        raise ConfigError("values.index", f"{len(missing)} zone(s) missing: {_list_codes(missing)}",
+    pos = _zone_positions(values.index.astype(str), zones, "values.index",
                           "index the DataFrame by zone code and give a row for every zone (NaN where unknown)")
-    pos = index.get_indexer(list(zones.codes))
     return {col: values[col].to_numpy()[pos] for col in values.columns}
 
 
@@ -156,12 +152,8 @@ def value_columns(zones: ZoneSet, values: Values | None) -> dict[str, np.ndarray
 
 
 def _zone_table(zones: ZoneSet, values: Values | None) -> dict[str, Any]:
-    table: dict[str, Any] = {
-        "code": list(zones.codes), "name": list(zones.names), "region_code": list(zones.region_codes),
-        "region_name": list(zones.region_names), "nation": list(zones.nations),
-    }
-    table.update(value_columns(zones, values))
-    return table
+    """The zone layers' columns: :data:`ZONE_COLUMNS`, then the value columns."""
+    return {**zones.columns(), **value_columns(zones, values)}
 
 
 def zone_points(zones: ZoneSet, points: PointRule = "centroid") -> np.ndarray:
@@ -180,8 +172,9 @@ def zone_points(zones: ZoneSet, points: PointRule = "centroid") -> np.ndarray:
     numpy.ndarray
     """
     check_choice("points", points, ("centroid", "representative"))
-    geom = zones.geometry.to_crs(BNG)
-    pts = geom.centroid if points == "centroid" else geom.representative_point()
+    if points == "centroid":
+        return centroids_m(zones)
+    pts = zones.geometry.to_crs(BNG).representative_point()
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
 
@@ -250,12 +243,8 @@ def _aligned(zones: ZoneSet, name: str, da: xr.DataArray) -> np.ndarray:
     da = da.transpose("origin", "destination")
     out = []
     for dim in ("origin", "destination"):
-        present = pd.Index([str(c) for c in da[dim].to_numpy()])
-        missing = [c for c in zones.codes if c not in present]
-        if missing:
-            raise ConfigError(f"flows[{name!r}].{dim}", f"{len(missing)} zone(s) missing: {_list_codes(missing)}",
-                              "give flows for every zone of the zone set")
-        out.append(present.get_indexer(list(zones.codes)))
+        out.append(_zone_positions(pd.Index([str(c) for c in da[dim].to_numpy()]), zones, f"flows[{name!r}].{dim}",
+                                   "give flows for every zone of the zone set"))
     return np.asarray(da.to_numpy(), dtype=float)[np.ix_(out[0], out[1])]
 
 
@@ -313,8 +302,8 @@ def _lines(xy: np.ndarray, o: np.ndarray, d: np.ndarray, geodesic: bool) -> np.n
 
     if not geodesic:
         coords = np.stack([xy[o], xy[d]], axis=1)
-        lines = shapely.linestrings(coords) if len(o) else np.empty(0, dtype=object)
-        return np.where(o == d, None, lines)
+        lines: np.ndarray = shapely.linestrings(coords) if len(o) else np.empty(0, dtype=object)
+        return np.where(o == d, np.array(None, dtype=object), lines)
     from pyproj import Geod, Transformer
 
     lon, lat = Transformer.from_crs(BNG, WGS84, always_xy=True).transform(xy[:, 0], xy[:, 1])
@@ -392,19 +381,12 @@ def flows_layer(zones: ZoneSet, flows: Mapping[str, xr.DataArray], *, top_k: int
     mats = {str(k): _aligned(zones, str(k), v) for k, v in flows.items()}
     o, d = select_pairs(mats[rank_by], top_k=top_k, threshold=threshold, include_diagonal=include_diagonal)
 
-    cen = zone_points(zones, "centroid")
-    dist = np.sqrt(((cen[o] - cen[d]) ** 2).sum(axis=1)) / 1000.0
-    diag = o == d
-    if diag.any():
-        area_km2 = zones.geometry.to_crs(BNG).area.to_numpy()[o[diag]] / 1e6
-        dist[diag] = INTRA_FACTOR * np.sqrt(area_km2 / np.pi)
     codes, znames = np.asarray(zones.codes, dtype=object), np.asarray(zones.names, dtype=object)
     table: dict[str, Any] = {
         "origin": codes[o], "destination": codes[d], "origin_name": znames[o], "destination_name": znames[d],
-        "distance_km": dist,
+        "distance_km": pair_distances_km(zones, o, d),
     }
     for k, m in mats.items():
         table[k] = m[o, d]
-    xy = cen if points == "centroid" else zone_points(zones, points)
-    geometry = _lines(xy, o, d, geodesic)
+    geometry = _lines(zone_points(zones, points), o, d, geodesic)
     return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry), crs=WGS84 if geodesic else BNG)

@@ -32,12 +32,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from migravity.errors import ConfigError, ExportError, check_choice
+from migravity.outputs._paths import refuse_file_parent
 from migravity.scenarios.rundir import RunDir
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from migravity.geodata.datadir import DataDir
     from migravity.geodata.zones import ZoneSet
 
 __all__ = [
@@ -127,11 +129,7 @@ def check_image_path(out: str | os.PathLike[str]) -> str:
         raise ConfigError("--out", str(out), "give a file name ending in " + ", ".join(IMAGE_FORMATS))
     if out.is_dir():
         raise ExportError(out, "is a directory")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ExportError(out, f"{parent} is a file, not a directory")
-            break
+    refuse_file_parent(out)
     return fmt
 
 
@@ -186,8 +184,10 @@ def new_figure(width: float, height: float) -> Figure:
 
 def add_caption(fig: Figure, text: str) -> None:
     """Small grey text at the foot of ``fig``, with room kept for it by the constrained layout."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+
     engine = fig.get_layout_engine()
-    if engine is not None and hasattr(engine, "set"):
+    if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
         engine.set(rect=(0.0, 0.025, 1.0, 0.975))
     fig.text(0.01, 0.004, text, fontsize=6.5, color="#555555", ha="left", va="bottom")
 
@@ -258,7 +258,8 @@ def _outline(ax: Axes, paths: list[Any], face: Any = "#eeeeee", edge: str = "#b0
 def _zone_column(run: RunDir, scenario: str, variable: str | None) -> tuple[str, np.ndarray, Any]:
     """The chosen column of the zone values, its values in run order and the value table."""
     values = run.zone_values(scenario)
-    numeric = [c for c in values.columns if np.issubdtype(values[c].dtype, np.number)]
+    numeric = [c for c in values.columns
+               if isinstance(values[c].dtype, np.dtype) and np.issubdtype(values[c].dtype, np.number)]
     name = variable or DEFAULT_ZONE_VARIABLE
     if name not in numeric:
         for suffix in ("_q50", "_mean"):  # a variable name without its statistic: the median, else the mean
@@ -512,7 +513,7 @@ def _curved_lines(ax: Axes, start: np.ndarray, end: np.ndarray, colors: np.ndarr
 
 def plot(run: RunDir, kind: str, out: str | os.PathLike[str], *, scenario: str | None = None,
          variable: str | None = None, zones: ZoneSet | None = None, top_k: int = DEFAULT_TOP_K,
-         data_dir: str | os.PathLike[str] | None = None) -> Path:
+         data_dir: DataDir = None) -> Path:
     """Draw one kind of figure of a run and write it to ``out`` (PNG, SVG or PDF by suffix).
 
     Parameters

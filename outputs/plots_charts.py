@@ -5,7 +5,6 @@ See :mod:`migravity.outputs.plots` for the figure conventions; these build on th
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +16,7 @@ from migravity.scenarios.rundir import RunDir
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from migravity.geodata.datadir import DataDir
     from migravity.geodata.zones import ZoneSet
 
 __all__ = ["DEFAULT_METRIC", "fit_figure", "fit_flows", "regions_figure"]
@@ -129,7 +129,7 @@ def _stored_fit(run: RunDir) -> tuple[np.ndarray, np.ndarray] | None:
     return obs[off], fit[off]
 
 
-def fit_flows(run: RunDir, zones: ZoneSet, data_dir: str | os.PathLike[str] | None = None
+def fit_flows(run: RunDir, zones: ZoneSet, data_dir: DataDir = None
               ) -> tuple[np.ndarray, np.ndarray, str, dict[str, float]]:
     """Observed and fitted inter-zone flows: from the run, else calibrated here on Census 2021 flows.
 
@@ -168,14 +168,14 @@ def fit_flows(run: RunDir, zones: ZoneSet, data_dir: str | os.PathLike[str] | No
     res = calibrate(table, origin="origin", destination="destination", flow="flow", cost="distance_km",
                     terms=["border"])
     fitted = res.predict().to_numpy(dtype=float)
-    stats = {k: float(res.fit[k]) for k in ("pseudo_r2", "srmse", "cpc") if k in res.fit}
+    stats: dict[str, float] = {k: float(res.fit[k]) for k in ("pseudo_r2", "srmse", "cpc") if k in res.fit}
     stats.update({k: float(v) for k, v in res.coefficients.items()})
     source = ("Census 2021 migration, calibrated here (not stored in the run):\n"
               "doubly constrained, power distance deterrence, shared border")
     return table["flow"].to_numpy(dtype=float), fitted, source, stats
 
 
-def fit_figure(run: RunDir, zones: ZoneSet, data_dir: str | os.PathLike[str] | None = None) -> Figure:
+def fit_figure(run: RunDir, zones: ZoneSet, data_dir: DataDir = None) -> Figure:
     """Observed against fitted flows on log-log axes (hexagonal bins), with the 1:1 line.
 
     Parameters

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from migravity.errors import ConfigError, DataError, MalformedDataError
+from migravity.errors import ConfigError, MalformedDataError, RunDirError
 from migravity.scenarios.segments import COMMUTE_DAYS, SEGMENTS
 
 if TYPE_CHECKING:
@@ -104,15 +104,6 @@ HIGH_PREFIX = "high_"
 BASELINE_PREFIX = "baseline_"
 #: Coordinates along ``lad`` already in every zone layer (as name, region_code, region_name).
 _NAME_COORDS = frozenset({"lad", "lad_name", "region", "region_name", "name"})
-_HOW_TO = "make one with `migravity run NAME... --out DIR` (e.g. `migravity run baseline wfh_uptake --out run`)"
-
-
-class RunDirError(DataError):
-    """A run directory, or one of its files, is missing (CLI exit code 2)."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        self.path = Path(path)
-        super().__init__(f"{path}: {problem}; {_HOW_TO}")
 
 
 def _hs_name(name: str) -> str:
