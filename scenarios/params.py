@@ -47,15 +47,13 @@ assumed ones uniformly over their ranges; draw 0 is the point estimate.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from migravity.errors import ConfigError
-
-DataDir = str | os.PathLike[str] | None
+from migravity.geodata.datadir import DataDir
 
 STAGE1_SOURCE = "calibrated (stage 1: Census 2021 ODMG01EW, doubly-constrained PPML)"
 STAGE2_SOURCE = "calibrated (stage 2: WLS of destination effects)"

@@ -7,7 +7,6 @@ parameters (the numba kernel :func:`migravity.scenarios._kernels_sim.simulate_dr
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -15,6 +14,7 @@ import numba
 import numpy as np
 
 from migravity.errors import ConfigError, ConvergenceError, MigravityError, check_choice
+from migravity.geodata.datadir import DataDir
 from migravity.scenarios import _kernels_sim as K
 from migravity.scenarios.params import ModelParameters
 from migravity.scenarios.segments import (
@@ -29,7 +29,6 @@ from migravity.scenarios.segments import (
 )
 from migravity.scenarios.spec import MAX_DRAWS, MAX_YEARS, MODES, Mode, Scenario, percent_vector
 
-DataDir = str | os.PathLike[str] | None
 N_GROUPS = len(SKILLS)  # skill groups: 0 = high, 1 = other
 
 
