@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from migravity.engine._kernels_design import kind_code
 from migravity.errors import ConfigError, InputError
 
 _LOG_RE = re.compile(r"^\s*log\(\s*(.+?)\s*\)\s*$")
@@ -211,37 +211,8 @@ def _factorize_sorted(labels: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 def _kind(xq: np.ndarray, mask: np.ndarray) -> str:
     """``"origin"`` if constant within each origin, ``"destination"`` within each destination."""
-    code = _kind_code(np.ascontiguousarray(xq), np.ascontiguousarray(mask))
+    code = kind_code(np.ascontiguousarray(xq), np.ascontiguousarray(mask))
     return ("pair", "origin", "destination")[code]
-
-
-@njit(cache=True)
-def _kind_code(xq, mask):  # pragma: no cover - jitted
-    """One pass of :func:`_kind`: 1 origin, 2 destination, 0 pair (spread <= 1e-12 * scale)."""
-    n_o, n_d = xq.shape
-    col_hi = np.full(n_d, -np.inf)
-    col_lo = np.full(n_d, np.inf)
-    row_spread = 0.0
-    scale = 1.0
-    for i in range(n_o):
-        hi = -np.inf
-        lo = np.inf
-        for j in range(n_d):
-            if mask[i, j]:
-                v = xq[i, j]
-                hi = max(hi, v)
-                lo = min(lo, v)
-                col_hi[j] = max(col_hi[j], v)
-                col_lo[j] = min(col_lo[j], v)
-        if hi >= lo:
-            row_spread = max(row_spread, hi - lo)
-            scale = max(scale, abs(hi), abs(lo))
-    if row_spread <= 1e-12 * scale:
-        return 1
-    for j in range(n_d):
-        if col_hi[j] >= col_lo[j] and not col_hi[j] - col_lo[j] <= 1e-12 * scale:
-            return 0
-    return 2
 
 
 def design_from_arrays(

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
+from migravity.engine._kernels_design import constant_on
 from migravity.engine.options import Margins
 
 
@@ -117,7 +117,7 @@ def find_drops(
         for q in list(kept):
             if not pos.any():
                 break
-            if not _constant_on(x[q], pos):
+            if not constant_on(x[q], pos):
                 continue
             v = x[q][pos][0]
             eps = 1e-12 * max(1.0, abs(v))
@@ -143,26 +143,6 @@ def find_drops(
                 changed = True
         if not changed:
             return mask, kept, drops
-
-
-@njit(cache=True)
-def _constant_on(xq, sel):  # pragma: no cover - jitted
-    """Whether ``xq`` is constant (to 1e-12 relative) over ``sel``, compared with its first value
-    there in C order (no copy of the selection)."""
-    n_o, n_d = xq.shape
-    found = False
-    v = 0.0
-    eps = 0.0
-    for i in range(n_o):
-        for j in range(n_d):
-            if sel[i, j]:
-                if not found:
-                    found = True
-                    v = xq[i, j]
-                    eps = 1e-12 * max(1.0, abs(v))
-                elif not abs(xq[i, j] - v) <= eps:
-                    return False
-    return found
 
 
 def _item(v: object) -> object:

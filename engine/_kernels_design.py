@@ -1,0 +1,60 @@
+"""Numba kernels of the design checks: classify a term as pair, origin-only or destination-only, and
+test whether a term is constant over a set of cells (separation screening).
+
+Pure ``@njit(cache=True)`` functions over contiguous arrays; the Python layer is
+:mod:`migravity.engine.design` and :mod:`migravity.engine.separation`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def kind_code(xq, mask):
+    """One pass of :func:`migravity.engine.design._kind`: 1 origin, 2 destination, 0 pair (spread <= 1e-12 * scale)."""
+    n_o, n_d = xq.shape
+    col_hi = np.full(n_d, -np.inf)
+    col_lo = np.full(n_d, np.inf)
+    row_spread = 0.0
+    scale = 1.0
+    for i in range(n_o):
+        hi = -np.inf
+        lo = np.inf
+        for j in range(n_d):
+            if mask[i, j]:
+                v = xq[i, j]
+                hi = max(hi, v)
+                lo = min(lo, v)
+                col_hi[j] = max(col_hi[j], v)
+                col_lo[j] = min(col_lo[j], v)
+        if hi >= lo:
+            row_spread = max(row_spread, hi - lo)
+            scale = max(scale, abs(hi), abs(lo))
+    if row_spread <= 1e-12 * scale:
+        return 1
+    for j in range(n_d):
+        if col_hi[j] >= col_lo[j] and not col_hi[j] - col_lo[j] <= 1e-12 * scale:
+            return 0
+    return 2
+
+
+@njit(cache=True)
+def constant_on(xq, sel):
+    """Whether ``xq`` is constant (to 1e-12 relative) over ``sel``, compared with its first value
+    there in C order (no copy of the selection)."""
+    n_o, n_d = xq.shape
+    found = False
+    v = 0.0
+    eps = 0.0
+    for i in range(n_o):
+        for j in range(n_d):
+            if sel[i, j]:
+                if not found:
+                    found = True
+                    v = xq[i, j]
+                    eps = 1e-12 * max(1.0, abs(v))
+                elif not abs(xq[i, j] - v) <= eps:
+                    return False
+    return found
