@@ -73,8 +73,8 @@ def test_run_command(inputs, tmp_path, monkeypatch):
 
     from typer.testing import CliRunner
 
-    from migravity.cli.console import AppState
     from migravity.cli import scenarios as cli
+    from migravity.cli.console import AppState
     from migravity.scenarios import simulate
 
     monkeypatch.setattr(simulate, "prepare_inputs", lambda zones, **kw: inputs)
