@@ -1,4 +1,10 @@
-"""Test configuration: the real data directory defaults to ``../shared/data`` beside the checkout."""
+"""Test configuration: the real data directory defaults to ``../shared/data`` beside the checkout.
+
+Markers: every test that needs the real ONS files carries ``realdata``: added here to each test whose
+fixtures reach :func:`data_dir` (directly or through ``zones23``, ``sample_run_dir``, ...), and written
+out on the few tests that read the default data directory another way. ``pytest -m "not realdata"``
+runs the rest, which need no data files (an empty ``MIGRAVITY_DATA`` directory will do).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Tests read the real ONS files from ../shared/data unless the user points MIGRAVITY_DATA elsewhere.
 os.environ.setdefault("MIGRAVITY_DATA", str(SHARED_DATA))
+
+
+REAL_DATA_FIXTURES = frozenset({"data_dir"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``realdata`` every test whose fixture closure includes a real-data fixture."""
+    for item in items:
+        if REAL_DATA_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.realdata)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from migravity.geodata.odtable import DEFAULT_PAIR_ATTRIBUTES, od_table
 from migravity.geodata.zones import ZoneSet, load_zones
 
 
+pytestmark = pytest.mark.realdata  # the fixtures read the default data directory
+
 @pytest.fixture(scope="module")
 def deprivation() -> pd.DataFrame:
     """Fact 1: migrants by IMD quintile of origin and destination."""
