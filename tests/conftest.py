@@ -8,9 +8,13 @@ runs the rest, which need no data files (an empty ``MIGRAVITY_DATA`` directory w
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import cli_helpers
 import pytest
 from hypothesis import settings
 
@@ -44,3 +48,39 @@ def data_dir() -> Path:
         pytest.fail(f"real data directory {path} is missing: put ../shared/data beside the checkout "
                     "or set MIGRAVITY_DATA")
     return path
+
+
+@pytest.fixture(scope="session")
+def main_job(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> cli_helpers.MainJob:
+    """The main job on the real data, run in this process once for every test that checks it.
+
+    The command runs unchanged through :func:`migravity.cli.main`; ``fit_ladder`` and ``out_of_sample`` are
+    wrapped only to keep what they return, so the model-ladder tests check the very objects it printed.
+    """
+    from migravity.analysis import ladder
+
+    returned: dict[str, Any] = {}
+
+    def keep(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            returned[name] = out = func(*args, **kwargs)
+            return out
+
+        return wrapper
+
+    out = tmp_path_factory.mktemp("main_job") / "report.json"
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("fit_ladder", "out_of_sample"):
+            mp.setattr(ladder, name, keep(name, getattr(ladder, name)))
+        res = cli_helpers.run(["--data-dir", str(data_dir), "--quiet", "report", "--json", str(out)])
+    payload = json.loads(out.read_text()) if out.is_file() else {}
+    return cli_helpers.MainJob(res.returncode, res.stdout, res.stderr, payload, returned)
+
+
+@pytest.fixture(scope="session")
+def real_model_inputs(data_dir: Path) -> Any:
+    """The scenario model's inputs on the real data (E&W, 2023 codes), loaded and calibrated once."""
+    from migravity.geodata import load_zones
+    from migravity.scenarios.simulate import prepare_inputs
+
+    return prepare_inputs(load_zones("2023", "EW", data_dir), data_dir=data_dir)
