@@ -4,6 +4,10 @@ Markers: every test that needs the real ONS files carries ``realdata``: added he
 fixtures reach :func:`data_dir` (directly or through ``zones23``, ``sample_run_dir``, ...), and written
 out on the few tests that read the default data directory another way. ``pytest -m "not realdata"``
 runs the rest, which need no data files (an empty ``MIGRAVITY_DATA`` directory will do).
+
+Fixtures used by tests of several sub-packages live here: the real data directory, the main job run
+once (``main_job``), the real scenario inputs and a small real run (``sample_run_dir``), and a small
+synthetic OD table (``small_table``). Those of one area stay in its own ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cli_helpers
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
@@ -84,3 +91,31 @@ def real_model_inputs(data_dir: Path) -> Any:
     from migravity.scenarios.simulate import prepare_inputs
 
     return prepare_inputs(load_zones("2023", "EW", data_dir), data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_run_dir(tmp_path_factory: pytest.TempPathFactory, real_model_inputs: Any) -> Path:
+    """A small real run (baseline + wfh_uptake, 10 draws, 3 years) written through the Python API.
+
+    On the 2023 E&W zones, with the inputs shared by every test (``real_model_inputs`` in ``tests/conftest.py``).
+    """
+    from migravity.scenarios.run import run_scenarios, write_run
+    from migravity.scenarios.spec import load_scenario
+
+    run = run_scenarios(real_model_inputs, [load_scenario("baseline"), load_scenario("wfh_uptake")],
+                        years=3, draws=10, seed=7)
+    return write_run(run, tmp_path_factory.mktemp("sample") / "run")
+
+
+@pytest.fixture(scope="session")
+def small_table() -> pd.DataFrame:
+    """18 zones, off-diagonal, with a few zeros; plus a pair variable and an origin attribute."""
+    import numpy as np
+
+    from migravity.engine import synthetic_od_table
+
+    t = synthetic_od_table(18, np.random.default_rng(7), mean_flow=8.0)
+    t["log_dist"] = np.log(t["distance_km"])
+    t["contig"] = t["border"]
+    t["pop_o_log"] = np.log(t["pop_o"])
+    return t
