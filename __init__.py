@@ -36,7 +36,6 @@ from migravity.errors import (
     MigravityError,
     RunDirError,
 )
-from migravity.utils.version import __version__
 
 __all__ = [
     "ConfigError",
@@ -57,7 +56,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: `import migravity` stays cheap (no numba compile, no geopandas) until the engine is used.
+    # Lazy: `import migravity` stays cheap (no numba compile, no geopandas, no importlib.metadata, which
+    # alone is most of `import migravity.cli`) until the engine or the version is used.
+    if name == "__version__":
+        from migravity.utils.version import __version__
+
+        return __version__
     if name == "calibrate":
         from migravity.engine import calibrate
 

@@ -1,6 +1,7 @@
 """Terminal output shared by the CLI commands: quiet/progress handling and tables (JSON: :mod:`migravity.utils.jsonio`).
 
-Library code never prints; only CLI command functions use these helpers.
+Library code never prints; only CLI command functions use these helpers. Rich is imported when a
+console, table or progress bar is first needed, so ``import migravity.cli`` (and ``--help``) stay fast.
 """
 
 from __future__ import annotations
@@ -9,13 +10,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from migravity.utils.progress import NullTask
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)
 
 
 @dataclass
@@ -25,8 +32,8 @@ class AppState:
     data_dir: Path | None = None
     quiet: bool = False
     debug: bool = False
-    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
-    err: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+    out: Console = field(default_factory=_console)
+    err: Console = field(default_factory=lambda: _console(stderr=True))
 
     @property
     def interactive(self) -> bool:
@@ -39,6 +46,8 @@ class AppState:
         if not self.interactive:
             yield NullTask()
             return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
         with Progress(*columns, console=self.err, transient=True) as bar:
             task = bar.add_task(description, total=total)
@@ -46,6 +55,8 @@ class AppState:
 
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Print a table on stdout."""
+        from rich.table import Table
+
         table = Table(title=title)
         for c in columns:
             table.add_column(c)

@@ -12,6 +12,7 @@ from migravity.engine import evaluate_flows
 from migravity.engine.dask_flows import distance_blocks
 from migravity.errors import ConfigError, InputError
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
@@ -22,11 +23,20 @@ RTOL = 1e-10
 
 @pytest.fixture(scope="module")
 def client():
-    """Two worker processes with a single thread each: blocks cross process boundaries."""
+    """Two worker processes with a single thread each: blocks cross process boundaries.
+
+    While it lives the cluster is Dask's default scheduler (results computed later need it); tests about
+    the local scheduler say so with :func:`local_scheduler`.
+    """
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB", dashboard_address=None,
     ) as cluster, distributed.Client(cluster) as c:
         yield c
+
+
+def local_scheduler():
+    """Dask's local (threaded) scheduler, even while the module's cluster is the default one."""
+    return dask.config.set(scheduler="threads")
 
 
 def _problem(n_o: int = 90, n_d: int = 70, seed: int = 3) -> dict:
@@ -86,18 +96,20 @@ def test_default_scheduler_and_zarr_store(tmp_path) -> None:
     kw = _problem(40, 50, seed=7)
     ref = evaluate_flows(PARAMS, constraint="doubly", tol=1e-12, **kw)
     store = tmp_path / "flows.zarr"
-    got = evaluate_flows(PARAMS, constraint="doubly", tol=1e-12, backend="dask", chunks=16, store=store, **kw)
-    assert store.is_dir()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
-    _close(got, ref)
-    back = xr.open_zarr(store, consolidated=False)["flow"]
-    np.testing.assert_allclose(back.values, ref.values, rtol=RTOL)
-    assert back.attrs["converged"] is True and back.attrs["constraint"] == "doubly"
-    # a second run replaces the store whole
-    got2 = evaluate_flows({**PARAMS, "border": 0.0}, constraint="doubly", tol=1e-12, backend="dask",
-                          chunks=16, store=store, **kw)
-    ref2 = evaluate_flows({**PARAMS, "border": 0.0}, constraint="doubly", tol=1e-12, **kw)
-    _close(got2, ref2)
+    with local_scheduler():
+        got = evaluate_flows(PARAMS, constraint="doubly", tol=1e-12, backend="dask", chunks=16, store=store,
+                             **kw)
+        assert store.is_dir()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+        _close(got, ref)
+        back = xr.open_zarr(store, consolidated=False)["flow"]
+        np.testing.assert_allclose(back.values, ref.values, rtol=RTOL)
+        assert back.attrs["converged"] is True and back.attrs["constraint"] == "doubly"
+        # a second run replaces the store whole
+        got2 = evaluate_flows({**PARAMS, "border": 0.0}, constraint="doubly", tol=1e-12, backend="dask",
+                              chunks=16, store=store, **kw)
+        ref2 = evaluate_flows({**PARAMS, "border": 0.0}, constraint="doubly", tol=1e-12, **kw)
+        _close(got2, ref2)
 
 
 @pytest.mark.parametrize("constraint", ["production", "doubly"])
@@ -123,13 +135,18 @@ def test_zarr_store_on_cluster(client, tmp_path) -> None:
 @given(seed=st.integers(0, 10_000), rows=st.integers(1, 23), cols=st.integers(1, 19),
        constraint=st.sampled_from(CONSTRAINTS))
 def test_any_block_shape_gives_the_same_flows(seed: int, rows: int, cols: int, constraint: str) -> None:
-    """Property: the block shape (ragged edges included) never changes the flows or the iterations."""
+    """Property: the block shape (ragged edges included) never changes the flows or the iterations.
+
+    On the local scheduler: a round trip to the module's cluster per balancing sweep made it the slowest test.
+    """
     kw = _problem(23, 19, seed=seed)
     ref = evaluate_flows(PARAMS, constraint=constraint, tol=1e-12, **kw)
-    got = evaluate_flows(PARAMS, constraint=constraint, tol=1e-12, backend="dask", chunks=(rows, cols), **kw)
-    _close(got, ref)
-    if constraint in ("production", "doubly"):
-        np.testing.assert_allclose(np.asarray(got.sum("destination")), kw["origin_totals"], rtol=1e-10)
+    with local_scheduler():
+        got = evaluate_flows(PARAMS, constraint=constraint, tol=1e-12, backend="dask", chunks=(rows, cols),
+                             **kw)
+        _close(got, ref)
+        if constraint in ("production", "doubly"):
+            np.testing.assert_allclose(np.asarray(got.sum("destination")), kw["origin_totals"], rtol=1e-10)
 
 
 def test_distance_blocks_match_dense() -> None:

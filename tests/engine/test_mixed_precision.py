@@ -35,6 +35,7 @@ def test_mixed_matches_float64(monkeypatch: pytest.MonkeyPatch, masked: bool) ->
     if masked:
         mask = np.random.default_rng(1).random((n, n)) > 0.1
         np.fill_diagonal(mask, True)
+    monkeypatch.setattr(kf, "F32_MIN_PAIRS", n * n + 1)  # 2100^2 pairs is past the default threshold
     exact = _run(g, mask)
     monkeypatch.setattr(kf, "F32_MIN_PAIRS", 1_000)
     mixed = _run(g, mask)

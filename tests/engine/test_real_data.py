@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyfixest as pf
 import pytest
 
-from migravity.analysis.ladder import fit_ladder, ladder_table, out_of_sample
 from migravity.engine import calibrate
 from migravity.geodata import od_table
+
+if TYPE_CHECKING:
+    from cli_helpers import MainJob
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +56,13 @@ def test_real_doubly_constrained_margins(lad_table: pd.DataFrame, lad_fit) -> No
         np.testing.assert_allclose(sums["fitted"], sums["flow"], rtol=1e-9)
 
 
-def test_model_ladder(data_dir: Path) -> None:
-    """M1-M4 on England (296 zones, 87,320 pairs): converge, improve the fit, and carry the expected signs."""
-    ladder = fit_ladder(data_dir, table=ladder_table(data_dir))
+def test_model_ladder(main_job: MainJob) -> None:
+    """M1-M4 on England (296 zones, 87,320 pairs): converge, improve the fit, and carry the expected signs.
+
+    The ladder is the one the main job fitted (``fit_ladder(data_dir)``, see the ``main_job`` fixture).
+    """
+    assert "fit_ladder" in main_job.returned, main_job.stderr
+    ladder = main_job.returned["fit_ladder"]
     assert ladder.n_pairs == 296 * 295
     r = ladder.results
     assert all(m.converged for m in r.values())
@@ -70,9 +74,10 @@ def test_model_ladder(data_dir: Path) -> None:
     assert "Observations" in text and "87,320" in text and "***" in text
 
 
-def test_out_of_sample(data_dir: Path) -> None:
-    """Calibrated on Census 2011, the model predicts Census 2021 about as well as in sample."""
-    oos = out_of_sample(data_dir)
+def test_out_of_sample(main_job: MainJob) -> None:
+    """Calibrated on Census 2011, the model predicts Census 2021 about as well as in sample (the main job's)."""
+    assert "out_of_sample" in main_job.returned, main_job.stderr
+    oos = main_job.returned["out_of_sample"]
     scores = oos.scores
     assert scores.shape == (3, 2)
     assert ((scores["cpc"] > 0.5) & (scores["cpc"] < 1)).all()
@@ -80,15 +85,12 @@ def test_out_of_sample(data_dir: Path) -> None:
     assert oos.coefficients_2011["log(distance_km)"] < 0
 
 
-def test_report_cli_main_job(data_dir: Path, tmp_path: Path) -> None:
+def test_report_cli_main_job(main_job: MainJob) -> None:
     """`migravity report` (the README's main job) runs end to end on the real data and writes JSON."""
-    out = tmp_path / "report.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "migravity", "--data-dir", str(data_dir), "--quiet", "report", "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "Model ladder" in proc.stdout and "Out of sample" in proc.stdout
-    payload = json.loads(out.read_text())
+    assert main_job.returncode == 0, main_job.stderr
+    assert "Model ladder" in main_job.stdout and "Out of sample" in main_job.stdout
+    assert "migravity datasets" in main_job.stdout and "Census 2021" in main_job.stdout  # status and facts
+    payload = main_job.payload
     assert set(payload["ladder"]) == {"M1", "M2", "M3", "M4"}
     assert payload["ladder"]["M4"]["n_pairs"] == 87_320
+    assert payload["out_of_sample"]["coefficients_2011"] == main_job.returned["out_of_sample"].coefficients_2011

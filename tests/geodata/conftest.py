@@ -46,15 +46,3 @@ def mig21_on21(zones21: ZoneSet, data_dir: Path) -> xr.DataArray:
 def mig21_on23(zones23: ZoneSet, data_dir: Path) -> xr.DataArray:
     """Census 2021 migration on 2023 codes."""
     return load_flows("migration2021", zones23, data_dir)
-
-
-@pytest.fixture(scope="session")
-def sample_run_dir(tmp_path_factory: pytest.TempPathFactory, zones23: ZoneSet) -> Path:
-    """A small real run (baseline + wfh_uptake, 10 draws, 3 years) written through the Python API."""
-    from migravity.scenarios.run import run_scenarios, write_run
-    from migravity.scenarios.simulate import prepare_inputs
-    from migravity.scenarios.spec import load_scenario
-
-    run = run_scenarios(prepare_inputs(zones23), [load_scenario("baseline"), load_scenario("wfh_uptake")],
-                        years=3, draws=10, seed=7)
-    return write_run(run, tmp_path_factory.mktemp("sample") / "run")

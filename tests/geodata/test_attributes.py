@@ -21,6 +21,7 @@ def _reports(ds: xr.Dataset) -> dict[str, dict]:
     return {r["dataset"]: r for r in json.loads(ds.attrs["harmonisation"])}
 
 
+@pytest.mark.realdata  # its fixture comes through request.getfixturevalue
 @pytest.mark.parametrize("which", ["attrs23", "attrs21"])
 def test_no_missing_values(which: str, request: pytest.FixtureRequest) -> None:
     """Every numeric variable is finite for every zone, and carries source/units attributes."""

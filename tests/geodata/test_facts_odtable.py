@@ -12,6 +12,8 @@ from migravity.geodata.flows import load_flows
 from migravity.geodata.odtable import DEFAULT_PAIR_ATTRIBUTES, od_table
 from migravity.geodata.zones import ZoneSet, load_zones
 
+pytestmark = pytest.mark.realdata  # the fixtures read the default data directory
+
 
 @pytest.fixture(scope="module")
 def deprivation() -> pd.DataFrame:

@@ -10,24 +10,20 @@ import dataclasses
 import functools
 import http.server
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import cli_helpers
 import pytest
 
 from migravity.errors import ConfigError, FetchError
 from migravity.geodata.fetch import FetchFailedError, FetchResult, fetch
 from migravity.geodata.registry import DATASETS, REGISTRY
 from migravity.geodata.status import dataset_status
-
-MIGRAVITY = Path(sys.executable).with_name("migravity")
 
 #: Row counts of a few registered files (CSV data rows, GeoJSON features).
 EXPECTED_ROWS = {"odmg01ew": 96_468, "lad_boundaries_2024": 361, "lad_boundaries_2021": 374}
@@ -346,11 +342,9 @@ def test_bad_source_is_config_error(tmp_path: Path, source: str) -> None:
 # ---- command line -----------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MIGRAVITY_DATA"}
-    return subprocess.run(
-        [str(MIGRAVITY), *args], capture_output=True, text=True, env=env, timeout=60, check=False
-    )
+def _cli(*args: str) -> cli_helpers.CliResult:
+    """``migravity ARGS`` in this process (see ``tests/cli_helpers.py``), ``MIGRAVITY_DATA`` unset."""
+    return cli_helpers.run(args, env={"MIGRAVITY_DATA": None})
 
 
 def test_cli_fetch_and_status(mirror: str, tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from migravity.geodata.flows import restrict_to_zones
 from migravity.geodata.harmonise import CodeMap, HarmonisationReport, code_map, harmonise_od, harmonise_values
 from migravity.geodata.zones import ZoneSet
 
+pytestmark = pytest.mark.realdata  # code_map reads the ONS lookups from the default data directory
+
 CUMBERLAND = {"E07000026": 100.0, "E07000028": 300.0, "E07000029": 600.0}
 
 

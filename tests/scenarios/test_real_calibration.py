@@ -7,17 +7,18 @@ import pytest
 
 from migravity.scenarios.params import STAGE1_SOURCE, STAGE2_SOURCE
 from migravity.scenarios.segments import N_CLASSES
-from migravity.scenarios.simulate import baseline_of, prepare_inputs, simulate
+from migravity.scenarios.simulate import baseline_of, simulate
 from migravity.scenarios.spec import load_scenario
 
 
 @pytest.fixture(scope="module")
-def real_inputs(data_dir):
+def real_inputs(real_model_inputs, data_dir):
+    """``prepare_inputs(load_zones("2023", "EW"))`` (shared, see ``tests/conftest.py``) and the observed flows."""
     from migravity.geodata import load_flows, load_zones
 
     zones = load_zones("2023", "EW", data_dir)
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
-    return prepare_inputs(zones, data_dir=data_dir), mig
+    return real_model_inputs, mig
 
 
 def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inputs):

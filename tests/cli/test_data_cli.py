@@ -1,4 +1,4 @@
-"""``migravity data facts`` end to end, through the console script."""
+"""``migravity data facts`` end to end: in this process on the real data, through the console script without."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import cli_helpers
 
 MIGRAVITY = Path(sys.executable).with_name("migravity")
 
@@ -20,7 +22,7 @@ def _run(args: list[str], data: Path | None) -> subprocess.CompletedProcess[str]
 
 def test_facts_json(data_dir: Path) -> None:
     """``data facts --json -`` prints both facts as JSON on stdout."""
-    res = _run(["data", "facts", "--json", "-"], data_dir)
+    res = cli_helpers.run(["data", "facts", "--json", "-"], env={"MIGRAVITY_DATA": str(data_dir)})
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert set(out) == {"deprivation_flows", "wfh_by_region"}
@@ -33,7 +35,7 @@ def test_facts_json(data_dir: Path) -> None:
 
 
 def test_facts_missing_data(tmp_path: Path) -> None:
-    """An empty data directory: exit code 2 and a one-line error naming the missing dataset."""
+    """An empty data directory: exit code 2 and a one-line error naming the missing dataset (a real process)."""
     res = _run(["--data-dir", str(tmp_path), "data", "facts"], None)
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
