@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from migravity.cli.console import AppState
 from migravity.errors import ConfigError
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def _read_table(path: Path):
+
+def _read_table(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     suffix = path.suffix.lower()
@@ -49,7 +52,7 @@ def calibrate_cmd(
     check_deterrence(deterrence)
     check_se(se)
     if table is None:
-        from migravity.geodata import od_table  # type: ignore[attr-defined]
+        from migravity.geodata.odtable import od_table
 
         df = od_table(data_dir=state.data_dir)
         cost = cost or "distance_km"

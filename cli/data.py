@@ -57,7 +57,8 @@ def fetch_cmd(
 
     Every dataset that can be fetched is; any failures are then reported together (exit code 1).
     """
-    from migravity.geodata.fetch import FetchFailedError, FetchResult, fetch
+    from migravity.errors import FetchFailedError
+    from migravity.geodata.fetch import FetchResult, fetch
 
     state: AppState = ctx.obj
 

@@ -17,11 +17,14 @@ command line's business).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from migravity.cli.console import AppState
+
+if TYPE_CHECKING:
+    from migravity.outputs.export import ExportFormat
 
 __all__ = ["export_cmd", "plot_cmd", "register"]
 
@@ -107,6 +110,7 @@ def export_cmd(
 
     state = _state(ctx)
     check_choice("--format", format, FORMATS)
+    fmt = cast("ExportFormat", format)
     if top_k < 0:
         raise ConfigError("--top-k", top_k, "give 0 (no limit) or a positive number of flows")
     run = open_run(run_dir)
@@ -116,7 +120,7 @@ def export_cmd(
         zones = run.zones(state.data_dir)
         bar.advance(1)
         for name, target in targets:
-            files = export(target, format=format, zones=zones, values=run.zone_values(name),
+            files = export(target, format=fmt, zones=zones, values=run.zone_values(name),
                            flows=run.flow_matrices(name) or None, top_k=top_k or None, threshold=threshold,
                            geodesic=geodesic)
             bar.advance(1)

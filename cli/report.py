@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,7 +11,7 @@ from migravity.cli.console import AppState
 from migravity.utils.jsonio import write_json
 
 
-def _ladder(state: AppState, json_out: str | None) -> dict:
+def _ladder(state: AppState, json_out: str | None) -> dict[str, Any]:
     from migravity.analysis.ladder import fit_ladder, out_of_sample
 
     t0 = time.perf_counter()

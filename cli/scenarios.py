@@ -41,7 +41,7 @@ def run_cmd(
 
     state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
     specs = [load_scenario(s) for s in scenarios]
-    zones = load_zones(vintage, area, state.data_dir)  # type: ignore[arg-type]
+    zones = load_zones(vintage, area, state.data_dir)
     with state.progress("calibrating on Census 2021 flows"):
         inputs = prepare_inputs(zones, data_dir=state.data_dir)
     run = run_scenarios(inputs, specs, years=years, draws=draws, seed=seed, reporter=state)

@@ -18,7 +18,7 @@ from numba import njit, prange
 _FM = {"reassoc", "contract", "arcp"}
 
 
-def _linear_predictor_py(x, beta, mask, has_mask, out):  # pragma: no cover - jitted
+def _linear_predictor_py(x, beta, mask, has_mask, out):
     """``out[i, j] = sum_k beta[k] * x[k, i, j]`` where ``mask`` (or everywhere), else -inf.
 
     ``x`` is (k, n_o, n_d); ``mask`` is (n_o, n_d) bool, ignored unless ``has_mask``. The caller
@@ -40,14 +40,14 @@ def _linear_predictor_py(x, beta, mask, has_mask, out):  # pragma: no cover - ji
 
 
 @njit(cache=True)
-def _chunks(n, n_chunks):  # pragma: no cover - jitted
+def _chunks(n, n_chunks):
     bounds = np.empty(n_chunks + 1, dtype=np.int64)
     for c in range(n_chunks + 1):
         bounds[c] = (n * c) // n_chunks
     return bounds
 
 
-def _row_col_sums_py(k_mat, a, b, rows, cols, n_threads):  # pragma: no cover - jitted
+def _row_col_sums_py(k_mat, a, b, rows, cols, n_threads):
     """rows[i] = sum_j K_ij b_j ; cols[j] = sum_i a_i K_ij (per-thread column buffers)."""
     n_o, n_d = k_mat.shape
     n_chunks = min(n_threads, max(n_o, 1))
@@ -69,7 +69,7 @@ def _row_col_sums_py(k_mat, a, b, rows, cols, n_threads):  # pragma: no cover - 
         cols[j] = s
 
 
-def _furness_sweep_py(k_mat, row_target, a, b, cols, n_threads):  # pragma: no cover - jitted
+def _furness_sweep_py(k_mat, row_target, a, b, cols, n_threads):
     """One fused sweep: set a_i from row sums with current b, accumulate column sums with new a."""
     n_o, n_d = k_mat.shape
     n_chunks = min(n_threads, max(n_o, 1))
@@ -104,7 +104,7 @@ PARALLEL_MIN_PAIRS = 400_000
 
 
 @njit(cache=True)
-def _furness_sweep(k_mat, row_target, a, b, cols, n_threads):  # pragma: no cover - jitted
+def _furness_sweep(k_mat, row_target, a, b, cols, n_threads):
     if n_threads <= 1 or k_mat.size < PARALLEL_MIN_PAIRS:
         _furness_sweep_ser(k_mat, row_target, a, b, cols, 1)
     else:
@@ -112,7 +112,7 @@ def _furness_sweep(k_mat, row_target, a, b, cols, n_threads):  # pragma: no cove
 
 
 @njit(cache=True)
-def _row_col_sums(k_mat, a, b, rows, cols, n_threads):  # pragma: no cover - jitted
+def _row_col_sums(k_mat, a, b, rows, cols, n_threads):
     if n_threads <= 1 or k_mat.size < PARALLEL_MIN_PAIRS:
         _row_col_sums_ser(k_mat, a, b, rows, cols, 1)
     else:
@@ -128,7 +128,7 @@ F32_SWITCH_TOL = 1e-6
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def _furness_sweep_blk(k_mat, row_target, a, b, cols, n_threads):  # pragma: no cover - jitted
+def _furness_sweep_blk(k_mat, row_target, a, b, cols, n_threads):
     """:func:`_furness_sweep_py` taking rows eight at a time (``b`` and the column buffer are read once per
     eight rows), threaded; for large grids (and float32 ``k_mat``; sums in float64)."""
     n_o, n_d = k_mat.shape
@@ -188,7 +188,7 @@ def _furness_sweep_blk(k_mat, row_target, a, b, cols, n_threads):  # pragma: no 
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def _defect(k_exact, k_mat, a, b, d_rows, d_cols, n_threads):  # pragma: no cover - jitted
+def _defect(k_exact, k_mat, a, b, d_rows, d_cols, n_threads):
     """Margins of ``a_i (k_exact - k_mat)_ij b_j`` (the float32 rounding error of the balanced flows)."""
     n_o, n_d = k_mat.shape
     n_chunks = min(n_threads, max(n_o, 1))
@@ -211,7 +211,7 @@ def _defect(k_exact, k_mat, a, b, d_rows, d_cols, n_threads):  # pragma: no cove
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def scale_measure(k_mat, a, b, row_target, col_target, n_threads):  # pragma: no cover - jitted
+def scale_measure(k_mat, a, b, row_target, col_target, n_threads):
     """``K_ij <- a_i K_ij b_j`` in place; returns the largest relative margin error of the result."""
     n_o, n_d = k_mat.shape
     n_chunks = min(n_threads, max(n_o, 1))
@@ -243,7 +243,7 @@ def scale_measure(k_mat, a, b, row_target, col_target, n_threads):  # pragma: no
 
 @njit(cache=True)
 def balance_mixed(k_exact, k32, row_target, col_target, a, b, tol, max_iter, n_threads,
-                  switch_tol):  # pragma: no cover - jitted
+                  switch_tol):
     """Doubly-constrained balancing of ``k_exact`` by float32 sweeps over its copy ``k32``.
 
     Returns ``(iterations, converged, error, usable)``: the error is that of the corrected float32
@@ -259,13 +259,13 @@ def balance_mixed(k_exact, k32, row_target, col_target, a, b, tol, max_iter, n_t
 
 
 @njit(cache=True)
-def _rel_err(value, target):  # pragma: no cover - jitted
+def _rel_err(value, target):
     d = abs(value - target)
     return d / target if target > 0.0 else d
 
 
 @njit(cache=True)
-def factors_from_sums(sums, target, out):  # pragma: no cover - jitted
+def factors_from_sums(sums, target, out):
     """The factors of one margin: ``out = target / sums`` (0 where a sum is 0).
 
     Returns the largest relative error left on that margin: that of the margins whose sum is
@@ -280,7 +280,7 @@ def factors_from_sums(sums, target, out):  # pragma: no cover - jitted
 
 
 @njit(cache=True)
-def unplaced_error(factors, target):  # pragma: no cover - jitted
+def unplaced_error(factors, target):
     """1.0 if a margin with a positive target got the factor 0 (flow to place but no ``K``), else 0.0."""
     err = 0.0
     for i in range(target.shape[0]):
@@ -290,7 +290,7 @@ def unplaced_error(factors, target):  # pragma: no cover - jitted
 
 
 @njit(cache=True)
-def column_error(b, cols, ct, active):  # pragma: no cover - jitted
+def column_error(b, cols, ct, active):
     """Error of the column margins ``b_j cols_j`` after a Furness sweep, and whether it can go on.
 
     Returns ``(err, feasible)``: the largest relative error against ``ct`` (absolute where the
@@ -307,7 +307,7 @@ def column_error(b, cols, ct, active):  # pragma: no cover - jitted
 
 
 @njit(cache=True)
-def _solve_small(mat, rhs):  # pragma: no cover - jitted
+def _solve_small(mat, rhs):
     """Solve a small symmetric positive-definite system by Gaussian elimination (no pivoting)."""
     n = rhs.shape[0]
     a = mat.copy()
@@ -332,7 +332,7 @@ ANDERSON_M = 5
 
 
 @njit(cache=True)
-def anderson_start(col_target, b, u, active):  # pragma: no cover - jitted
+def anderson_start(col_target, b, u, active):
     """Set up the Anderson-accelerated Furness iteration on the column factors ``b``.
 
     Fills ``active`` (columns with a positive target), resets ``b`` (0 for inactive columns, 1
@@ -354,7 +354,7 @@ def anderson_start(col_target, b, u, active):  # pragma: no cover - jitted
 
 
 @njit(cache=True)
-def anderson_update(u, b, cols, ct, active, err, it, fg, hist, state):  # pragma: no cover - jitted
+def anderson_update(u, b, cols, ct, active, err, it, fg, hist, state):
     """One accelerated update of the column factors after a Furness sweep.
 
     The sweep set the row factors exactly and returned ``cols`` (column sums at the new row
@@ -426,7 +426,7 @@ def anderson_update(u, b, cols, ct, active, err, it, fg, hist, state):  # pragma
 
 
 @njit(cache=True)
-def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads):  # pragma: no cover
+def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads):
     """Find factors ``a`` (rows) and ``b`` (columns) so that ``a_i b_j K_ij`` has the target margins.
 
     ``a`` and ``b`` are updated in place; ``b`` is the starting point (warm start) of the
@@ -471,7 +471,7 @@ def balance(k_mat, row_target, col_target, a, b, mode, tol, max_iter, n_threads)
 
 @njit(cache=True)
 def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_threads, k_exact, switch_tol,
-                    mixed):  # pragma: no cover - jitted
+                    mixed):
     """Accelerated Furness (see :func:`balance`); returns ``(iterations, converged, error, feasible)``.
 
     With ``mixed``, ``k_mat`` is a float32 copy of ``k_exact`` (float64) and the sweeps run on it
@@ -522,7 +522,7 @@ def _balance_doubly(k_mat, row_target, col_target, a, b, tol, max_iter, n_thread
     return it, err <= tol and corrected, err, True
 
 
-def _scale_inplace_py(k_mat, a, b):  # pragma: no cover - jitted
+def _scale_inplace_py(k_mat, a, b):
     """``K_ij <- a_i K_ij b_j`` in place."""
     n_o, n_d = k_mat.shape
     for i in prange(n_o):
@@ -549,7 +549,7 @@ def linear_predictor(x, beta, mask, has_mask, out):
 
 
 @njit(inline="always")
-def _add_pair_term(val, a, code, c_log, c_lin):  # pragma: no cover - jitted
+def _add_pair_term(val, a, code, c_log, c_lin):
     """``val`` plus one pair value's term (code 1 linear, 2 log, 3 both), and whether the value is
     usable (finite, and positive where logged); an unusable value counts as 1."""
     ok = np.isfinite(a) and (a > 0.0 or code == 1)
@@ -563,7 +563,7 @@ def _add_pair_term(val, a, code, c_log, c_lin):  # pragma: no cover - jitted
 
 
 def _predictor_pass_py(out, arr1, code1, c_log1, c_lin1, arr2, code2, c_log2, c_lin2, u, v, mask,
-                       has_mask, first, prelog, bad_rows):  # pragma: no cover - jitted
+                       has_mask, first, prelog, bad_rows):
     """One fused pass of the linear predictor over up to two pair arrays.
 
     ``val = (u_i + v_j if first else out_ij) + t1 + t2`` with ``t = c_log * log(arr) + c_lin * arr``

@@ -18,7 +18,7 @@ _FM = {"reassoc", "contract", "arcp"}
 
 
 @njit(cache=True)
-def _chunks(n, n_chunks):  # pragma: no cover - jitted
+def _chunks(n, n_chunks):
     bounds = np.empty(n_chunks + 1, dtype=np.int64)
     for c in range(n_chunks + 1):
         bounds[c] = (n * c) // n_chunks
@@ -32,7 +32,7 @@ _ROUND_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer
 
 
 @njit(cache=True, fastmath={"contract"})
-def exp_row(eta, out, buf, n):  # pragma: no cover - jitted
+def exp_row(eta, out, buf, n):
     """``out[:n] = exp(eta[:n])`` in loops the compiler vectorises (within about 1 ulp of ``np.exp``).
 
     ``exp(e) = 2**k exp(r)`` with ``k = round(e / ln 2)`` and ``r = e - k ln 2`` (two-part
@@ -72,7 +72,7 @@ def exp_row(eta, out, buf, n):  # pragma: no cover - jitted
             out[j] = np.exp(e)
 
 
-def _score_and_loglik_py(x, y, mu, mask, n_threads):  # pragma: no cover - jitted
+def _score_and_loglik_py(x, y, mu, mask, n_threads):
     """Gradient and Poisson likelihood pieces over the fitted pairs.
 
     Returns ``(grad, ll, dev)``: ``grad[q] = sum x_q (y - mu)``,
@@ -118,7 +118,7 @@ def _score_and_loglik_py(x, y, mu, mask, n_threads):  # pragma: no cover - jitte
     return grad, ll.sum(), 2.0 * dev.sum()
 
 
-def _weighted_margins_py(x, mu, n_threads):  # pragma: no cover - jitted
+def _weighted_margins_py(x, mu, n_threads):
     """Margins of ``mu`` and of ``mu * x_q``: the right-hand sides of the fixed-effect projection.
 
     Returns ``(rs, cs, sq)``: ``rs[0] = sum_j mu_ij``, ``rs[q + 1] = sum_j mu_ij x_qij``
@@ -161,7 +161,7 @@ def _weighted_margins_py(x, mu, n_threads):  # pragma: no cover - jitted
     return rs, cs, sq
 
 
-def _sandwich_parts_py(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_threads):  # pragma: no cover
+def _sandwich_parts_py(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_threads):
     """Bread, meat and cluster scores of the PPML sandwich with the fixed effects partialled out.
 
     The residualised regressor is ``xt_q = x_q - a_fe[q, i] - c_fe[q, j]`` (``a_fe`` (k, n_o) and
@@ -221,7 +221,7 @@ def _sandwich_parts_py(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_t
     return bread, meat, scores
 
 
-def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads):  # pragma: no cover - jitted
+def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads):
     """``mu = exp(alpha_i + gamma_j + x_ij' beta)`` on ``mask`` (0 elsewhere) and its statistics.
 
     One pass for an iteration of the joint Newton solver of the two-way model. Returns
@@ -332,7 +332,7 @@ def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads): 
     return rs, cs, hxx, grad, llb.sum(), res_o, res_d
 
 
-def _fe_pass_py(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):  # pragma: no cover - jitted
+def _fe_pass_py(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):
     """One pass over ``M = mu`` for the fixed-effect solves, ``m`` right-hand sides at once.
 
     ``t_out = (diag(r_inv) M cvec')'`` (m, n_o) and ``d_out = (M' (wvec - t_out)')'`` (m, n_d),
@@ -418,7 +418,7 @@ def joint_pass(x, y, mask, alpha, gamma, beta, mu, n_threads, start=False, ybar=
     return _joint_ser(x, y, mask, alpha, gamma, beta, mu, start, ybar, 1)
 
 
-def _xlogx_sum_py(y):  # pragma: no cover - jitted
+def _xlogx_sum_py(y):
     """``sum y log y`` over a 2-D array (``0 log 0 = 0``)."""
     n_o, n_d = y.shape
     s = 0.0
@@ -454,7 +454,7 @@ def fe_pass(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):
 
 
 @njit(cache=True, fastmath=_FM)
-def cho_solve_upper(u, b):  # pragma: no cover - jitted
+def cho_solve_upper(u, b):
     """Solve ``U'U x = b`` for each row of ``b`` (m, n), ``U`` the upper Cholesky factor.
 
     ``u`` is the factor as LAPACK leaves it in Fortran order (only its upper triangle is read);
@@ -480,7 +480,7 @@ def cho_solve_upper(u, b):  # pragma: no cover - jitted
     return x
 
 
-def _fit_sums_py(y, mu, mask, lgamma_table):  # pragma: no cover - jitted
+def _fit_sums_py(y, mu, mask, lgamma_table):
     """Sums over the pairs in ``mask`` for the fit statistics, in one pass without temporaries.
 
     ``lgamma_table[c] = lgamma(c + 1)`` serves integer flows below its length (the same values
@@ -524,7 +524,7 @@ _fit_sums_ser = njit(cache=True, fastmath=_FM)(_fit_sums_py)
 
 
 @njit(cache=True)
-def _lgamma_table(n):  # pragma: no cover - jitted
+def _lgamma_table(n):
     out = np.empty(n)
     for c in range(n):
         out[c] = math.lgamma(c + 1.0)

@@ -132,7 +132,7 @@ def _kernel_array(plan: FlowPlan, rc: int, cc: int) -> Any:
 
 def _kernel_block(
     u: np.ndarray, v: np.ndarray, *arrays: np.ndarray, spec: list[PairTerm], has_mask: bool,
-    block_info: dict | None = None,
+    block_info: dict[Any, Any] | None = None,
 ) -> np.ndarray:
     """One block of ``K``: the in-memory predictor (serial kernel) on the block's slices."""
     loc = block_info[None]["array-location"] if block_info else [(0, 0), (0, 0)]
@@ -388,7 +388,7 @@ def distance_blocks(
                          chunks=da.zeros((n, n), chunks=(rc, cc)).chunks, token="migravity-distance")
 
 
-def _distance_block(o: np.ndarray, d: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+def _distance_block(o: np.ndarray, d: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
     """One block of :func:`distance_blocks` (the diagonal where the block crosses it)."""
     dist = np.hypot(o[:, :, 0] - d[:, :, 0], o[:, :, 1] - d[:, :, 1])
     if block_info:

@@ -177,7 +177,7 @@ def load_attributes(zones: ZoneSet, data_dir: DataDir = None) -> xr.Dataset:
         record of every harmonisation and fill.
     """
     notes: dict[str, dict[str, str]] = {}
-    reports: list[dict] = []
+    reports: list[dict[str, Any]] = []
     index = list(zones.codes)
     nations = pd.Series([c[0] for c in index], index=index)
     pop21 = census_population("2021", data_dir)

@@ -14,7 +14,7 @@ BAD_VALUE = 1
 
 
 @njit(cache=True)
-def _deterrence(beta, gamma, log_dist, border, pair, k_out):  # pragma: no cover - jitted
+def _deterrence(beta, gamma, log_dist, border, pair, k_out):
     """``K_gij = d_ij^beta exp(gamma border_ij) pair_gij`` off the diagonal, 0 on it (``g`` skill group)."""
     n = log_dist.shape[0]
     n_g = pair.shape[0]
@@ -26,7 +26,7 @@ def _deterrence(beta, gamma, log_dist, border, pair, k_out):  # pragma: no cover
 
 
 @njit(cache=True)
-def _weights(static, theta_h, log_price, w_out):  # pragma: no cover - jitted
+def _weights(static, theta_h, log_price, w_out):
     """``W_sj = exp(static_sj + theta_h_s log_price_j)``."""
     n_s, n = static.shape
     for s in range(n_s):
@@ -35,7 +35,7 @@ def _weights(static, theta_h, log_price, w_out):  # pragma: no cover - jitted
 
 
 @njit(cache=True)
-def _denominators(k, group, w, den_out):  # pragma: no cover - jitted
+def _denominators(k, group, w, den_out):
     """``den_si = sum_j K_g(s)ij W_sj``."""
     n_s, n = w.shape
     for s in range(n_s):
@@ -48,7 +48,7 @@ def _denominators(k, group, w, den_out):  # pragma: no cover - jitted
 
 
 @njit(cache=True)
-def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mask, flows, record):  # pragma: no cover
+def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mask, flows, record):
     """One annual step for one draw: movers leave, destinations by the gravity shares; ``new`` = stocks after."""
     n_s, n = stock.shape
     for s in range(n_s):
@@ -79,7 +79,7 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
 @njit(cache=True, parallel=True)
 def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma, static, base_static, theta_h,
                    log_price0, base_log_price0, feedback, unconstrained, flow_mask,
-                   stocks_out, flows_out):  # pragma: no cover - jitted
+                   stocks_out, flows_out):
     """Simulate ``T`` years for each of ``D`` draws, in parallel over chunks of draws.
 
     Parameters
@@ -172,7 +172,7 @@ def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma
 
 @njit(cache=True)
 def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma, static, base_static, theta_h,
-                   log_price, base_log_price, unconstrained, flows_out):  # pragma: no cover - jitted
+                   log_price, base_log_price, unconstrained, flows_out):
     """Flows of one annual step for one draw, by segment: ``flows_out`` (S, n, n) is written."""
     n_s, n = stock.shape
     k = np.empty((pair.shape[0], n, n))

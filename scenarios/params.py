@@ -48,12 +48,18 @@ assumed ones uniformly over their ranges; draw 0 is the point estimate.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from migravity.errors import ConfigError
 from migravity.geodata.datadir import DataDir
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from migravity.geodata.zones import ZoneSet
 
 STAGE1_SOURCE = "calibrated (stage 1: Census 2021 ODMG01EW, doubly-constrained PPML)"
 STAGE2_SOURCE = "calibrated (stage 2: WLS of destination effects)"
@@ -284,7 +290,8 @@ def wls_hc1(y: np.ndarray, x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarr
     return coef, vcov, y - xm @ coef, r2
 
 
-def calibrate_parameters(zones, attributes=None, data_dir: DataDir = None) -> ModelParameters:
+def calibrate_parameters(
+    zones: ZoneSet, attributes: xr.Dataset | None = None, data_dir: DataDir = None) -> ModelParameters:
     """Calibrate the two-stage scenario model on the real Census 2021 flows of ``zones``.
 
     Parameters

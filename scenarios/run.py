@@ -7,8 +7,9 @@ directory holds. The run directory's format, its writer and its reader live in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -203,7 +204,7 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
     sims = [r[0] for r in run.runs]
     bases = [r[1] for r in run.runs]
 
-    def stack(fn, items):
+    def stack(fn: Callable[[Any], np.ndarray], items: list[Any]) -> np.ndarray:
         return np.stack([fn(s) for s in items])
 
     d_seg = ("scenario", "year", "segment", "lad")

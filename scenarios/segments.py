@@ -21,13 +21,17 @@ A user's own table (CSV with columns ``lad``, ``segment``, ``share``) replaces t
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from migravity.errors import ConfigError, MalformedDataError
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 Skill = Literal["high", "other"]
 SKILLS: tuple[str, ...] = ("high", "other")
@@ -115,7 +119,7 @@ def _zscore(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return (x - m) / s if s > 0 else np.zeros_like(x)
 
 
-def _bisect(f, lo: np.ndarray, hi: np.ndarray, iters: int = 80) -> np.ndarray:
+def _bisect(f: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray, iters: int = 80) -> np.ndarray:
     """Vectorised bisection for increasing ``f``."""
     for _ in range(iters):
         mid = 0.5 * (lo + hi)
@@ -159,7 +163,7 @@ def class_shares(high: np.ndarray, wfh_share: np.ndarray, workers: np.ndarray) -
     return tilted(tau)
 
 
-def derive_segment_shares(attributes, *, b_qual: float = 0.5, b_pay: float = 0.5) -> np.ndarray:
+def derive_segment_shares(attributes: xr.Dataset, *, b_qual: float = 0.5, b_pay: float = 0.5) -> np.ndarray:
     """Shares of each LAD's workers by segment, shape (n, 16), rows summing to 1.
 
     Parameters

@@ -8,7 +8,7 @@ parameters (the numba kernel :func:`migravity.scenarios._kernels_sim.simulate_dr
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -28,6 +28,9 @@ from migravity.scenarios.segments import (
     segment_skill,
 )
 from migravity.scenarios.spec import MAX_DRAWS, MAX_YEARS, MODES, Mode, Scenario, percent_vector
+
+if TYPE_CHECKING:
+    from migravity.geodata.zones import ZoneSet
 
 N_GROUPS = len(SKILLS)  # skill groups: 0 = high, 1 = other
 
@@ -127,7 +130,7 @@ class ModelInputs:
         return len(self.codes)
 
 
-def prepare_inputs(zones, *, data_dir: DataDir = None, params: ModelParameters | None = None) -> ModelInputs:
+def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelParameters | None = None) -> ModelInputs:
     """Load the real data for ``zones`` and calibrate the parameters (unless given).
 
     Parameters
