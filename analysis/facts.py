@@ -15,12 +15,12 @@ import pandas as pd
 
 from migravity.geodata.attributes import load_attributes
 from migravity.geodata.flows import load_flows
-from migravity.geodata.zones import load_zones
+from migravity.geodata.zones import ZoneVintage, load_zones
 
 DataDir = str | os.PathLike[str] | None
 
 
-def deprivation_flow_matrix(data_dir: DataDir = None, vintage: str = "2023") -> pd.DataFrame:
+def deprivation_flow_matrix(data_dir: DataDir = None, vintage: ZoneVintage = "2023") -> pd.DataFrame:
     """Inter-LAD migrants within England, origin IMD quintile (rows) by destination quintile (columns)."""
     zones = load_zones(vintage, "England", data_dir)
     flows = load_flows("migration2021", zones, data_dir).to_numpy().copy()
@@ -32,7 +32,7 @@ def deprivation_flow_matrix(data_dir: DataDir = None, vintage: str = "2023") -> 
     return pd.DataFrame(mat, index=labels, columns=pd.Index([1, 2, 3, 4, 5], name="destination_quintile"))
 
 
-def wfh_share_by_region(data_dir: DataDir = None, vintage: str = "2023") -> pd.DataFrame:
+def wfh_share_by_region(data_dir: DataDir = None, vintage: ZoneVintage = "2023") -> pd.DataFrame:
     """Workers and the share mainly working at or from home by region (England regions and Wales)."""
     zones = load_zones(vintage, "EW", data_dir)
     ds = load_attributes(zones, data_dir)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -52,7 +53,7 @@ class _Source:
     dataset: str
     vintage: str
     frame: pd.DataFrame  # columns: code, <value columns>
-    how: str  # "sum" or "mean"
+    how: Literal["sum", "mean"]
     period: str
     units: str
     coverage: tuple[str, ...]  # nation initials covered
@@ -244,7 +245,7 @@ def _clusters(clusters: pd.DataFrame, zones: ZoneSet, data_dir: DataDir) -> tupl
     """Categorical clusters: 2025 codes renamed; across a 2023 -> 2021 split the parent's class is kept."""
     cmap = code_map("2025", zones.vintage, data_dir)
     rep = HarmonisationReport("la_clusters", "2025", zones.vintage)
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     for rec in clusters.itertuples(index=False):
         if rec.code in cmap.splits:
             rows.extend((child, rec[2], rec[3], rec[4]) for child in cmap.splits[rec.code])

@@ -1,4 +1,6 @@
-"""The engine on the real Census LAD data: pyfixest agreement, margins, the model ladder, out of sample."""
+"""The engine on the real Census LAD data: pyfixest agreement, margins, out of sample, the main job.
+
+The model ladder has its own tests: ``tests/analysis/test_ladder.py``."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ import pandas as pd
 import pyfixest as pf
 import pytest
 
-from migravity.analysis.ladder import fit_ladder, ladder_table, out_of_sample
+from migravity.analysis.ladder import out_of_sample
 from migravity.engine import calibrate
 from migravity.geodata import od_table
+
+pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +60,6 @@ def test_real_doubly_constrained_margins(lad_table: pd.DataFrame, lad_fit) -> No
         np.testing.assert_allclose(sums["fitted"], sums["flow"], rtol=1e-9)
 
 
-def test_model_ladder(data_dir: Path) -> None:
-    """M1-M4 on England (296 zones, 87,320 pairs): converge, improve the fit, and carry the expected signs."""
-    ladder = fit_ladder(data_dir, table=ladder_table(data_dir))
-    assert ladder.n_pairs == 296 * 295
-    r = ladder.results
-    assert all(m.converged for m in r.values())
-    r2 = [r[m].fit["pseudo_r2"] for m in ("M1", "M2", "M3", "M4")]
-    assert r2 == sorted(r2)
-    assert r["M2"].coefficients["log(distance_km)"] < 0 < r["M2"].coefficients["border"]
-    assert set(r["M4"].coefficients) >= {"log(hp_ratio)", "log(pay_ratio)", "o_share_20_34", "o_q5"}
-    text = ladder.table()
-    assert "Observations" in text and "87,320" in text and "***" in text
-
-
 def test_out_of_sample(data_dir: Path) -> None:
     """Calibrated on Census 2011, the model predicts Census 2021 about as well as in sample."""
     oos = out_of_sample(data_dir)
@@ -91,4 +81,5 @@ def test_report_cli_main_job(data_dir: Path, tmp_path: Path) -> None:
     assert "Model ladder" in proc.stdout and "Out of sample" in proc.stdout
     payload = json.loads(out.read_text())
     assert set(payload["ladder"]) == {"M1", "M2", "M3", "M4"}
-    assert payload["ladder"]["M4"]["n_pairs"] == 87_320
+    assert payload["ladder"]["M4"]["n_pairs"] == 2 * 318 * 317  # pooled Census 2011 and 2021, E&W, 2023 codes
+    assert payload["options"]["period"] == "pooled" and len(payload["paper_comparison"]) == 16
