@@ -320,7 +320,7 @@ def describe(options: LadderOptions) -> str:
 
 
 def _se_label(se: str) -> str:
-    return {"robust": "Robust (HC0)", "hc1": "Robust (HC1)", "cluster": "Clustered (CR1, by origin)"}[se]
+    return {"robust": "Robust (HC0)", "hc1": "Robust (HC1)", "cluster": "Clustered (CR1, by sending LAD, period)"}[se]
 
 
 def _coef_text(b: float, se: float) -> str:
