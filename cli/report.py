@@ -11,25 +11,50 @@ from migravity.cli.console import AppState
 from migravity.utils.jsonio import write_json
 
 
-def _ladder(state: AppState, json_out: str | None) -> dict[str, Any]:
-    from migravity.analysis.ladder import fit_ladder, out_of_sample
+def _ladder(state: AppState, json_out: str | None, period: str = "pooled", typology: str = "imd") -> dict[str, Any]:
+    from migravity.analysis.ladder import LadderOptions, describe, fit_ladder, out_of_sample
+    from migravity.analysis.ladder_data import ladder_table
+
+    opts = LadderOptions(period=period, typology=typology)  # type: ignore[arg-type]
+    # with --json - stdout carries the JSON alone: the tables go to stderr (nowhere when --quiet)
+    pure_json = json_out == "-"
+    console = state.err if pure_json else state.out
+
+    def show(text: str) -> None:
+        if not (pure_json and state.quiet):
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     t0 = time.perf_counter()
-    with state.progress("fitting the model ladder M1-M4 (England, Census 2021)"):
-        ladder = fit_ladder(state.data_dir)
+    with state.progress(f"fitting the model ladder M1-M4 ({period}, {typology})"):
+        table = ladder_table(opts.period, opts.typology, state.data_dir)
+        ladder = fit_ladder(state.data_dir, table, options=opts)
     t1 = time.perf_counter()
-    state.out.print(f"\nModel ladder: PPML, Census 2021 inter-LAD migration, England ({ladder.n_pairs:,} pairs); "
-                    "area type = IMD quintile of the sending LAD (reference: most deprived)\n")
-    state.out.print(ladder.table(), markup=False, highlight=False)
+    show(f"\nModel ladder ({ladder.n_pairs:,} LA pairs): {describe(opts)}\n")
+    show("Sending-area coefficients, laid out as the paper's Table 1:")
+    show(ladder.paper_layout())
+    show("\nSide by side with the published Table 1:")
+    show(ladder.comparison_text())
+    show("\nAll terms:")
+    show(ladder.table())
+    if ladder.receiving is not None:
+        show("\nReceiving areas:")
+        show(ladder.receiving.text())
     with state.progress("out of sample: calibrate on Census 2011, predict Census 2021"):
-        oos = out_of_sample(state.data_dir)
+        oos = out_of_sample(state.data_dir, table=table if opts.period == "pooled" else None)
     t2 = time.perf_counter()
-    state.table("Out of sample: doubly-constrained gravity (log distance + border), E&W, 2023 codes",
-                ["model", "CPC", "SRMSE"], [(i, r.cpc, r.srmse) for i, r in oos.scores.iterrows()])
-    state.out.print("2011 coefficients: " + ", ".join(f"{k} {v:.4f}" for k, v in oos.coefficients_2011.items())
-                    + "; 2021: " + ", ".join(f"{k} {v:.4f}" for k, v in oos.coefficients_2021.items()))
+    rows: list[tuple[Any, ...]] = [(i, r.cpc, r.srmse) for i, r in oos.scores.iterrows()]
+    if not (pure_json and state.quiet):
+        original = state.out
+        state.out = console
+        try:
+            state.table("Out of sample: doubly-constrained gravity (log distance + border), E&W, 2023 codes",
+                        ["model", "CPC", "SRMSE"], rows)
+        finally:
+            state.out = original
+    show("2011 coefficients: " + ", ".join(f"{k} {v:.4f}" for k, v in oos.coefficients_2011.items())
+         + "; 2021: " + ", ".join(f"{k} {v:.4f}" for k, v in oos.coefficients_2021.items()))
     payload = {
-        "ladder": {name: r.to_dict() for name, r in ladder.results.items()},
+        **ladder.to_dict(),
         "out_of_sample": {"scores": oos.scores.to_dict(orient="index"),
                           "coefficients_2011": oos.coefficients_2011,
                           "coefficients_2021": oos.coefficients_2021},
@@ -47,9 +72,14 @@ def register(app: typer.Typer) -> None:
     def ladder_cmd(
         ctx: typer.Context,
         json_out: Annotated[str | None, typer.Option("--json", help="Write results as JSON (- = stdout).")] = None,
+        period: Annotated[str, typer.Option(
+            "--period", help="Census flows: 2011, 2021, or pooled (both, with a period effect).")] = "pooled",
+        typology: Annotated[str, typer.Option(
+            "--typology", help="Sending-area type: imd (deprivation quintile) or cluster (ONS LA clusters).")] = "imd",
     ) -> None:
-        """The research's model ladder (M1-M4) and the 2011 -> 2021 out-of-sample test, on the real data."""
-        _ladder(ctx.obj, json_out)
+        """The research's model ladder (M1-M4, a rate model) beside its published table, the receiving-area
+        model and the 2011 -> 2021 out-of-sample test, on the real data."""
+        _ladder(ctx.obj, json_out, period, typology)
 
     @app.command("report")
     def report_cmd(

@@ -221,8 +221,8 @@ def _sandwich_parts_py(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_t
     return bread, meat, scores
 
 
-def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads):
-    """``mu = exp(alpha_i + gamma_j + x_ij' beta)`` on ``mask`` (0 elsewhere) and its statistics.
+def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, off, has_off, n_threads):
+    """``mu = exp(alpha_i + gamma_j + x_ij' beta [+ off_ij])`` on ``mask`` (0 elsewhere) and its statistics.
 
     One pass for an iteration of the joint Newton solver of the two-way model. Returns
     ``(rs, cs, hxx, grad, ll, res_o, res_d)``: ``rs`` (k + 1, n_o) and ``cs`` (k + 1, n_d) are the row
@@ -235,6 +235,10 @@ def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads):
     With ``start`` the pass instead prepares the first IRLS step from ``mu = (y + ybar) / 2``
     (as ppmlhdfe starts): ``mu`` is set so, and ``grad``, ``res_o``, ``res_d`` hold the sums of
     ``x w z``, ``w z`` with the working response ``w z = mu log mu + y - mu``; ``ll`` is 0.
+
+    With ``has_off`` the (n_o, n_d) offset ``off`` enters the linear predictor with coefficient 1
+    (and is taken off the working response of the start: ``w z = mu (log mu - off) + y - mu``);
+    without it ``off`` is not read (a (1, 1) placeholder will do).
     """
     k, n_o, n_d = x.shape
     n_chunks = min(n_threads, max(n_o, 1))
@@ -260,6 +264,9 @@ def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads):
             if not start:
                 for j in range(n_d):
                     eta[j] = ai + gamma[j]
+                if has_off:
+                    for j in range(n_d):
+                        eta[j] += off[i, j]
                 for q in range(k):
                     bq = beta[q]
                     for j in range(n_d):
@@ -282,7 +289,8 @@ def _joint_pass_py(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads):
                     yij = y[i, j]
                     m = 0.5 * (yij + ybar)
                     mu[i, j] = m
-                    res[j] = m * np.log(m) + yij - m
+                    lm = np.log(m) - off[i, j] if has_off else np.log(m)
+                    res[j] = m * lm + yij - m
             llb[c] += s_ll
             s0 = 0.0
             sr = 0.0
@@ -406,16 +414,22 @@ def sandwich_parts(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_threa
               n_threads if fn is _sandwich_par else 1)
 
 
-def joint_pass(x, y, mask, alpha, gamma, beta, mu, n_threads, start=False, ybar=0.0):
+_NO_OFFSET = np.zeros((1, 1))
+
+
+def joint_pass(x, y, mask, alpha, gamma, beta, mu, n_threads, start=False, ybar=0.0, offset=None):
     """Dispatch to the threaded or serial build of :func:`_joint_pass_py`.
 
+    ``offset`` is an (n_o, n_d) array of log exposures (coefficient 1), or None.
     ``JOINT_PARALLEL_MIN_PAIRS`` is kept at the common threshold: a lower one (50,000) was
     measured many times slower at 331 zones when run beside pyfixest (threads of the two
     packages competing for 2 cores).
     """
+    off = _NO_OFFSET if offset is None else offset
+    has_off = offset is not None
     if n_threads > 1 and mu.size >= JOINT_PARALLEL_MIN_PAIRS:
-        return _joint_par(x, y, mask, alpha, gamma, beta, mu, start, ybar, n_threads)
-    return _joint_ser(x, y, mask, alpha, gamma, beta, mu, start, ybar, 1)
+        return _joint_par(x, y, mask, alpha, gamma, beta, mu, start, ybar, off, has_off, n_threads)
+    return _joint_ser(x, y, mask, alpha, gamma, beta, mu, start, ybar, off, has_off, 1)
 
 
 def _xlogx_sum_py(y):

@@ -45,6 +45,7 @@ def calibrate(
     deterrence: Deterrence | None = None,
     constraint: Constraint | None = None,
     terms: Sequence[str] = (),
+    offset: str | Sequence[float] | np.ndarray | pd.Series | None = None,
     se: StdErr | None = None,
     cluster: str | Sequence[Any] | pd.Series | None = None,
     mask_diagonal: bool | None = None,
@@ -72,6 +73,14 @@ def calibrate(
     terms : sequence of str
         Further columns, or ``"log(column)"``. Origin attributes are collinear with origin
         effects (production/doubly) and destination attributes with destination effects.
+    offset : str or array-like, optional
+        An exposure entering the linear predictor with coefficient fixed at 1: a column of log
+        exposures (e.g. ``"log_pop_o"``), ``"log(column)"`` to take the log of a column of
+        exposures, or values aligned with the table's rows (a Series on its index). With the
+        origin population as exposure the unconstrained model is a model of migration *rates*.
+        An offset that varies only by origin (destination) is absorbed by origin (destination)
+        effects and then changes nothing. Fit statistics use the intercept-plus-offset model
+        as the null model (as statsmodels' ``llnull``).
     se : {"robust", "hc1", "cluster"}, optional
         Standard errors (default ``"robust"``); see :mod:`migravity.engine.vcov`.
     cluster : str or sequence or pandas.Series, optional
@@ -111,6 +120,7 @@ def calibrate(
         cost=cost,
         deterrence=opts.deterrence,
         terms=list(terms),
+        offset=offset,
     )
     spec = {
         "origin": origin,
@@ -118,6 +128,7 @@ def calibrate(
         "flow": flow,
         "cost": cost,
         "terms": list(terms),
+        "offset": offset if offset is None or isinstance(offset, str) else "<array>",
     }
     return _fit(_FitJob(design, opts, t0, table=table, index=table.index, spec=spec))
 
@@ -130,6 +141,7 @@ def calibrate_arrays(
     origin_terms: Mapping[str, np.ndarray] | None = None,
     destination_terms: Mapping[str, np.ndarray] | None = None,
     mask: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
     deterrence: Deterrence | None = None,
     constraint: Constraint | None = None,
     se: StdErr | None = None,
@@ -154,6 +166,8 @@ def calibrate_arrays(
         Pair variables (n_o, n_d), origin attributes (n_o,), destination attributes (n_d,).
     mask : ndarray of bool, shape (n_o, n_d), optional
         Observed pairs (default: all).
+    offset : ndarray, shape (n_o, n_d), optional
+        Log exposure entering the linear predictor with coefficient 1 (see :func:`calibrate`).
     deterrence, constraint, se, mask_diagonal, tol, max_iter, strict, options
         As for :func:`calibrate`.
     cluster : sequence, optional
@@ -181,6 +195,7 @@ def calibrate_arrays(
         mask=mask,
         origin_labels=origin_labels,
         destination_labels=destination_labels,
+        offset=offset,
     )
     return _fit(_FitJob(design, opts, t0))
 
@@ -214,6 +229,7 @@ class _FitGrid:
     drops: Drops
     whole: bool
     sub: Any
+    offset: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -296,10 +312,10 @@ def _fit(job: _FitJob) -> CalibrationResult:
     kept_names = [design.names[q] for q in grid.kept]
     comps = _components(grid.mask) if opts.margins == Margins.BOTH else None
     fit = newton_ppml(grid.y, grid.x, grid.mask, opts.margins, tol=opts.tol, max_iter=opts.max_iter,
-                      dest_components=comps)
+                      dest_components=comps, offset=grid.offset)
     _check_collinear(fit, kept_names, opts.constraint)
     est = _estimates(grid, fit, gid, opts, design.names, kept_names, 1 if comps is None else len(comps))
-    stats = fit_statistics_grid(grid.y, fit.mu, grid.mask, est.n_params)
+    stats = fit_statistics_grid(grid.y, fit.mu, grid.mask, est.n_params, offset=grid.offset)
     fitted, observed = _full_grids(design, grid, fit)
     return CalibrationResult(
         coefficients=est.coefficients,
@@ -372,6 +388,7 @@ def _fit_grid(design: Design, margins: Margins) -> _FitGrid:
     n_o_all, n_d_all = design.mask.shape
     whole = len(rows) == n_o_all and len(cols) == n_d_all
     # no copies of the dense arrays when the fit keeps every zone, pair and term (the usual case)
+    off = design.offset
     if whole:
         sub: Any = (slice(None), slice(None))
         maskc = mask_fit
@@ -383,7 +400,8 @@ def _fit_grid(design: Design, margins: Margins) -> _FitGrid:
         maskc = np.ascontiguousarray(mask_fit[sub])
         yc = np.ascontiguousarray(np.where(maskc, design.y[sub], 0.0))
         xc = np.ascontiguousarray(design.x[np.ix_(np.asarray(kept, dtype=np.intp), rows, cols)])
-    return _FitGrid(yc, xc, maskc, rows, cols, kept, drops, whole, sub)
+        off = None if off is None else np.ascontiguousarray(off[sub])
+    return _FitGrid(yc, xc, maskc, rows, cols, kept, drops, whole, sub, off)
 
 
 def _check_collinear(fit: NewtonFit, kept_names: list[str], constraint: str) -> None:

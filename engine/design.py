@@ -38,6 +38,8 @@ class Design:
         Grid position of each table row (table input only).
     kinds : tuple of str
         ``"pair"``, ``"origin"`` or ``"destination"`` for each term (how it varies).
+    offset : ndarray (n_o, n_d) or None
+        Log exposure entering the linear predictor with coefficient 1; zero outside ``mask``.
     """
 
     y: np.ndarray
@@ -50,6 +52,7 @@ class Design:
     col_codes: np.ndarray | None = None
     kinds: tuple[str, ...] = field(default_factory=tuple)
     cost_names: tuple[str, ...] = ()
+    offset: np.ndarray | None = None
 
 
 def parse_term(expr: str) -> tuple[str, bool]:
@@ -121,8 +124,12 @@ def design_from_table(
     cost: str | None,
     deterrence: str,
     terms: Sequence[str],
+    offset: str | Sequence[float] | np.ndarray | pd.Series | None = None,
 ) -> Design:
-    """Build the dense design of a table of OD pairs (one row per observed pair)."""
+    """Build the dense design of a table of OD pairs (one row per observed pair).
+
+    ``offset`` is a column (``"log(column)"`` takes its log) or values aligned with the rows.
+    """
     if not isinstance(table, pd.DataFrame):
         raise InputError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     for fld, col in (("origin", origin), ("destination", destination), ("flow", flow), ("cost", cost)):
@@ -166,6 +173,10 @@ def design_from_table(
         fld = "cost" if q < n_cost else "term"
         x[q].reshape(-1)[flat] = _transform(table[col].to_numpy(), exprs[q], col, take_log, fld)
     kinds = tuple(_kind(x[q], mask) for q in range(len(exprs)))
+    off = None
+    if offset is not None:
+        off = np.zeros((n_o, n_d))
+        off.reshape(-1)[flat] = offset_values(table, offset)
     return Design(
         y=y,
         x=x,
@@ -177,7 +188,43 @@ def design_from_table(
         col_codes=dj.astype(np.int64),
         kinds=kinds,
         cost_names=names[:n_cost],
+        offset=off,
     )
+
+
+def offset_values(table: pd.DataFrame, offset: str | Sequence[float] | np.ndarray | pd.Series) -> np.ndarray:
+    """The offset of each table row: a column (``"log(column)"`` logged) or values in row order."""
+    if isinstance(offset, str):
+        col, take_log = parse_term(offset) if offset.strip() else ("", False)
+        if col not in table.columns:
+            raise ConfigError("offset", offset, f"no column {col!r} in the table; columns are {list(table.columns)}")
+        values = table[col].to_numpy()
+        if take_log:
+            v = np.asarray(values, dtype=np.float64)
+            if not (v > 0).all():
+                raise ConfigError("offset", offset, f"{int((~(v > 0)).sum())} value(s) <= 0 or NaN cannot be logged")
+        return _check_offset(values, offset, take_log)
+    if isinstance(offset, pd.Series):
+        if not offset.index.equals(table.index):
+            raise ConfigError("offset", "<Series>", "give a Series on the table's own index (or a column name)")
+        return _check_offset(offset.to_numpy(), "<Series>", False)
+    values = np.asarray(offset, dtype=np.float64)
+    if values.shape != (len(table),):
+        raise ConfigError("offset", f"<array of shape {values.shape}>",
+                          f"give one value per table row ({len(table)}) or a column name")
+    return _check_offset(values, "<array>", False)
+
+
+def _check_offset(values: np.ndarray | Sequence[float], label: str, take_log: bool) -> np.ndarray:
+    """Offset values as float64 (logged if ``take_log``); raise on NaN/inf."""
+    v = np.asarray(values, dtype=np.float64)
+    if take_log:
+        v = np.log(v)
+    bad = ~np.isfinite(v)
+    if bad.any():
+        raise InputError(f"offset {label} has {int(bad.sum())} NaN/inf value(s) among the observed pairs: "
+                         "fill or drop those rows")
+    return v
 
 
 def _factorize_sorted(labels: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -226,8 +273,12 @@ def design_from_arrays(
     mask: np.ndarray | None,
     origin_labels: Sequence[object] | None,
     destination_labels: Sequence[object] | None,
+    offset: np.ndarray | None = None,
 ) -> Design:
-    """Build the dense design of (n_o, n_d) arrays; the cost terms are named ``log(cost)``/``cost``."""
+    """Build the dense design of (n_o, n_d) arrays; the cost terms are named ``log(cost)``/``cost``.
+
+    ``offset`` is an (n_o, n_d) log exposure (coefficient 1), read on the observed pairs only.
+    """
     y = np.asarray(flows, dtype=np.float64)
     if y.ndim != 2:
         raise InputError(f"flows must be a 2-D (origin, destination) array, got shape {y.shape}")
@@ -283,6 +334,13 @@ def design_from_arrays(
             f"origin_labels/destination_labels must have {n_o}/{n_d} entries, "
             f"got {o_lab.shape}/{d_lab.shape}"
         )
+    off = None
+    if offset is not None:
+        o = np.asarray(offset, dtype=np.float64)
+        if o.shape != y.shape:
+            raise ConfigError("offset", f"<array of shape {o.shape}>", f"give an array of the flows' shape {y.shape}")
+        off = np.zeros(y.shape)
+        off[m] = _check_offset(o[m], "<array>", False)
     return Design(
         y=y,
         x=np.ascontiguousarray(x),
@@ -292,4 +350,5 @@ def design_from_arrays(
         destination_labels=d_lab,
         kinds=tuple(kinds),
         cost_names=tuple(cost_names),
+        offset=off,
     )

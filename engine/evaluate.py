@@ -29,7 +29,7 @@ from migravity.engine._kernels_flow import (
     scale_inplace,
     scale_measure,
 )
-from migravity.engine.design import check_flows, parse_term
+from migravity.engine.design import check_flows, offset_values, parse_term
 from migravity.engine.options import Backend, Constraint, FlowOptions, Margins, normalise_constraint, resolve_options
 from migravity.engine.ppml import n_threads
 from migravity.engine.result import CalibrationResult
@@ -658,11 +658,17 @@ def predict_table(
     new_table: pd.DataFrame,
     origin_totals: Any = None,
     destination_totals: Any = None,
+    offset: Any = None,
 ) -> pd.Series:
     """Predicted flows for the rows of ``new_table`` (see :meth:`CalibrationResult.predict`)."""
     spec = result.spec
     if spec is None:
         raise InputError("predict(new_table) needs a model fitted by calibrate() from a table")
+    fitted_offset = spec.get("offset")
+    if offset is None and fitted_offset is not None:
+        if fitted_offset == "<array>":
+            raise ConfigError("offset", None, "the model was fitted with an offset array: give new_table's offset")
+        offset = fitted_offset
     o_col, d_col, f_col = spec["origin"], spec["destination"], spec["flow"]
     oi, o_lab = pd.factorize(new_table[o_col], sort=True)
     dj, d_lab = pd.factorize(new_table[d_col], sort=True)
@@ -684,6 +690,15 @@ def predict_table(
         else:
             pair[col] = dense
     coefs = dict(result.coefficients)
+    params: CalibrationResult | dict[str, float] = coefs if cost_arr is None else result
+    if offset is not None:
+        dense = np.zeros(shape)
+        dense[oi, dj] = offset_values(new_table, offset)
+        key = "\x00offset"  # a name no term can have
+        pair[key] = dense
+        coefs[key] = 1.0
+        if cost_arr is not None:
+            params = dataclasses.replace(result, coefficients=coefs, _arrays={})
     margins = Margins.of(result.constraint)
     if (Margins.ORIGIN in margins and origin_totals is None) or (
         Margins.DESTINATION in margins and destination_totals is None
@@ -696,7 +711,7 @@ def predict_table(
         origin_totals = y.sum(axis=1) if origin_totals is None else origin_totals
         destination_totals = y.sum(axis=0) if destination_totals is None else destination_totals
     flows = evaluate_flows(
-        coefs if cost_arr is None else result,
+        params,
         cost=cost_arr,
         pair_terms=pair,
         constraint=result.constraint,  # type: ignore[arg-type]

@@ -6,7 +6,9 @@ With ``y`` the observed and ``mu`` the fitted flows over the ``N`` fitted pairs:
     Full Poisson log-likelihood ``sum(y log mu - mu - log y!)`` (``log y!`` by the log-gamma
     function).
 ``loglik_null``
-    The same for the intercept-only model on the same pairs (``mu = mean(y)``).
+    The same for the intercept-only model on the same pairs (``mu = mean(y)``); with an offset
+    ``o`` the intercept-plus-offset model (``mu = exp(c + o)``, ``c`` fitted), as statsmodels'
+    ``llnull``.
 ``deviance``
     ``2 sum(y log(y / mu) - (y - mu))`` (``y log y = 0`` at ``y = 0``).
 ``aic``
@@ -34,7 +36,9 @@ import numpy as np
 from migravity.engine._kernels_ppml import fit_sums
 
 
-def fit_statistics_grid(y: np.ndarray, mu: np.ndarray, mask: np.ndarray, n_params: int) -> dict[str, float]:
+def fit_statistics_grid(
+    y: np.ndarray, mu: np.ndarray, mask: np.ndarray, n_params: int, offset: np.ndarray | None = None,
+) -> dict[str, float]:
     """The statistics of the module docstring over the pairs in ``mask`` of (n_o, n_d) arrays, in one pass.
 
     Parameters
@@ -45,13 +49,29 @@ def fit_statistics_grid(y: np.ndarray, mu: np.ndarray, mask: np.ndarray, n_param
         The fitted pairs.
     n_params : int
         ``K``, all estimated parameters including the fixed effects.
+    offset : ndarray, shape (n_o, n_d), optional
+        The model's offset: the null model is then the intercept plus the offset.
 
     Returns
     -------
     dict of str to float
     """
     n, sy, smu, sylm, syly, slg, sq, smin = fit_sums(y, mu, mask)
-    return _from_sums(n, sy, smu, sylm, syly, slg, sq, smin, n_params)
+    out = _from_sums(n, sy, smu, sylm, syly, slg, sq, smin, n_params)
+    if offset is not None:
+        ll0 = _null_loglik_offset(y[mask], offset[mask], sy, slg)
+        out["loglik_null"] = ll0
+        out["pseudo_r2"] = 1.0 - out["loglik"] / ll0 if ll0 != 0 else float("nan")
+    return out
+
+
+def _null_loglik_offset(y: np.ndarray, o: np.ndarray, sy: float, slg: float) -> float:
+    """Log-likelihood of ``mu = exp(c + o)`` with ``c = log(sum y / sum exp(o))`` (its MLE)."""
+    if sy <= 0:
+        return float(-slg)
+    top = float(o.max())
+    log_sum_exp = top + float(np.log(np.exp(o - top).sum()))
+    return float(y.dot(o) + sy * (np.log(sy) - log_sum_exp) - sy - slg)
 
 
 def _from_sums(n: float, sy: float, smu: float, sylm: float, syly: float, slg: float, sq: float, smin: float,

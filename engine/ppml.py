@@ -1,6 +1,7 @@
 """Profile Newton (IRLS) solver of Poisson PPML with origin/destination effects concentrated out.
 
-Model: ``log mu_ij = alpha_i + gamma_j + x_ij' beta`` over the fitted pairs. For a given
+Model: ``log mu_ij = alpha_i + gamma_j + x_ij' beta [+ o_ij]`` over the fitted pairs, with an
+optional offset ``o_ij`` (a log exposure, coefficient fixed at 1). For a given
 ``beta`` the maximum-likelihood fixed effects make the fitted margins equal the observed ones,
 which is Furness balancing of ``K_ij = exp(x_ij' beta)`` (closed form for one-way effects, a
 global factor for the intercept of the unconstrained model). The profile log-likelihood then
@@ -87,16 +88,20 @@ def expected_flows(
     tol: float,
     max_iter: int,
     out: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
 ) -> tuple[np.ndarray, tuple[int, bool, float]]:
-    """``a_i b_j exp(x_ij' beta)`` balanced to the target ``margins``.
+    """``a_i b_j exp(x_ij' beta + o_ij)`` balanced to the target ``margins``.
 
-    ``a`` and ``b`` are used as the starting point and updated in place. Returns the flows
-    (zero outside ``mask``) and the balancing status ``(iterations, converged, max_rel_error)``.
+    ``a`` and ``b`` are used as the starting point and updated in place; ``offset`` (the
+    ``o_ij``, finite, (n_o, n_d)) is optional. Returns the flows (zero outside ``mask``) and the
+    balancing status ``(iterations, converged, max_rel_error)``.
     """
     n_o, n_d = mask.shape
     if out is None:
         out = np.empty((n_o, n_d))
     linear_predictor(x, beta, mask, True, out)
+    if offset is not None:
+        out += offset  # -inf outside the mask stays -inf
     np.exp(out, out=out)
     status = balance(out, row_target, col_target, a, b, int(margins), tol, max_iter, n_threads())
     scale_inplace(out, a, b)
@@ -112,6 +117,7 @@ def newton_ppml(
     tol: float = 1e-10,
     max_iter: int = 100,
     dest_components: list[np.ndarray] | None = None,
+    offset: np.ndarray | None = None,
 ) -> NewtonFit:
     """Fit ``beta`` by profile Newton with the fixed effects concentrated out by balancing.
 
@@ -131,13 +137,15 @@ def newton_ppml(
         Convergence tolerance on the step and iteration limit.
     dest_components : list of ndarray, optional
         Destination indices of each connected component (two-way case).
+    offset : ndarray, shape (n_o, n_d), optional
+        Log exposure entering the linear predictor with coefficient 1 (finite on ``mask``).
 
     Returns
     -------
     NewtonFit
     """
     if margins == Margins.BOTH:
-        return _newton_doubly(y, x, mask, tol, max_iter, dest_components)
+        return _newton_doubly(y, x, mask, tol, max_iter, dest_components, offset)
     k, n_o, n_d = x.shape
     nt = n_threads()
     row_t = y.sum(axis=1)
@@ -154,7 +162,7 @@ def newton_ppml(
 
     def evaluate(beta_try: np.ndarray) -> tuple[np.ndarray, float, float, tuple[int, bool, float]]:
         _, status = expected_flows(
-            x, beta_try, mask, row_t, col_t, margins, a, b, bal_tol, _BAL_MAX_ITER, out=mu
+            x, beta_try, mask, row_t, col_t, margins, a, b, bal_tol, _BAL_MAX_ITER, out=mu, offset=offset
         )
         grad, ll, dev = score_and_loglik(x, y, mu, mask, nt)
         if not (np.isfinite(ll) and status[1]):
@@ -162,7 +170,7 @@ def newton_ppml(
             a[:] = 1.0
             b[:] = 1.0
             _, status = expected_flows(
-                x, beta_try, mask, row_t, col_t, margins, a, b, bal_tol, _BAL_MAX_ITER, out=mu
+                x, beta_try, mask, row_t, col_t, margins, a, b, bal_tol, _BAL_MAX_ITER, out=mu, offset=offset
             )
             grad, ll, dev = score_and_loglik(x, y, mu, mask, nt)
         if not np.isfinite(ll):
@@ -264,10 +272,11 @@ def _newton_doubly(
     tol: float,
     max_iter: int,
     dest_components: list[np.ndarray] | None,
+    offset: np.ndarray | None = None,
 ) -> NewtonFit:
     """Joint Newton on ``(alpha, gamma, beta)`` of the doubly-constrained model.
 
-    ``log mu_ij = alpha_i + gamma_j + x_ij' beta``. Each iteration makes one pass over the pairs
+    ``log mu_ij = alpha_i + gamma_j + x_ij' beta [+ o_ij]``. Each iteration makes one pass over the pairs
     (:func:`~migravity.engine._kernels_ppml.joint_pass`: ``mu``, its margins, ``sum mu x x'``,
     the score and the log-likelihood), then solves the Newton system by eliminating the fixed
     effects: one Schur factorisation (:func:`~migravity.engine.projection.fe_solve`) serves the
@@ -296,12 +305,12 @@ def _newton_doubly(
     # stale factor serve the tight solves for longer
     small = n_d < SERIAL_BLAS_MAX_N
     solver = FESolver(dest_components, nt, tight_drift=_TIGHT_DRIFT_SMALL if small else 1e-2)
-    start = _irls_start(x, y, mask, mu, solver, tot, nt)
-    rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt)
+    start = _irls_start(x, y, mask, mu, solver, tot, nt, offset)
+    rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt, offset=offset)
     if np.isfinite(ll):
         alpha, gamma, beta = start
     else:  # the IRLS start overflowed: start from the independence model
-        rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt)
+        rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
     dev = dev_const - 2.0 * ll
     converged = False
     iterations = 0
@@ -351,13 +360,14 @@ def _newton_doubly(
         iterations += 1
         t = 1.0
         for _ in range(_MAX_HALVINGS):
-            new = joint_pass(x, y, mask, alpha + t * d_a, gamma + t * d_g, beta + t * step, mu, nt)
+            new = joint_pass(x, y, mask, alpha + t * d_a, gamma + t * d_g, beta + t * step, mu, nt,
+                             offset=offset)
             if np.isfinite(new[4]) and new[4] >= ll - 1e-12 * (abs(ll) + 1.0):
                 break
             t *= 0.5
         else:
             messages.append("step-halving failed to increase the log-likelihood")
-            joint_pass(x, y, mask, alpha, gamma, beta, mu, nt)  # back to the last accepted point
+            joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)  # back to the last accepted point
             break
         alpha += t * d_a
         gamma += t * d_g
@@ -428,11 +438,11 @@ def _mv(a: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _irls_start(
     x: np.ndarray, y: np.ndarray, mask: np.ndarray, mu: np.ndarray, solver: FESolver, tot: float,
-    nt: int,
+    nt: int, offset: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(alpha, gamma, beta)`` of the first IRLS step from ``mu = (y + mean y) / 2``.
 
-    The weighted least-squares fit of the working response ``log mu + (y - mu) / mu`` with
+    The weighted least-squares fit of the working response ``log mu - o + (y - mu) / mu`` with
     weights ``mu``, solved by the same fixed-effect elimination as the Newton steps (ppmlhdfe's
     start; far better than ``beta = 0``, from which the first Newton step overshoots).
     Returns zeros-like non-finite values when the system is singular (the caller falls back).
@@ -440,7 +450,7 @@ def _irls_start(
     k, n_o, n_d = x.shape
     ybar = tot / max(int(np.count_nonzero(mask)), 1)
     zero = (np.zeros(n_o), np.zeros(n_d), np.zeros(k))
-    rs, cs, hxx, bx, _, bo, bd = joint_pass(x, y, mask, *zero, mu, nt, True, ybar)
+    rs, cs, hxx, bx, _, bo, bd = joint_pass(x, y, mask, *zero, mu, nt, True, ybar, offset=offset)
     sol_o, sol_d = solver.solve(mu, rs[0], cs[0], np.vstack([rs[1:], bo]), np.vstack([cs[1:], bd]),
                                 np.inf, _CG_RTOL_LOOSE)
     a_fe, c_fe = sol_o[:k], sol_d[:k]

@@ -92,6 +92,7 @@ class CalibrationResult:
         *,
         origin_totals: Any = None,
         destination_totals: Any = None,
+        offset: Any = None,
     ) -> pd.Series:
         """Fitted flows of the table's rows, or predicted flows of ``new_table``.
 
@@ -102,6 +103,9 @@ class CalibrationResult:
             margins of its flow column, or to ``origin_totals``/``destination_totals``.
         origin_totals, destination_totals : mapping or pandas.Series, optional
             Totals by origin/destination label (override the flow column's margins).
+        offset : str or array-like, optional
+            For a model fitted with an offset: the offset of ``new_table``'s rows (a column or
+            values in row order). Default: the fit's offset column, which ``new_table`` must have.
 
         Returns
         -------
@@ -112,7 +116,7 @@ class CalibrationResult:
         if new_table is not None:
             from migravity.engine.evaluate import predict_table
 
-            return predict_table(self, new_table, origin_totals, destination_totals)
+            return predict_table(self, new_table, origin_totals, destination_totals, offset)
         values = self.fitted_values
         if self._rows is not None and self._index is not None:
             return pd.Series(values[self._rows, self._cols], index=self._index, name="fitted")

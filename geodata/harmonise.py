@@ -31,7 +31,10 @@ from migravity.geodata.readers import check_unique, load
 RENAMES_2025 = {"E08000038": "E08000016", "E08000039": "E08000019"}
 
 _SUPPORTED = {("2021", "2023"), ("2025", "2023"), ("2023", "2021"), ("2025", "2021"),
-              ("2016m", "2021"), ("2016m", "2023"), ("2019", "2021"), ("2019", "2023")}
+              ("2016m", "2021"), ("2016m", "2023"), ("2016", "2021"), ("2016", "2023"),
+              ("2019", "2021"), ("2019", "2023"), ("2020", "2021"), ("2020", "2023")}
+#: Column of the code chain lookup holding each older vintage's codes.
+_CHAIN_COLUMN = {"2016m": "ltla16_code", "2016": "ltla16_code", "2019": "ltla19_code", "2020": "ltla20_code"}
 
 
 @dataclass(frozen=True)
@@ -158,19 +161,22 @@ def code_map(source: str, target: str, data_dir: DataDir = None) -> CodeMap:
         return CodeMap(source, target, mapping, splits, codes21,
                        ("2023 unitary authorities split into their 2021 districts by Census 2021 population",))
     chain = load("lookup_ltla_chain", data_dir)
-    col = "ltla16_code" if source == "2016m" else "ltla19_code"
+    col = _CHAIN_COLUMN[source]
     mapping21: dict[str, str] = {}
     notes = []
-    for src, grp in chain.groupby(col):
-        targets = grp.drop_duplicates("ltla21_code")
-        if len(targets) > 1:  # minor boundary changes (Fife/Perth and Kinross 2018): best fit by name
-            same = targets[targets[col.replace("code", "name")] == targets.ltla21_name]
-            if len(same) != 1:
-                raise HarmonisationError(f"{src} maps to several {target} codes: {list(targets.ltla21_code)}")
-            targets = same
-            notes.append(f"{src} -> {targets.ltla21_code.iloc[0]} by best fit (minor boundary change)")
-        if targets.ltla21_code.iloc[0] != src:
-            mapping21[src] = targets.ltla21_code.iloc[0]
+    pairs = chain.drop_duplicates([col, "ltla21_code"])
+    several = pairs.groupby(col)["ltla21_code"].transform("size").to_numpy() > 1
+    for src, tgt in zip(pairs[col][~several], pairs["ltla21_code"][~several], strict=True):
+        if tgt != src:
+            mapping21[src] = tgt
+    for src, targets in pairs[several].groupby(col):
+        # minor boundary changes (Fife/Perth and Kinross 2018): best fit by name
+        same = targets[targets[col.replace("code", "name")] == targets.ltla21_name]
+        if len(same) != 1:
+            raise HarmonisationError(f"{src} maps to several {target} codes: {list(targets.ltla21_code)}")
+        notes.append(f"{src} -> {same.ltla21_code.iloc[0]} by best fit (minor boundary change)")
+        if same.ltla21_code.iloc[0] != src:
+            mapping21[src] = same.ltla21_code.iloc[0]
     splits21: dict[str, dict[str, float]] = {}
     if source == "2016m":
         splits21 = _split_weights({"E09000033": ["E09000033", "E09000001"],
@@ -207,7 +213,10 @@ def _unmatched(codes: Iterable[str], cmap: CodeMap) -> list[str]:
 
 
 def _map_codes(codes: pd.Series, cmap: CodeMap) -> pd.Series:
-    return codes.map(lambda c: cmap.mapping.get(c, c))
+    # a dict lookup per distinct code, not a Python call per row
+    inverse, uniques = pd.factorize(codes)
+    new = np.array([cmap.mapping.get(c, c) for c in uniques], dtype=object)
+    return pd.Series(new[inverse], index=codes.index, dtype=codes.dtype, name=codes.name)
 
 
 def harmonise_values(
@@ -314,7 +323,7 @@ def harmonise_od(
         What was merged, renamed and split; ``unmatched`` lists codes valid in neither vintage
         (the special codes of :mod:`migravity.geodata.codes` left out).
     """
-    rep = _report(dataset, cmap, sorted(set(df.origin) | set(df.destination)))
+    rep = _report(dataset, cmap, sorted(set(df.origin.unique()) | set(df.destination.unique())))
     out = df[["origin", "destination", value_col]].copy()
     for end in ("origin", "destination"):
         split = out[end].isin(list(cmap.splits))
@@ -327,5 +336,5 @@ def harmonise_od(
             out = pd.concat(parts, ignore_index=True)
         out[end] = _map_codes(out[end], cmap)
     out = out.groupby(["origin", "destination"], sort=False, as_index=False)[value_col].sum()
-    rep.unmatched = _unmatched(set(out.origin) | set(out.destination), cmap)
+    rep.unmatched = _unmatched(set(out.origin.unique()) | set(out.destination.unique()), cmap)
     return out, rep

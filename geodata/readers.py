@@ -236,6 +236,52 @@ def read_census2021_age(path: Path) -> pd.DataFrame:
     return df
 
 
+def read_census2011_syoa(path: Path) -> pd.DataFrame:
+    """Census 2011 QS103EW by LAD (2016 codes): ``code``, ``name`` and counts ``age_0`` ... ``age_100``
+    (``age_100`` = 100 and over)."""
+    df = read_csv(path, ["name", "mnemonic", "Age under 1", "Age 100 and over"])
+    ages = {"Age under 1": "age_0", "Age 100 and over": "age_100", **{f"Age {a}": f"age_{a}" for a in range(1, 100)}}
+    missing = [c for c in ages if c not in df.columns]
+    if missing:
+        raise MalformedDataError(path, f"missing age column(s) {missing[:5]}", 1)
+    out = df[["mnemonic", "name", *ages]].rename(columns={"mnemonic": "code", **ages})
+    out["code"] = out["code"].astype(str)
+    for c in ages.values():
+        out[c] = check_numeric(out, c, path)
+    check_unique(out, ["code"], path)
+    return out
+
+
+def read_mye_syoa(path: Path) -> pd.DataFrame:
+    """MYE2 population by sex and single year of age: ``code``, ``name``, ``geography``, ``sex``,
+    ``age`` (int; 90 = 90 and over) and ``population``."""
+    df = read_csv(path, ["code", "name", "geography", "sex", "age", "population"], dtype={"age": str})
+    age = df["age"].str.replace("+", "", regex=False)
+    whole = age.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    if not whole.all():
+        bad = sorted(set(df["age"][~whole].astype(str)))[:5]
+        raise MalformedDataError(path, f"ages that are not whole years: {bad}")
+    out = pd.DataFrame({"code": df["code"].astype(str), "name": df["name"], "geography": df["geography"],
+                        "sex": df["sex"], "age": age.astype(int),
+                        "population": check_numeric(df, "population", path)})
+    check_unique(out, ["code", "sex", "age"], path)
+    return out
+
+
+def read_mye_components(path: Path) -> pd.DataFrame:
+    """MYEB3 components of change by LAD (2020 codes) and year: ``code``, ``name``, ``country``,
+    ``year`` (the mid-year the year of change ends in), the components and the populations."""
+    counts = ["births", "deaths", "internal_in", "internal_out", "international_in", "international_out",
+              "population", "population_prev"]
+    df = read_csv(path, ["ladcode20", "laname20", "country", "year", *counts])
+    df = df.rename(columns={"ladcode20": "code", "laname20": "name"})
+    df["code"] = df["code"].astype(str)
+    for c in counts:
+        df[c] = check_numeric(df, c, path)
+    check_unique(df, ["code", "year"], path)
+    return df
+
+
 def read_imd(path: Path) -> pd.DataFrame:
     """Deprivation indices by LAD: first ``*_code`` column renamed ``code``; other columns kept."""
     df = read_csv(path, [])

@@ -21,9 +21,10 @@ OGL = "Open Government Licence v3.0"
 
 #: Area-code vintages the project understands (ONS LAD code sets by year of April/May release).
 #: ``2011cm`` is the 2011 Census merged districts; ``2016m`` the 2016/17 codes with the City of
-#: London merged into Westminster and the Isles of Scilly into Cornwall (as in Census outputs).
-Vintage = Literal["2011cm", "2016m", "2019", "2021", "2023", "2025", "mixed"]
-VINTAGES: tuple[str, ...] = ("2011cm", "2016m", "2019", "2021", "2023", "2025", "mixed")
+#: London merged into Westminster and the Isles of Scilly into Cornwall (as in Census outputs);
+#: ``2016`` the same codes with both kept apart (as in the Census 2011 tables on Nomis).
+Vintage = Literal["2011cm", "2016", "2016m", "2019", "2020", "2021", "2023", "2025", "mixed"]
+VINTAGES: tuple[str, ...] = ("2011cm", "2016", "2016m", "2019", "2020", "2021", "2023", "2025", "mixed")
 
 _GH = "https://raw.githubusercontent.com"
 
@@ -193,6 +194,42 @@ DATASETS: tuple[Dataset, ...] = (
         sha256="c67889eebeca0ba296f51b1ed5932531f16bb83c25c49dd6df7ee3f850725298",
         vintage="2021", coverage="EW", reader="read_census2021_age",
         notes="Flattened from ONSvisual/census-population-scrolly static/data/place_data/*.json (rounded to 100).",
+    ),
+    Dataset(
+        name="census2011_syoa",
+        title="Census 2011 QS103EW: usual residents by single year of age, E&W LADs (2016 codes)",
+        publisher="Office for National Statistics (Census 2011, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/census/2011/qs103ew",
+        filename="census2011/census2011_qs103ew_single_year_age_lad16.csv",
+        sha256="3be85145b5c32fd0916a2e39209d3da1330470a5b031ffb97d7faa1cba01c1c7",
+        vintage="2016", coverage="EW", reader="read_census2011_syoa",
+        notes="chrishanretty/euref_priors data/QS103EW.csv @75f95ab (a Nomis download), renamed, unchanged.",
+    ),
+    Dataset(
+        name="mye_syoa_mid2021",
+        title="Mid-year estimates MYE2: population by sex and single year of age, mid-2021 (Census 2021 based)",
+        publisher="Office for National Statistics",
+        licence=OGL,
+        landing_page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates/datasets/populationestimatesforukenglandandwalesscotlandandnorthernireland",
+        filename="lad/population/mye2_syoa_sex_mid2021_geog21.csv.gz",
+        sha256="28082f269f4488a86e043db0d2ec37496601846d1b0557ddfd6904c9283bcc48",
+        vintage="2021", coverage="UK", reader="read_mye_syoa",
+        notes="gqlNU/wwprev inst/extdata/ukpopestimatesmid2021on2021geographyfinal.xls @50e2ff8, sheets "
+              "'MYE2 - Males' and 'MYE2 - Females' stacked and turned long.",
+    ),
+    Dataset(
+        name="mye_components_2002_2019",
+        title="Mid-year estimates MYEB3: components of change, mid-2001 to mid-2019 (2019 edition)",
+        publisher="Office for National Statistics",
+        licence=OGL,
+        landing_page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates/datasets/populationestimatesforukenglandandwalesscotlandandnorthernireland",
+        filename="lad/population/mye_components_lad20_2002_2019_myeb3_2019edition.csv.gz",
+        sha256="9289c69200280e79bcd6c7bd5c6756f502c16bd76ae1faeb77fad70db073a6d0",
+        vintage="2020", coverage="UK", reader="read_mye_components",
+        notes="BenjaminIsaac0111/daedalus persistent_data/"
+              "MYEB3_summary_components_of_change_series_UK_(2019_geog20).csv @90f1c39 reshaped wide -> long "
+              "(one row per LAD and year); pre-Census-2021 series (not rebased).",
     ),
     # ---- housing ------------------------------------------------------------------------------
     Dataset(

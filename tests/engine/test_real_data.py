@@ -1,4 +1,6 @@
-"""The engine on the real Census LAD data: pyfixest agreement, margins, the model ladder, out of sample."""
+"""The engine on the real Census LAD data: pyfixest agreement, margins, out of sample, the main job.
+
+The model ladder has its own tests: ``tests/analysis/test_ladder.py``."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from migravity.geodata import od_table
 
 if TYPE_CHECKING:
     from cli_helpers import MainJob
+
+pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
@@ -56,24 +60,6 @@ def test_real_doubly_constrained_margins(lad_table: pd.DataFrame, lad_fit) -> No
         np.testing.assert_allclose(sums["fitted"], sums["flow"], rtol=1e-9)
 
 
-def test_model_ladder(main_job: MainJob) -> None:
-    """M1-M4 on England (296 zones, 87,320 pairs): converge, improve the fit, and carry the expected signs.
-
-    The ladder is the one the main job fitted (``fit_ladder(data_dir)``, see the ``main_job`` fixture).
-    """
-    assert "fit_ladder" in main_job.returned, main_job.stderr
-    ladder = main_job.returned["fit_ladder"]
-    assert ladder.n_pairs == 296 * 295
-    r = ladder.results
-    assert all(m.converged for m in r.values())
-    r2 = [r[m].fit["pseudo_r2"] for m in ("M1", "M2", "M3", "M4")]
-    assert r2 == sorted(r2)
-    assert r["M2"].coefficients["log(distance_km)"] < 0 < r["M2"].coefficients["border"]
-    assert set(r["M4"].coefficients) >= {"log(hp_ratio)", "log(pay_ratio)", "o_share_20_34", "o_q5"}
-    text = ladder.table()
-    assert "Observations" in text and "87,320" in text and "***" in text
-
-
 def test_out_of_sample(main_job: MainJob) -> None:
     """Calibrated on Census 2011, the model predicts Census 2021 about as well as in sample (the main job's)."""
     assert "out_of_sample" in main_job.returned, main_job.stderr
@@ -92,5 +78,6 @@ def test_report_cli_main_job(main_job: MainJob) -> None:
     assert "migravity datasets" in main_job.stdout and "Census 2021" in main_job.stdout  # status and facts
     payload = main_job.payload
     assert set(payload["ladder"]) == {"M1", "M2", "M3", "M4"}
-    assert payload["ladder"]["M4"]["n_pairs"] == 87_320
+    assert payload["ladder"]["M4"]["n_pairs"] == 2 * 318 * 317  # pooled Census 2011 and 2021, E&W, 2023 codes
+    assert payload["options"]["period"] == "pooled" and len(payload["paper_comparison"]) == 16
     assert payload["out_of_sample"]["coefficients_2011"] == main_job.returned["out_of_sample"].coefficients_2011
