@@ -60,7 +60,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -344,7 +344,7 @@ def ladder_table(period: str = "pooled", typology: str = "imd", data_dir: DataDi
     di = base["destination"].map(pos).to_numpy()
     areas, area_rep = area_types(zones, data_dir)
     reader = _Reader(zones, data_dir)
-    reports: list[dict] = [json.loads(area_rep.to_json())]
+    reports: list[dict[str, Any]] = [json.loads(area_rep.to_json())]
     parts = []
     for p in periods:
         if p == periods[0]:
