@@ -65,11 +65,12 @@ def format_profile(p: dict[str, Any], top: int = 5) -> list[str]:
                  + "; ".join(f"{r['partner']} {r['scenario_net']:+,.0f} ({r['change_net']:+,.0f})" for r in partners))
     lines.append("")
     wfh = p["wfh_mix"]
-    lines.append("WFH mix of high-skilled workers (share by class: year 0 -> scenario final year; commute days/week)")
+    lines.append(f"WFH mix of high-skilled workers (class, commute days a week: baseline year 0 -> baseline, "
+                 f"scenario year {run['years']})")
     lines.append("  " + "; ".join(
-        f"{c} ({'' if d is None else f'{d:g}d'}) {100 * a:.1f}% -> {100 * b:.1f}%"
-        for c, d, a, b in zip(wfh["classes"], wfh["commute_days_per_week"], wfh["share_year0"],
-                              wfh["share_scenario_final"], strict=True)))
+        f"{c} ({'' if d is None else f'{d:g}d'}) {100 * a:.1f}% -> {100 * b:.1f}%, {100 * s:.1f}%"
+        for c, d, a, b, s in zip(wfh["classes"], wfh["commute_days_per_week"], wfh["share_year0"],
+                                 wfh["share_baseline_final"], wfh["share_scenario_final"], strict=True)))
     att = p.get("housing_and_wfh")
     if att:
         parts = []

@@ -115,7 +115,9 @@ class Grouping:
         for n in self.members:
             if n.lower() in wants:
                 return n
-        raise ConfigError("place", name, f"use one of the {self.kind} groups: " + ", ".join(sorted(self.members)))
+        hint = (f" (English combined authorities in {self.vintage}; other places: --kind region or --groups FILE)"
+                if self.kind == "cauth" else "")
+        raise ConfigError("place", name, f"use one of the {self.kind} groups{hint}: " + ", ".join(sorted(self.members)))
 
     def group_of(self) -> dict[str, str]:
         """Zone code -> group name, for every LAD in a group."""

@@ -193,7 +193,8 @@ def _wfh_mix(run: RunDir, scenario: str, mask: np.ndarray) -> dict[str, Any]:
     high = [i for i, s in enumerate(seg) if s.startswith(HIGH_PREFIX)]
     out: dict[str, Any] = {"classes": [classes[i] for i in high],
                            "commute_days_per_week": [None if days[i] is None else float(days[i]) for i in high]}
-    for label, var, year in (("year0", "stock_mean", 0), ("baseline_final", "baseline_stock_mean", -1),
+    # year 0 of the baseline: a scenario may shift the WFH classes from year 0 on
+    for label, var, year in (("year0", "baseline_stock_mean", 0), ("baseline_final", "baseline_stock_mean", -1),
                              ("scenario_final", "stock_mean", -1)):
         arr = ds[var].sel(scenario=scenario).isel(year=year).transpose("segment", "lad").to_numpy()
         counts = arr[high] @ mask
@@ -249,7 +250,9 @@ def place_profile(run: RunDir, grouping: Grouping, name: str, scenario: str | No
         and 5/50/95% quantiles of the per-draw group sums), ``members`` (per LAD: name, baseline
         and change), ``partners`` (net migration with the other places of the grouping),
         ``top_origins`` / ``top_destinations`` (partner LADs outside the place by final-year
-        high-skilled movers in the scenario, with the baseline and the change), ``wfh_mix`` and,
+        high-skilled movers in the scenario, with the baseline and the change), ``wfh_mix`` (shares
+        of the place's high-skilled workers by WFH class: baseline year 0, baseline and scenario at
+        the final year) and,
         given attributes, ``housing_and_wfh``.
 
     Raises
