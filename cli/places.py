@@ -1,7 +1,9 @@
-"""``migravity place NAME RUN_DIR``: one place's results for a run (combined authority, region or user group).
+"""``migravity place NAME RUN_DIR`` and ``migravity places RUN_DIR``: a run's results for places.
 
-The profile (:func:`migravity.scenarios.places.place_profile`) is printed as plain text on stdout;
-``--json FILE`` also writes it as JSON, ``--json -`` writes only the JSON on stdout.
+``place`` profiles one place (combined authority, region or user group;
+:func:`migravity.scenarios.places.place_profile`) as plain text on stdout; ``places`` tables every
+place of a grouping (:func:`migravity.scenarios.places.aggregate`). ``--json FILE`` also writes
+the result as JSON, ``--json -`` writes only the JSON on stdout.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import typer
 
 from migravity.cli.console import AppState
 
-__all__ = ["format_profile", "place_cmd", "register"]
+__all__ = ["format_profile", "place_cmd", "places_cmd", "register"]
 
 
 def _ci(d: dict[str, float], signed: bool = False) -> str:
@@ -115,29 +117,17 @@ def place_cmd(
     ] = None,
 ) -> None:
     """Profile one place for a run: high-skilled workers, change with interval, movers' origins and destinations."""
-    from migravity.errors import ConfigError, check_choice
-    from migravity.geodata.places import KINDS, cauth_grouping, read_user_groups, region_grouping
+    from migravity.errors import ConfigError
     from migravity.scenarios.places import place_profile
     from migravity.scenarios.rundir import open_run
 
     state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
-    kind = kind or ("user" if groups is not None else "cauth")
-    check_choice("--kind", kind, KINDS)
-    if kind == "user" and groups is None:
-        raise ConfigError("--groups", None, "--kind user needs --groups FILE (a CSV of lad,group rows)")
-    if groups is not None and kind != "user":
-        raise ConfigError("--kind", kind, "with --groups use --kind user (or leave --kind out)")
+    kind = _kind(kind, groups)
     if top < 1:
         raise ConfigError("--top", top, "give a positive number")
     run = open_run(run_dir)
     zones = run.zones(state.data_dir)
-    if kind == "cauth":
-        grouping = cauth_grouping(zones, year, state.data_dir)
-    elif kind == "region":
-        grouping = region_grouping(zones)
-    else:
-        assert groups is not None
-        grouping = read_user_groups(groups, zones)
+    grouping = _grouping(zones, kind, groups, year, state.data_dir)
     grouping.resolve(name)  # an unknown name fails before the attributes are loaded
     attrs = None
     if attributes:
@@ -155,6 +145,75 @@ def place_cmd(
     typer.echo("\n".join(format_profile(profile, top)))
 
 
+def _kind(kind: str | None, groups: Path | None) -> str:
+    from migravity.errors import ConfigError, check_choice
+    from migravity.geodata.places import KINDS
+
+    kind = kind or ("user" if groups is not None else "cauth")
+    check_choice("--kind", kind, KINDS)
+    if kind == "user" and groups is None:
+        raise ConfigError("--groups", None, "--kind user needs --groups FILE (a CSV of lad,group rows)")
+    if groups is not None and kind != "user":
+        raise ConfigError("--kind", kind, "with --groups use --kind user (or leave --kind out)")
+    return kind
+
+
+def _grouping(zones: Any, kind: str, groups: Path | None, year: int | None, data_dir: Path | None) -> Any:
+    from migravity.geodata.places import cauth_grouping, read_user_groups, region_grouping
+
+    if kind == "cauth":
+        return cauth_grouping(zones, year, data_dir)
+    if kind == "region":
+        return region_grouping(zones)
+    assert groups is not None
+    return read_user_groups(groups, zones)
+
+
+def places_cmd(
+    ctx: typer.Context,
+    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `migravity run NAME... --out DIR`.")],
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="Scenario of the run (default: the first that is not 'baseline').")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="cauth (combined authorities, default), region or user (--groups).")
+    ] = None,
+    groups: Annotated[
+        Path | None, typer.Option("--groups", help="CSV of lad,group rows: your own places (implies --kind user).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Combined-authority membership year.")] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Also write the table as JSON here ('-' = stdout only).")
+    ] = None,
+) -> None:
+    """Every place of a grouping for a run: high-skilled workers and the change vs baseline with its interval."""
+    from migravity.scenarios.places import aggregate
+    from migravity.scenarios.rundir import open_run
+
+    state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    kind = _kind(kind, groups)
+    run = open_run(run_dir)
+    grouping = _grouping(run.zones(state.data_dir), kind, groups, year, state.data_dir)
+    name = run.scenario(scenario)
+    table = aggregate(run, grouping, name)
+    if json_out:
+        from migravity.utils.jsonio import write_json
+
+        write_json(json_out, {"run_dir": str(run_dir), "scenario": name, "kind": grouping.kind,
+                              "source": grouping.source, "vintage": grouping.vintage,
+                              "members": {g: list(m) for g, m in grouping.members.items()},
+                              "places": table.reset_index().to_dict(orient="records")})
+        if json_out == "-":
+            return
+    rows = [[g, r.code, int(r.n_lads), f"{r.initial:,.0f}", f"{r.baseline_mean:,.0f}",
+             _ci({"mean": r.change_mean, "q05": r.change_q05, "q95": r.change_q95}, True),
+             f"{r.pct_change_mean:+.2f}%"] for g, r in table.iterrows()]
+    state.table(f"High-skilled workers by {grouping.kind} ({grouping.vintage}): {name} vs its paired baseline, "
+                f"final year; change: mean [5%, 95%] of the per-draw sums",
+                ["place", "code", "LADs", "year 0", "baseline", "change", "%"], rows)
+
+
 def register(app: typer.Typer) -> None:
-    """Attach ``place`` to the root app."""
+    """Attach ``place`` and ``places`` to the root app."""
     app.command("place")(place_cmd)
+    app.command("places")(places_cmd)

@@ -50,3 +50,16 @@ def test_errors(sample_run_dir: Path, tmp_path: Path) -> None:
     res = _place("brum", str(sample_run_dir), "--groups", str(f), "--json", "-", "--no-attributes")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["place"]["n_lads"] == 2
+
+
+def test_places_table(sample_run_dir: Path) -> None:
+    res = cli_helpers.run(["--quiet", "places", str(sample_run_dir), "--json", "-"])
+    assert res.returncode == 0, res.stderr
+    payload = json.loads(res.stdout)
+    rows = {r["group"]: r for r in payload["places"]}
+    assert payload["kind"] == "cauth" and "South Yorkshire" in rows
+    one = json.loads(_place("West Midlands", str(sample_run_dir), "--json", "-", "--no-attributes").stdout)
+    assert rows["West Midlands"]["change_mean"] == pytest.approx(one["high_skilled"]["change"]["mean"])
+    assert rows["West Midlands"]["change_mean"] == pytest.approx(sum(m["change"]["mean"] for m in one["members"]))
+    text = cli_helpers.run(["--quiet", "places", str(sample_run_dir), "--kind", "region"])
+    assert text.returncode == 0 and "North East" in text.stdout
