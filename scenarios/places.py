@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from migravity.geodata.places import Grouping
     from migravity.scenarios.rundir import RunDir
 
-__all__ = ["OTHER", "aggregate", "group_flows", "group_masks", "place_profile"]
+__all__ = ["OTHER", "aggregate", "aggregate_places", "group_flows", "group_masks", "place_profile"]
 
 #: Partner label of the LADs in no group.
 OTHER: Final = "(rest of the study area)"
@@ -124,6 +124,10 @@ def aggregate(run: RunDir, grouping: Grouping, scenario: str | None = None,
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["pct_change_mean"] = 100.0 * cols["change_mean"] / cols["baseline_mean"]
     return pd.DataFrame(cols, index=pd.Index(names, name="group"))
+
+
+#: :func:`aggregate` under the name :mod:`migravity.scenarios` exports it by.
+aggregate_places = aggregate
 
 
 def _flows(run: RunDir, scenario: str) -> dict[str, np.ndarray]:
