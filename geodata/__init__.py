@@ -8,6 +8,8 @@ Main entry points (imported lazily so that ``migravity --help`` stays fast):
 - :func:`load_flows`: observed OD flows (Census 2021 migration and commuting, Census 2011 migration).
 - :func:`od_table`: the long pair table the engine calibrates on.
 - :func:`code_map`, :func:`harmonise_values`, :func:`harmonise_od`: explicit code harmonisation.
+- :func:`cauth_grouping`, :func:`region_grouping`, :func:`read_user_groups` -> :class:`Grouping`:
+  places (combined authorities, regions, user groups) as groups of LADs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ _EXPORTS = {
     "HarmonisationReport": "harmonise",
     "REGISTRY": "registry", "Dataset": "registry",
     "resolve_data_dir": "datadir", "DataDir": "datadir", "load": "readers",
+    "Grouping": "places", "cauth_grouping": "places", "region_grouping": "places", "read_user_groups": "places",
 }
 
 __all__ = sorted(_EXPORTS)

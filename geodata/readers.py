@@ -8,6 +8,7 @@ keys, a geometry without CRS. Readers never drop rows; callers filter explicitly
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -118,6 +119,84 @@ def read_boundaries(path: Path) -> Any:
         i = int(np.flatnonzero((out.geometry.isna() | out.geometry.is_empty).to_numpy())[0])
         raise MalformedDataError(path, f"feature {out.code.iloc[i]} has no geometry")
     check_unique(out, ["code"], path)
+    return out
+
+
+def _topo_rings(arcs: list[np.ndarray], refs: list[list[int]]) -> list[np.ndarray]:
+    rings = []
+    for ring in refs:
+        parts = []
+        for k, ref in enumerate(ring):
+            pts = arcs[ref] if ref >= 0 else arcs[~ref][::-1]
+            parts.append(pts if k == 0 else pts[1:])
+        rings.append(np.concatenate(parts))
+    return rings
+
+
+def decode_topojson(topo: dict[str, Any]) -> pd.DataFrame:
+    """Decode a TopoJSON topology (quantized, delta-encoded arcs) into shapely geometries.
+
+    Parameters
+    ----------
+    topo : dict
+        The parsed topology: ``arcs``, optional ``transform`` (``scale``, ``translate``), ``objects``
+        (each a GeometryCollection of Polygon / MultiPolygon geometries with ``properties``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per geometry: ``layer`` (object name), the geometry's properties as columns, and
+        ``geometry`` (shapely Polygon or MultiPolygon, or None for a null geometry).
+    """
+    from shapely.geometry import MultiPolygon, Polygon
+
+    tr = topo.get("transform")
+    arcs: list[np.ndarray] = []
+    for arc in topo["arcs"]:
+        a = np.asarray(arc, dtype=np.float64)[:, :2]
+        if tr is not None:
+            a = np.cumsum(a, axis=0) * np.asarray(tr["scale"]) + np.asarray(tr["translate"])
+        arcs.append(a)
+    rows: list[dict[str, Any]] = []
+    for layer, obj in topo["objects"].items():
+        geoms = obj.get("geometries", [obj])
+        for g in geoms:
+            kind = g.get("type")
+            if kind == "Polygon":
+                rings = _topo_rings(arcs, g["arcs"])
+                geom: Any = Polygon(rings[0], rings[1:])
+            elif kind == "MultiPolygon":
+                polys = [_topo_rings(arcs, p) for p in g["arcs"]]
+                geom = MultiPolygon([(p[0], p[1:]) for p in polys])
+            else:
+                geom = None
+            rows.append({"layer": layer, **g.get("properties", {}), "geometry": geom})
+    return pd.DataFrame(rows)
+
+
+def read_topojson(path: Path) -> Any:
+    """ONS administrative areas from a TopoJSON file: ``layer``, ``code``, ``name``, ``start``, ``end``, ``geometry``.
+
+    ``start`` / ``end`` are the first and last years an area exists (missing: open-ended, filled
+    with 0 and 9999). CRS EPSG:4326 (longitude, latitude).
+    """
+    import geopandas as gpd
+
+    try:
+        topo = json.loads(path.read_text(encoding="utf-8"))
+        df = decode_topojson(topo)
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise MalformedDataError(path, f"cannot decode TopoJSON ({type(e).__name__}: {e})") from e
+    for col in ("areacd", "areanm"):
+        if col not in df.columns:
+            raise MalformedDataError(path, f"no '{col}' property on the geometries")
+    df = df.rename(columns={"areacd": "code", "areanm": "name"})
+    for col, fill in (("start", 0), ("end", 9999)):
+        df[col] = (df[col] if col in df.columns else pd.Series(np.nan, index=df.index)).fillna(fill).astype(int)
+    if df.geometry.isna().any():
+        i = int(np.flatnonzero(df.geometry.isna().to_numpy())[0])
+        raise MalformedDataError(path, f"area {df.code.iloc[i]} ({df.layer.iloc[i]}) has no geometry")
+    out = gpd.GeoDataFrame(df[["layer", "code", "name", "start", "end"]], geometry=list(df.geometry), crs="EPSG:4326")
     return out
 
 

@@ -90,6 +90,20 @@ _GEOGRAPHR = "converted from humaniverse/geographr (R .rda) to {fmt}; original O
 DATASETS: tuple[Dataset, ...] = (
     # ---- boundaries -------------------------------------------------------------------------
     Dataset(
+        name="admin_boundaries_bsc",
+        title="UK administrative geographies 2014-2025 (LADs, combined authorities, regions...), super-generalised",
+        publisher="Office for National Statistics (Open Geography Portal; ONSvisual uk-topojson)",
+        licence=OGL + "; contains OS data (c) Crown copyright and database right",
+        landing_page="https://github.com/ONSvisual/uk-topojson",
+        filename="lad/boundaries/uk_admin_2014_2025_bsc.topojson.json",
+        sha256="dc7062d094f5321bc2101a1287d15b4822edadb6432181d2063953ddcd573c8c",
+        vintage="mixed", coverage="UK", reader="read_topojson",
+        notes="ONSvisual/uk-topojson output/topo.json @b2fde50cb130908b897de10b65cdc392f9b4ff78: ONS BSC 2016 "
+              "LAD geometries merged by ONS into later years' areas; objects ltla, utla, cty, cauth, rgn, ctry, "
+              "mcty, uk, each area with optional start/end years. Scotland keeps the pre-2019 codes "
+              "S12000044/S12000046 with no end year.",
+    ),
+    Dataset(
         name="lad_boundaries_2021",
         title="Local Authority Districts (December 2021) Boundaries UK BUC",
         publisher="Office for National Statistics (Open Geography Portal)",

@@ -115,7 +115,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def count_rows(path: str | os.PathLike[str]) -> int | None:
-    """Count the data rows of a CSV, gzip-compressed CSV or GeoJSON file.
+    """Count the data rows of a CSV, gzip-compressed CSV, GeoJSON or TopoJSON file.
 
     Parameters
     ----------
@@ -126,10 +126,16 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
     -------
     int or None
         CSV records after the header (blank lines ignored), or the number of features of a
-        GeoJSON layer; ``None`` for other suffixes or a file that cannot be parsed.
+        GeoJSON layer, or the geometries of every object of a TopoJSON file (``*.topojson.json``);
+        ``None`` for other suffixes or a file that cannot be parsed.
     """
     name = Path(path).name.lower()
     try:
+        if name.endswith(".topojson.json"):
+            import json
+
+            objects = json.loads(Path(path).read_text(encoding="utf-8"))["objects"].values()
+            return sum(len(o.get("geometries", [o])) for o in objects)
         if name.endswith((".geojson", ".json")):
             import pyogrio
 
@@ -141,7 +147,7 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
         if name.endswith(".csv"):
             with open(path, "rb") as raw:
                 return _count_csv(raw)
-    except (OSError, EOFError, zlib.error, csv.Error, ValueError, RuntimeError):
+    except (OSError, EOFError, zlib.error, csv.Error, ValueError, RuntimeError, KeyError, AttributeError, TypeError):
         # unreadable or corrupt (pyogrio's errors are RuntimeErrors)
         return None
     return None

@@ -3,6 +3,7 @@ r"""Scenarios: where high-skilled workers end up when working from home and hous
 Public API (imported lazily): :func:`load_scenario`, :func:`library_names`, :class:`Scenario`,
 :func:`prepare_inputs`, :class:`SimulationOptions`, :func:`simulate`, :func:`run_scenarios`,
 :func:`write_run` and :func:`open_run` (the run directory, :mod:`migravity.scenarios.rundir`),
+:func:`aggregate_places` and :func:`place_profile` (a run by place, :mod:`migravity.scenarios.places`),
 :func:`calibrate_parameters`, :func:`derive_segment_shares`, :func:`wfh_intensity`.
 
 Mechanism
@@ -146,6 +147,7 @@ _EXPORTS = {
     "SimulationOptions": "simulate",
     "run_scenarios": "run", "summary_table": "run", "results_dataset": "run", "RunResult": "run", "theil": "run",
     "write_run": "rundir", "open_run": "rundir", "RunDir": "rundir",
+    "aggregate_places": "places", "group_flows": "places", "place_profile": "places",
     "ModelParameters": "params", "calibrate_parameters": "params",
     "derive_segment_shares": "segments", "SEGMENTS": "segments", "WFH_CLASSES": "segments",
     "COMMUTE_DAYS": "segments", "wfh_intensity": "segments",

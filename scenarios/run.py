@@ -216,6 +216,11 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
         "baseline_stock": (d_q, stack(lambda s: _q(s.stocks, qs), bases)),
         "hs_change": (("scenario", "quantile", "lad"),
                       np.stack([_q(_hs(s.stocks[:, -1]) - _hs(b.stocks[:, -1]), qs) for s, b in run.runs])),
+        # per draw (float32): sums over any group of LADs and their intervals are computed from these
+        "hs_stock_draws": (("scenario", "draw", "lad"),
+                           stack(lambda s: _hs(s.stocks[:, -1]).astype(np.float32), sims)),
+        "baseline_hs_stock_draws": (("scenario", "draw", "lad"),
+                                    stack(lambda s: _hs(s.stocks[:, -1]).astype(np.float32), bases)),
         "hs_flows": (("scenario", "origin", "destination"), stack(lambda s: s.hs_flows, sims)),
         "baseline_hs_flows": (("scenario", "origin", "destination"), stack(lambda s: s.hs_flows, bases)),
     }
@@ -229,6 +234,7 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
     codes = list(inp.codes)
     ds = xr.Dataset(data, coords={
         "scenario": [s.scenario.name for s in sims], "quantile": qs, "year": np.arange(run.settings["years"] + 1),
+        "draw": np.arange(run.settings["draws"]),
         "segment": list(SEGMENTS), "lad": codes, "origin": codes, "destination": codes,
         "lad_name": ("lad", list(inp.names)), "region": ("lad", list(inp.region_codes)),
         "region_name": ("lad", list(inp.region_names)), "gse": ("lad", inp.gse.astype(np.int8)),

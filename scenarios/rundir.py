@@ -13,7 +13,10 @@ Files
   lad: final-year high-skilled stock, scenario - baseline), ``gse_share``, ``theil``, ``gini``,
   ``baseline_gse_share``, ``baseline_theil``, ``baseline_gini`` (scenario, quantile, year),
   ``hs_flows`` / ``baseline_hs_flows`` (scenario, origin, destination: final-year high-skilled
-  mover flows, mean over draws). Built by :func:`migravity.scenarios.run.results_dataset`.
+  mover flows, mean over draws), ``hs_stock_draws`` / ``baseline_hs_stock_draws`` (scenario,
+  draw, lad; final-year high-skilled stock of every draw, float32: sums over groups of LADs and
+  their intervals are computed from these, see :mod:`migravity.scenarios.places`).
+  Built by :func:`migravity.scenarios.run.results_dataset`.
 - ``summary.csv`` and ``summary.parquet`` (:data:`SUMMARY_CSV`, :data:`SUMMARY_PARQUET`): the tidy
   headline table (:func:`migravity.scenarios.run.summary_table`).
 - ``manifest.json`` (:data:`MANIFEST_FILE`, strict JSON, written last): the keys
@@ -37,7 +40,8 @@ Every variable of ``results.nc`` is reduced for one scenario as follows:
   so ``stock`` becomes ``hs_stock``. When no segment name starts with ``high_`` every segment
   is summed and the name is kept.
 
-Zone values (:meth:`RunDir.zone_values`) are the reduced variables with a ``lad`` dimension;
+Zone values (:meth:`RunDir.zone_values`) are the reduced variables with a ``lad`` dimension (and
+no ``draw`` dimension: per-draw values are summarised by the quantile variables);
 any remaining dimension (``quantile``...) is flattened to ``<name>_<label>`` columns with the
 rule of :func:`column_label` (``hs_change`` -> ``hs_change_q05``,
 ``hs_change_q50``, ``hs_change_q95``). For every pair ``X`` / ``baseline_X`` without a
@@ -101,6 +105,8 @@ SCENARIO_KEYS: tuple[str, ...] = ("name", "description", "source", "mode", "hous
 #: Run settings recorded in the manifest (and as ``results.nc`` attributes).
 SETTING_KEYS: tuple[str, ...] = ("years", "draws", "seed")
 HIGH_PREFIX = "high_"
+#: Dimension of the per-draw variables (left out of zone values: they are summarised by quantiles).
+DRAW_DIM: Final = "draw"
 BASELINE_PREFIX = "baseline_"
 #: Coordinates along ``lad`` already in every zone layer (as name, region_code, region_name).
 _NAME_COORDS = frozenset({"lad", "lad_name", "region", "region_name", "name"})
@@ -320,7 +326,7 @@ class RunDir:
         single: list[str] = []  # variables along lad only (means): their differences are exact
         for name in ds.data_vars:
             var = ds[name]
-            if "lad" not in var.dims:
+            if "lad" not in var.dims or DRAW_DIM in var.dims:
                 continue
             red = reduce_variable(var, scenario).transpose("lad", ...)
             if red.dims == ("lad",):
