@@ -16,7 +16,7 @@ import xarray as xr
 
 from migravity.cli.export import register
 from migravity.errors import ConfigError, InputError
-from migravity.scenarios.rundir import MANIFEST_FILE, NETCDF_ENGINE, RESULTS_FILE, RunDirError, open_run
+from migravity.scenarios.rundir import MANIFEST_FILE, NETCDF_ENGINE, RESULTS_FILE, RunDirError, open_run, seal
 
 pytestmark = pytest.mark.realdata
 
@@ -231,7 +231,7 @@ def run_with_all(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     for sc in manifest["scenarios"]:
         sc["name"] = "all" if sc["name"] == "wfh_uptake" else sc["name"]
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-    return copy
+    return seal(copy)
 
 
 def test_export_scenario_named_all(run_with_all: Path, results: xr.Dataset, tmp_path: Path,
