@@ -2,7 +2,7 @@
 
 :func:`atomic_path` and :func:`atomic_write` replace one file (or one directory store);
 :func:`atomic_dir` writes a whole directory of files as one unit, under a lock against concurrent
-writers.
+writers (:func:`locked`); :func:`atomic_files` puts a set of files in place together.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -185,7 +185,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     renamed aside (``.NAME.old-PID-RANDOM``) and removed after the swap: between those two
     renames (two system calls) ``target`` is briefly absent, never a mix of two writes. On any
     exception, ``KeyboardInterrupt`` included, the temporary is removed and ``target`` is left as
-    it was.
+    it was; SIGINT and SIGTERM are held back during the two renames (:func:`signals_held`).
 
     Concurrent writers of one ``target`` are refused: a lock file ``.NAME.lock`` holding the
     writer's pid is created exclusively beside it and removed at the end. A lock whose pid is no
@@ -207,22 +207,104 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
         Another live process holds the lock of ``target`` (the message names its pid).
     """
     target = Path(target)
+    tmp = target.with_name(f".{target.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    with locked(target):
+        try:
+            remove_stale(target)
+            tmp.mkdir()
+            yield tmp
+            old = None
+            with signals_held():
+                if target.is_dir() and not target.is_symlink():
+                    old = target.with_name(f".{target.name}{_OLD_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+                    os.replace(target, old)
+                os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp.exists():
+                _remove(tmp)
+
+
+@contextmanager
+def locked(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the lock file ``.NAME.lock`` beside ``target`` (created exclusively, holding this pid).
+
+    Parameters
+    ----------
+    target : path-like
+        The file or directory to be written (its parent is created if missing).
+
+    Yields
+    ------
+    pathlib.Path
+        The lock file, removed on exit.
+
+    Raises
+    ------
+    ConfigError
+        Another live process holds the lock (the message names its pid). A lock whose pid is no
+        longer running is taken over.
+    """
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     lock = lock_path(target)
     _acquire(lock, target)
-    tmp = target.with_name(f".{target.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        remove_stale(target)
-        tmp.mkdir()
-        yield tmp
-        if target.is_dir() and not target.is_symlink():
-            old = target.with_name(f".{target.name}{_OLD_MARK}{os.getpid()}-{secrets.token_hex(4)}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        yield lock
     finally:
-        if tmp.exists():
-            _remove(tmp)
         lock.unlink(missing_ok=True)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back during the block (a few renames); they are delivered after it.
+
+    So an interruption cannot fall between the renames that put a set of files in place. Where
+    signal masks are not available (Windows) it does nothing.
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def atomic_files(targets: Sequence[str | os.PathLike[str]]) -> Iterator[list[Path]]:
+    """Yield a temporary path beside each of ``targets``; rename them all into place on success.
+
+    Every file is written first (to ``.NAME.part-PID-RANDOM.SUFFIX``); only when the block ends
+    without an exception are they renamed onto their targets, one after the other with SIGINT and
+    SIGTERM held back (:func:`signals_held`), so an error or an interruption while writing leaves
+    every target as it was, and no temporary. Other files beside the targets are not touched.
+
+    Parameters
+    ----------
+    targets : sequence of path-like
+        The final file names (their directories are created if missing).
+
+    Yields
+    ------
+    list of pathlib.Path
+        The temporary paths, in the order of ``targets`` (none exists yet).
+    """
+    paths = [Path(t) for t in targets]
+    staged: list[Path] = []
+    try:
+        for t in paths:
+            t.parent.mkdir(parents=True, exist_ok=True)
+            staged.append(t.with_name(f".{t.name}.part-{os.getpid()}-{secrets.token_hex(4)}{t.suffix}"))
+        yield list(staged)
+        with signals_held():
+            for tmp, t in zip(staged, paths, strict=True):
+                os.replace(tmp, t)
+    finally:
+        for tmp in staged:
+            if tmp.exists() or tmp.is_symlink():
+                _remove(tmp)

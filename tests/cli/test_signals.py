@@ -32,3 +32,15 @@ def test_main_exits_143_on_sigterm(monkeypatch, capsys):
         cli.main(["data", "status"])
     assert exc.value.code == 143
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_signals_held_back_during_the_renames_are_delivered_after():
+    from migravity.utils.atomic import signals_held
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt), cli.sigterm_as_interrupt():
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            reached.append("end of the block")
+        reached.append("after")
+    assert reached == ["end of the block"]
