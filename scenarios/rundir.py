@@ -576,6 +576,20 @@ def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict[str
     return {k: out[k] for k in MANIFEST_KEYS}
 
 
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace ``out`` unless it is absent, empty or holds only a run's files."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise ConfigError("--out", str(out), "exists and is not a directory; give a new or an earlier run directory")
+    others = sorted(p.name for p in out.iterdir() if p.name not in WRITTEN_FILES)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise ConfigError("--out", str(out), f"holds files that are not a run's ({shown}), which writing the run "
+                          "would delete (the directory is replaced as a whole); give a new directory or an "
+                          "earlier run directory")
+
+
 def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequence[float] = QUANTILES) -> Path:
     """Write the run directory as one unit (:data:`WRITTEN_FILES`; see the module docs).
 
@@ -589,7 +603,8 @@ def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequen
     run : migravity.scenarios.run.RunResult
         From :func:`migravity.scenarios.run.run_scenarios`.
     out_dir : path-like
-        The run directory (created if missing; an earlier run there is replaced as a whole).
+        The run directory (created if missing; an earlier run there is replaced as a whole, and a
+        directory holding other files is refused).
     quantiles : sequence of float
         Quantiles over the draws to write.
 
@@ -601,7 +616,9 @@ def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequen
     Raises
     ------
     ConfigError
-        Another running process is writing ``out_dir`` (its pid is named).
+        Another running process is writing ``out_dir`` (its pid is named), or ``out_dir`` exists and
+        is not a run directory (a file, or a directory holding other files, which replacing it
+        would delete).
     """
     from migravity.utils.atomic import atomic_dir
     from migravity.utils.jsonio import write_json
@@ -610,6 +627,7 @@ def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequen
     ds = run.dataset(quantiles)
     table = run.summary(quantiles)
     with atomic_dir(out) as tmp:
+        _check_replaceable(out)  # under the lock: nobody else changes it now
         ds.to_netcdf(tmp / RESULTS_FILE, engine=NETCDF_ENGINE)
         table.to_csv(tmp / SUMMARY_CSV, index=False)
         table.to_parquet(tmp / SUMMARY_PARQUET, index=False)

@@ -71,11 +71,24 @@ def test_interrupted_write_leaves_the_old_run_or_nothing(runs, tmp_path, monkeyp
 
 def test_a_rewrite_replaces_the_whole_run(runs, tmp_path):
     out = write_run(runs[0], tmp_path / "run")
-    (out / "stray.txt").write_text("from an earlier run", encoding="utf-8")
+    (out / rundir.SUMMARY_PARQUET).unlink()
     write_run(runs[1], out)
     assert sorted(p.name for p in out.iterdir()) == sorted(rundir.WRITTEN_FILES)
     assert rundir.open_run(out).manifest["seed"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_directory_with_other_files_is_not_replaced(runs, tmp_path):
+    """Replacing the directory would delete them: refused, nothing touched."""
+    out = write_run(runs[0], tmp_path / "run")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    before = _snapshot(out)
+    with pytest.raises(ConfigError, match=r"notes\.txt.*would delete"):
+        write_run(runs[1], out)
+    assert _snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a directory"):
+        write_run(runs[1], tmp_path / "file")
 
 
 def test_a_second_writer_is_refused(runs, tmp_path):
