@@ -114,6 +114,20 @@ def _lock_owner(lock: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+#: Age (seconds) after which a lock file without a pid (its writer stopped between creating and
+#: filling it) counts as stale.
+_UNREADABLE_LOCK_S = 60.0
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
 def _acquire(lock: Path, target: Path) -> None:
     from migravity.errors import ConfigError
 
@@ -122,13 +136,13 @@ def _acquire(lock: Path, target: Path) -> None:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             owner = _lock_owner(lock)
-            if owner is not None and not pid_alive(owner):
+            if (not pid_alive(owner)) if owner is not None else _older_than(lock, _UNREADABLE_LOCK_S):
                 # stale: its writer died without cleaning up; move it aside (one taker wins) and retry
                 try:
                     os.replace(lock, lock.with_name(f"{lock.name}.stale-{os.getpid()}-{secrets.token_hex(4)}"))
                 except FileNotFoundError:
                     continue
-                for stale in lock.parent.glob(f"{lock.name}.stale-{os.getpid()}-*"):
+                for stale in lock.parent.glob(f"{glob.escape(lock.name)}.stale-{os.getpid()}-*"):
                     stale.unlink(missing_ok=True)
                 continue
             who = f"process {owner}" if owner is not None else "another process"
@@ -244,7 +258,7 @@ def locked(target: str | os.PathLike[str]) -> Iterator[Path]:
     ------
     ConfigError
         Another live process holds the lock (the message names its pid). A lock whose pid is no
-        longer running is taken over.
+        longer running on this machine is taken over, as is one without a pid older than a minute.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

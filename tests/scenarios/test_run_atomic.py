@@ -158,3 +158,15 @@ def test_seal_records_deliberate_changes(runs, tmp_path):
     out = write_run(runs[0], tmp_path / "run")
     (out / rundir.SUMMARY_CSV).write_text("metric\n", encoding="utf-8")
     rundir.open_run(rundir.seal(out))
+
+
+def test_an_old_lock_without_a_pid_is_taken_over(runs, tmp_path):
+    """A writer stopped between creating the lock and writing its pid: stale after a minute."""
+    out = tmp_path / "run"
+    lock = lock_path(out)
+    lock.write_text("", encoding="ascii")
+    with pytest.raises(ConfigError, match="another process is writing it"):
+        write_run(runs[0], out)
+    os.utime(lock, (lock.stat().st_atime - 120, lock.stat().st_mtime - 120))
+    write_run(runs[0], out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
