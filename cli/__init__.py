@@ -6,8 +6,13 @@ for any other failure; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -68,13 +73,44 @@ def _register() -> None:
 _register()
 
 
+#: Argument of the KeyboardInterrupt raised on SIGTERM (tells the exit code 143 from Ctrl-C's 130).
+_SIGTERM_MESSAGE = "SIGTERM"
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`KeyboardInterrupt` as SIGINT does.
+
+    So ``finally`` blocks (temporaries removed, locks released) run when the process is asked to
+    stop. The previous handler is restored on exit. Outside the main thread (where handlers cannot
+    be set) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(_SIGTERM_MESSAGE)
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script; maps errors to exit codes."""
+    """Entry point of the console script; maps errors to exit codes.
+
+    Ctrl-C (SIGINT) and SIGTERM both stop the command cleanly: one line on stderr (``interrupted``)
+    and exit code 130 (SIGINT) or 143 (SIGTERM), after the command's cleanup has run.
+    """
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     command = typer.main.get_command(app)
     try:
-        rc = command.main(args=args, prog_name="migravity", standalone_mode=False)
+        with sigterm_as_interrupt():
+            rc = command.main(args=args, prog_name="migravity", standalone_mode=False)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except typer.Abort:
@@ -92,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         sys.stderr.write(f"migravity: error: {e}\n")
         sys.exit(2 if isinstance(e, InputError) else 1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        sys.exit(143 if e.args == (_SIGTERM_MESSAGE,) else 130)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -12,17 +12,22 @@ Formats (:func:`write_layers`)
 ``"parquet"``
     GeoParquet, one ``<layer>.parquet`` file per layer in the directory ``path`` (created if
     needed), or the file ``path`` itself when there is exactly one layer and ``path`` ends in
-    ``.parquet``. Each file is written atomically.
+    ``.parquet``.
 ``"geojson"``
     GeoJSON (RFC 7946: WGS84 longitude/latitude, EPSG:4326), one ``<layer>.geojson`` file per
     layer in the directory ``path``, or the file ``path`` when there is one layer and ``path``
-    ends in ``.geojson``. Each file is written atomically.
+    ends in ``.geojson``.
 ``"flowmap"`` (:func:`write_flowmap`, :func:`export` only)
     The flowmap.blue CSV pair ``locations.csv`` (``id, name, lat, lon``) and ``flows.csv``
     (``origin, dest, count``) in the directory ``path``.
 
-With several files per call only each file is atomic, not the set. Every layer name, column
-name and CRS is checked before anything is written, so a refused option writes nothing.
+With several files per call (``parquet``, ``geojson``, ``flowmap``) every file is first written to a
+temporary name beside its target, and only when all are written are they renamed into place
+together, with SIGINT and SIGTERM held back (:func:`migravity.utils.atomic.atomic_files`): a
+failure or an interruption leaves the earlier files as they were, never a mix of two exports.
+Other files of the directory are left alone. A second export into the same path while one runs is
+refused (lock ``.NAME.lock`` beside it, :func:`migravity.utils.atomic.locked`). Every layer name,
+column name and CRS is checked before anything is written, so a refused option writes nothing.
 
 CRS
 ---
@@ -66,7 +71,7 @@ from migravity.outputs.export_layers import (
     zone_points,
     zones_layer,
 )
-from migravity.utils.atomic import atomic_path, atomic_write_text
+from migravity.utils.atomic import atomic_files, atomic_path, locked
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -208,8 +213,8 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
                 raise ExportError(path, "exists and is not a directory; several layers are written as "
                                   f"<layer>{_SUFFIX[format]} files in a directory")
             targets = {name: path / f"{name}{_SUFFIX[format]}" for name in projected}
-        for name, target in targets.items():
-            with atomic_path(target) as tmp:
+        with locked(path), atomic_files(list(targets.values())) as tmps:
+            for name, tmp in zip(targets, tmps, strict=True):
                 if format == "parquet":
                     projected[name].to_parquet(tmp, index=False)
                 else:
@@ -251,7 +256,7 @@ def write_flowmap(zones: ZoneSet, flows: xr.DataArray, out_dir: str | os.PathLik
     ``locations.csv`` has ``id`` (zone code), ``name``, ``lat``, ``lon`` (WGS84 degrees, 6
     decimals). ``flows.csv`` has ``origin``, ``dest``, ``count`` sorted by decreasing count; the
     diagonal, zero, negative and NaN flows are omitted. Counts that are all whole numbers are
-    written as integers. Each file is written atomically.
+    written as integers. Both files are put in place together (see the module docs).
     """
     from pyproj import Transformer
 
@@ -276,8 +281,9 @@ def write_flowmap(zones: ZoneSet, flows: xr.DataArray, out_dir: str | os.PathLik
     with _wrapped(out):
         if out.exists() and not out.is_dir():
             raise ExportError(out, "exists and is not a directory")
-        atomic_write_text(files[0], _csv(locations))
-        atomic_write_text(files[1], _csv(table))
+        with locked(out), atomic_files(files) as tmps:
+            tmps[0].write_text(_csv(locations), encoding="utf-8")
+            tmps[1].write_text(_csv(table), encoding="utf-8")
     return files
 
 

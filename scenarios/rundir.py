@@ -22,12 +22,21 @@ Files
 - ``manifest.json`` (:data:`MANIFEST_FILE`, strict JSON, written last): the keys
   :data:`MANIFEST_KEYS` (version, created, zone vintage and area, zones, scenarios (each with
   :data:`SCENARIO_KEYS`), years, draws, seed, quantiles, segments, commute days, the parameter
-  table, the files).
+  table, the files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
+  ``{"name", "bytes", "sha256"}`` (:func:`file_record`).
 
-Every file is written atomically (to a temporary name beside it, then renamed), ``manifest.json``
-last, so a directory with a manifest holds a complete run. Reading needs :data:`RUN_FILES`
-(``manifest.json`` and ``results.nc``); the summary is read when asked for. The reader is generic:
-it does not rely on particular variable names, only on dimensions.
+The directory is written as one unit (:func:`migravity.utils.atomic.atomic_dir`): every file goes
+into a hidden temporary sibling (``.NAME.tmp-PID-RANDOM``), which then replaces ``RUN_DIR`` in one
+rename (an earlier run there is renamed aside first and removed after, so for an instant between
+two renames ``RUN_DIR`` is absent, never a mix of two runs). An interrupted write (an error,
+Ctrl-C, SIGTERM) leaves the earlier run, or nothing, and no temporary; a second writer of the same
+``RUN_DIR`` is refused while the first holds the lock ``.NAME.lock`` (a lock left by a dead process
+is taken over). Reading needs :data:`RUN_FILES` (``manifest.json`` and ``results.nc``) and checks
+the size and SHA-256 of every file the manifest lists, so a file changed or replaced after the run
+is refused (re-run, or after deliberate edits call :func:`seal`). A manifest of the earlier format
+(``files`` a list of names, no checksums) is read with a :class:`RuntimeWarning` saying the files
+cannot be verified and the run should be re-made. The summary is read when asked for. The reader is
+generic: it does not rely on particular variable names, only on dimensions.
 
 Reductions (one scenario at a time)
 -----------------------------------
@@ -59,10 +68,12 @@ means over the draws, so differences are exact).
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import itertools
 import json
 import numbers
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +91,9 @@ if TYPE_CHECKING:
     from migravity.scenarios.run import RunResult
 
 __all__ = [
-    "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES", "SCENARIO_KEYS",
-    "SUMMARY_CSV", "SUMMARY_PARQUET", "WRITTEN_FILES", "RunDir", "RunDirError", "manifest", "open_run",
-    "reduce_variable", "write_run",
+    "DATA_FILES", "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES",
+    "SCENARIO_KEYS", "SUMMARY_CSV", "SUMMARY_PARQUET", "WRITTEN_FILES", "RunDir", "RunDirError", "file_record",
+    "manifest", "open_run", "reduce_variable", "seal", "verify_files", "write_run",
 ]
 
 RESULTS_FILE = "results.nc"
@@ -91,6 +102,10 @@ SUMMARY_PARQUET = "summary.parquet"
 MANIFEST_FILE = "manifest.json"
 #: The files :func:`write_run` writes, in order (the manifest last).
 WRITTEN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_CSV, SUMMARY_PARQUET, MANIFEST_FILE)
+#: The files the manifest lists with their size and SHA-256 (every written file but the manifest).
+DATA_FILES: tuple[str, ...] = WRITTEN_FILES[:-1]
+#: Keys of each entry of the manifest's ``files``.
+FILE_KEYS: tuple[str, ...] = ("name", "bytes", "sha256")
 #: The files a run directory must hold to be read.
 RUN_FILES: tuple[str, ...] = (MANIFEST_FILE, RESULTS_FILE)
 #: xarray engine of ``results.nc``: netCDF3 via scipy, no HDF5 library needed.
@@ -393,8 +408,10 @@ def open_run(path: str | os.PathLike[str]) -> RunDir:
     RunDirError
         The directory, ``manifest.json`` or ``results.nc`` is missing; the message names the path
         and says how to make a run directory.
+        A file listed in the manifest is missing.
     MalformedDataError
-        ``manifest.json`` is not a JSON object, or ``results.nc`` cannot be read.
+        ``manifest.json`` is not a JSON object, a listed file's size or SHA-256 differs from the
+        manifest's, or ``results.nc`` cannot be read.
     """
     path = Path(path)
     if not path.exists():
@@ -410,6 +427,7 @@ def open_run(path: str | os.PathLike[str]) -> RunDir:
         raise MalformedDataError(path / MANIFEST_FILE, f"not valid JSON ({exc})") from None
     if not isinstance(manifest, dict):
         raise MalformedDataError(path / MANIFEST_FILE, "not a JSON object")
+    verify_files(path, manifest)
     try:
         with xr.open_dataset(path / RESULTS_FILE, engine=NETCDF_ENGINE) as ds:
             results = ds.load()
@@ -419,6 +437,104 @@ def open_run(path: str | os.PathLike[str]) -> RunDir:
     if "lad" not in results.dims:
         raise MalformedDataError(path / RESULTS_FILE, f"no 'lad' dimension (dims {tuple(results.dims)})")
     return RunDir(path=path, manifest=manifest, results=results)
+
+
+def file_record(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest entry of one file: its name, size in bytes and SHA-256 (hex).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    dict
+        Keys :data:`FILE_KEYS`.
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"name": path.name, "bytes": size, "sha256": digest.hexdigest()}
+
+
+def verify_files(path: str | os.PathLike[str], manifest: dict[str, Any]) -> None:
+    """Check every file the manifest lists against its recorded size and SHA-256.
+
+    Parameters
+    ----------
+    path : path-like
+        The run directory.
+    manifest : dict
+        Its ``manifest.json``.
+
+    Raises
+    ------
+    RunDirError
+        A listed file is missing.
+    MalformedDataError
+        ``files`` is not a list of entries, or a file's size or SHA-256 differs from its entry.
+
+    Warns
+    -----
+    RuntimeWarning
+        The manifest is of the earlier format (``files`` a list of names, or absent): the files
+        cannot be verified.
+    """
+    path = Path(path)
+    files = manifest.get("files")
+    rerun = "re-run `migravity run ... --out DIR` to make a complete run directory"
+    if files is None or (isinstance(files, list) and all(isinstance(f, str) for f in files)):
+        warnings.warn(f"{path / MANIFEST_FILE}: written by an earlier migravity without checksums, so its files "
+                      f"cannot be verified; {rerun}", RuntimeWarning, stacklevel=3)
+        return
+    if not isinstance(files, list) or not all(isinstance(f, dict) and set(FILE_KEYS) <= set(f) for f in files):
+        raise MalformedDataError(path / MANIFEST_FILE, f"'files' must be a list of {{{', '.join(FILE_KEYS)}}} "
+                                 f"entries; {rerun}")
+    for entry in files:
+        name = str(entry["name"])
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise MalformedDataError(path / MANIFEST_FILE, f"'files' names {name!r}, not a file of the directory")
+        file = path / name
+        if not file.is_file():
+            raise RunDirError(file, "listed in manifest.json but missing from the run directory (an incomplete "
+                                    "or altered run)")
+        got = file_record(file)
+        if got["bytes"] != entry["bytes"] or got["sha256"] != entry["sha256"]:
+            raise MalformedDataError(file, f"does not match manifest.json ({got['bytes']} bytes, SHA-256 "
+                                     f"{got['sha256'][:12]}... against {entry['bytes']} bytes, "
+                                     f"{str(entry['sha256'])[:12]}...): the file was changed after the run or "
+                                     f"the directory mixes two runs; {rerun}")
+
+
+def seal(path: str | os.PathLike[str]) -> Path:
+    """Record the current size and SHA-256 of the run directory's files in its manifest.
+
+    For a run directory whose files were changed on purpose (tests, hand-made runs): the manifest's
+    ``files`` becomes the entries of the :data:`DATA_FILES` present. The manifest is rewritten
+    atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        The run directory.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    from migravity.utils.jsonio import write_json
+
+    path = Path(path)
+    man = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    man["files"] = [file_record(path / name) for name in DATA_FILES if (path / name).is_file()]
+    write_json(path / MANIFEST_FILE, man)
+    return path
 
 
 # --- writing ------------------------------------------------------------------------------------------
@@ -455,20 +571,40 @@ def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict[str
         "segments": list(SEGMENTS),
         "commute_days": COMMUTE_DAYS,
         "parameters": inp.params.table().replace({np.nan: None}).to_dict(orient="records"),
-        "files": list(WRITTEN_FILES),
+        "files": list(DATA_FILES),  # replaced by their records (file_record) once written
     }
     return {k: out[k] for k in MANIFEST_KEYS}
 
 
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace ``out`` unless it is absent, empty or holds only a run's files."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise ConfigError("--out", str(out), "exists and is not a directory; give a new or an earlier run directory")
+    others = sorted(p.name for p in out.iterdir() if p.name not in WRITTEN_FILES)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise ConfigError("--out", str(out), f"holds files that are not a run's ({shown}), which writing the run "
+                          "would delete (the directory is replaced as a whole); give a new directory or an "
+                          "earlier run directory")
+
+
 def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequence[float] = QUANTILES) -> Path:
-    """Write the run directory atomically, file by file (:data:`WRITTEN_FILES`, ``manifest.json`` last).
+    """Write the run directory as one unit (:data:`WRITTEN_FILES`; see the module docs).
+
+    The files are written into a temporary sibling directory, the manifest last with the size and
+    SHA-256 of every other file, and the directory is then swapped into place
+    (:func:`migravity.utils.atomic.atomic_dir`). If anything fails or the process is interrupted,
+    ``out_dir`` keeps the earlier run (or stays absent) and the temporary is removed.
 
     Parameters
     ----------
     run : migravity.scenarios.run.RunResult
         From :func:`migravity.scenarios.run.run_scenarios`.
     out_dir : path-like
-        The run directory (created if missing; files of an earlier run are replaced).
+        The run directory (created if missing; an earlier run there is replaced as a whole, and a
+        directory holding other files is refused).
     quantiles : sequence of float
         Quantiles over the draws to write.
 
@@ -476,16 +612,26 @@ def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequen
     -------
     pathlib.Path
         ``out_dir``.
+
+    Raises
+    ------
+    ConfigError
+        Another running process is writing ``out_dir`` (its pid is named), or ``out_dir`` exists and
+        is not a run directory (a file, or a directory holding other files, which replacing it
+        would delete).
     """
-    from migravity.utils.atomic import atomic_write
+    from migravity.utils.atomic import atomic_dir
     from migravity.utils.jsonio import write_json
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ds = run.dataset(quantiles)
-    atomic_write(out / RESULTS_FILE, lambda p: ds.to_netcdf(p, engine=NETCDF_ENGINE))
     table = run.summary(quantiles)
-    atomic_write(out / SUMMARY_CSV, lambda p: table.to_csv(p, index=False))
-    atomic_write(out / SUMMARY_PARQUET, lambda p: table.to_parquet(p, index=False))
-    write_json(out / MANIFEST_FILE, manifest(run, quantiles))
+    with atomic_dir(out) as tmp:
+        _check_replaceable(out)  # under the lock: nobody else changes it now
+        ds.to_netcdf(tmp / RESULTS_FILE, engine=NETCDF_ENGINE)
+        table.to_csv(tmp / SUMMARY_CSV, index=False)
+        table.to_parquet(tmp / SUMMARY_PARQUET, index=False)
+        payload = manifest(run, quantiles)
+        payload["files"] = [file_record(tmp / name) for name in DATA_FILES]
+        write_json(tmp / MANIFEST_FILE, payload)
     return out

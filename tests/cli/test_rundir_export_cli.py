@@ -16,7 +16,7 @@ import xarray as xr
 
 from migravity.cli.export import register
 from migravity.errors import ConfigError, InputError
-from migravity.scenarios.rundir import MANIFEST_FILE, NETCDF_ENGINE, RESULTS_FILE, RunDirError, open_run
+from migravity.scenarios.rundir import MANIFEST_FILE, NETCDF_ENGINE, RESULTS_FILE, RunDirError, open_run, seal
 
 pytestmark = pytest.mark.realdata
 
@@ -231,7 +231,7 @@ def run_with_all(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     for sc in manifest["scenarios"]:
         sc["name"] = "all" if sc["name"] == "wfh_uptake" else sc["name"]
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-    return copy
+    return seal(copy)
 
 
 def test_export_scenario_named_all(run_with_all: Path, results: xr.Dataset, tmp_path: Path,
@@ -291,3 +291,17 @@ def test_export_unwritable_path_exits_1(run_dir: Path, tmp_path: Path, monkeypat
 def test_manifest_is_what_export_reads(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert [s["name"] for s in manifest["scenarios"]] == open_run(run_dir).scenarios
+
+
+def test_export_refuses_a_changed_run(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A file changed after the run (or from another run): exit 2, one line naming it and saying re-run."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    with (copy / "summary.csv").open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    out = tmp_path / "gis"
+    assert invoke(["export", str(copy), "--format", "parquet", "--out", str(out)], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "summary.csv: does not match manifest.json" in err and "re-run" in err
+    assert not out.exists()

@@ -301,3 +301,63 @@ def test_unwritable_path(tmp_path, zones, flows, fmt):
     with pytest.raises(MigravityError, match="a_file"):
         export(target, format=fmt, zones=zones, flows=flows, top_k=5)
     assert blocker.read_text() == "not a directory"
+
+
+# ------------------------------------------------------------------------ several files, one unit
+
+
+def _files(path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+@pytest.mark.parametrize("error", [OSError("disk full (simulated)"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
+def test_a_failed_multi_file_export_leaves_the_earlier_set(tmp_path, layers, monkeypatch, error):
+    """The second layer fails after the first was written: every earlier file is kept, no temporary left."""
+    out = tmp_path / "gis"
+    write_layers({"zones": layers["centroids"], "centroids": layers["centroids"]}, out, "parquet")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    before = _files(out)
+    original, calls = gpd.GeoDataFrame.to_parquet, []
+
+    def second_fails(self, path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            raise error
+        return original(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", second_fails)
+    with pytest.raises(ExportError if isinstance(error, OSError) else KeyboardInterrupt):
+        write_layers({"zones": layers["zones"], "centroids": layers["zones"]}, out, "parquet")
+    assert _files(out) == before
+    assert _dir_listing(tmp_path) == ["gis"]
+
+
+def test_a_failed_flowmap_export_leaves_the_earlier_pair(tmp_path, zones, flows, monkeypatch):
+    out = tmp_path / "fm"
+    write_flowmap(zones, flows, out, top_k=TOP_K)
+    with (out / "locations.csv").open("a", encoding="utf-8") as fh:  # an earlier export of other zones
+        fh.write("X99999999,Elsewhere,51.0,-1.0\n")
+    before = _files(out)
+    original = pd.DataFrame.to_csv
+    calls = []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        write_flowmap(zones, flows * 2, out)
+    assert _files(out) == before and _dir_listing(tmp_path) == ["fm"]
+
+
+def test_a_second_export_into_the_same_directory_is_refused(tmp_path, layers):
+    import os
+
+    out = tmp_path / "gis"
+    (tmp_path / ".gis.lock").write_text(f"{os.getppid()}\n", encoding="ascii")
+    with pytest.raises(ConfigError, match=rf"process {os.getppid()} is writing it"):
+        write_layers({"zones": layers["zones"], "centroids": layers["centroids"]}, out, "geojson")
+    assert not out.exists()

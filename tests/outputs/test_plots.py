@@ -17,7 +17,7 @@ from migravity.errors import ConfigError
 from migravity.geodata.zones import ZoneSet
 from migravity.outputs.plots import PLOT_KINDS, describe, plot
 from migravity.outputs.plots_charts import fit_flows
-from migravity.scenarios.rundir import RunDir, open_run
+from migravity.scenarios.rundir import RunDir, open_run, seal
 
 pytestmark = pytest.mark.realdata
 
@@ -121,6 +121,7 @@ def test_fit_uses_stored_flows(run_dir: Path, zones: ZoneSet, tmp_path: Path) ->
     ds["fitted_flows"] = base * 1.1
     (copy / "results.nc").unlink()
     ds.to_netcdf(copy / "results.nc", engine="scipy")
+    seal(copy)
     obs, fitted, source, _ = fit_flows(open_run(copy), zones)
     assert "stored in the run" in source
     np.testing.assert_allclose(fitted, 1.1 * obs)

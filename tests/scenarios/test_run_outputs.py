@@ -45,7 +45,8 @@ def test_run_directory_contract(inputs, tmp_path):
     assert set(table[~table.index.isin(inequality.index)].verdict.fillna("")) == {""}
     man = json.loads((out / "manifest.json").read_text())
     assert man["draws"] == 8 and man["seed"] == 5 and man["years"] == 3
-    assert tuple(man) == rundir.MANIFEST_KEYS and man["files"] == list(rundir.WRITTEN_FILES)
+    assert tuple(man) == rundir.MANIFEST_KEYS and [f["name"] for f in man["files"]] == list(rundir.DATA_FILES)
+    assert all(f == rundir.file_record(out / f["name"]) for f in man["files"])
     assert all(tuple(sc) == rundir.SCENARIO_KEYS for sc in man["scenarios"])
     assert sorted(p.name for p in out.iterdir()) == sorted(rundir.WRITTEN_FILES)
     sources = {p["source"] for p in man["parameters"]}
@@ -156,7 +157,7 @@ def test_a_failed_write_leaves_no_partial_file(inputs, tmp_path, monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(OSError, match="disk full"):
         write_run(run, tmp_path / "run")
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["results.nc", "summary.csv"]  # no manifest
+    assert list(tmp_path.iterdir()) == []  # no run directory, no temporary, no lock
 
 
 def test_options_and_keywords_are_the_same_run(inputs):
