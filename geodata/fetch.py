@@ -31,8 +31,8 @@ from typing import Any, Literal
 from migravity.errors import ConfigError, FetchError, FetchFailedError
 from migravity.geodata.datadir import DataDir, resolve_data_dir
 from migravity.geodata.registry import DATASETS, REGISTRY, Dataset
-from migravity.geodata.status import sha256_file
 from migravity.utils.atomic import atomic_path
+from migravity.utils.hashing import sha256_file
 from migravity.utils.progress import SILENT, Reporter
 
 Result = Literal["present", "downloaded", "copied"]

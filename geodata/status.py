@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import os
 import zlib
@@ -20,11 +19,11 @@ from typing import Any, Literal
 
 from migravity.geodata.datadir import DataDir, resolve_data_dir
 from migravity.geodata.registry import DATASETS, Dataset
+from migravity.utils.hashing import sha256_file
 
 Status = Literal["present", "missing", "checksum mismatch"]
 
 #: Read size used when hashing and parsing files.
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -92,26 +91,6 @@ def _status_of(ds: Dataset, path: Path) -> DatasetStatus:
         return DatasetStatus(ds.name, "missing", None, ds.vintage, ds.coverage, path)
     status: Status = "present" if sha256_file(path) == ds.sha256 else "checksum mismatch"
     return DatasetStatus(ds.name, status, count_rows(path), ds.vintage, ds.coverage, path)
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Return the hex SHA-256 digest of a file, read in chunks.
-
-    Parameters
-    ----------
-    path : path-like
-        The file.
-
-    Returns
-    -------
-    str
-        64 lower-case hex digits.
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def count_rows(path: str | os.PathLike[str]) -> int | None:

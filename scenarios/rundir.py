@@ -68,7 +68,6 @@ means over the draws, so differences are exact).
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import itertools
 import json
 import numbers
@@ -85,6 +84,7 @@ import xarray as xr
 
 from migravity.errors import ConfigError, MalformedDataError, RunDirError
 from migravity.scenarios.segments import COMMUTE_DAYS, SEGMENTS
+from migravity.utils.hashing import file_digest
 
 if TYPE_CHECKING:
     from migravity.geodata.zones import ZoneSet
@@ -453,13 +453,8 @@ def file_record(path: str | os.PathLike[str]) -> dict[str, Any]:
         Keys :data:`FILE_KEYS`.
     """
     path = Path(path)
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return {"name": path.name, "bytes": size, "sha256": digest.hexdigest()}
+    digest, size = file_digest(path)
+    return {"name": path.name, "bytes": size, "sha256": digest}
 
 
 def verify_files(path: str | os.PathLike[str], manifest: dict[str, Any]) -> None:
