@@ -274,19 +274,33 @@ def locked(target: str | os.PathLike[str]) -> Iterator[Path]:
 def signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back during the block (a few renames); they are delivered after it.
 
-    So an interruption cannot fall between the renames that put a set of files in place. Where
-    signal masks are not available (Windows) it does nothing.
+    So an interruption cannot fall between the renames that put a set of files in place. The
+    Python-level handlers are swapped for ones that only record the signal, and the recorded
+    signals are raised again, to the restored handlers, when the block ends. (A thread signal mask
+    would not do: a process-directed signal goes to any thread that does not block it, and Python
+    then runs its handler in the main thread at once.) Outside the main thread, where handlers
+    cannot be set, it does nothing.
     """
     import signal
+    import threading
 
-    if not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    pending: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, hold) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)
 
 
 @contextmanager
