@@ -442,7 +442,9 @@ def fepois(
             messages.append(f"{count} observation(s) {what} were left out of the fit")
     n = int(keep.sum())
     if n == 0:
-        raise InputError(f"no observation is left after dropping {reasons}: every group of {fe} is all-zero or a singleton")
+        raise InputError(
+            f"no observation is left after dropping {reasons}: every group of {fe} is all-zero or a singleton"
+        )
     yk = np.ascontiguousarray(yv[keep])
     xk = np.ascontiguousarray(xv[keep])
     ok = np.ascontiguousarray(off[keep])

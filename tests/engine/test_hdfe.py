@@ -231,7 +231,7 @@ def test_config_errors(df: pd.DataFrame, kwargs: dict, exc: type, needle: str) -
 
 
 def test_input_errors(df: pd.DataFrame) -> None:
-    with pytest.raises(InputError, match="'y'.*negative"):
+    with pytest.raises(InputError, match=r"'y'.*negative"):
         fepois(df.assign(y=df["y"] - 1), "y", X, FE, cluster=["origin"])
     with pytest.raises(InputError, match="'pol'"):
         fepois(df.assign(pol=np.where(df.index == 5, np.nan, df["pol"])), "y", X, FE, cluster=["origin"])
