@@ -291,9 +291,10 @@ def _demean(x: np.ndarray, codes: np.ndarray, n_groups: np.ndarray, w: np.ndarra
             max_iter: int, messages: list[str], what: str) -> np.ndarray:
     out = np.empty_like(x)
     it, ok, change = _k.demean(x, codes, n_groups, w, tol, max_iter, out)
-    if not ok:
+    if not ok and not any(m.startswith("demeaning") for m in messages):
         messages.append(
-            f"demeaning {what} stopped after {it} sweeps with relative change {change:.3g} > fe_tol={tol:g}"
+            f"demeaning {what} stopped after {it} sweeps with relative change {change:.3g} > fe_tol={tol:g} "
+            "(reported once; raise fe_max_iter or loosen fe_tol)"
         )
     return out
 

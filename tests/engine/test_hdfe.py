@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migravity.engine import PanelResult, fepois
-from migravity.errors import ConfigError, InputError
+from migravity.errors import ConfigError, ConvergenceError, InputError
 
 FE = ["op", "dp", "pair"]
 X = ["pol", "ldist_t"]
@@ -241,3 +241,11 @@ def test_input_errors(df: pd.DataFrame) -> None:
         fepois(df.iloc[:0], "y", X, FE, cluster=["origin"])
     with pytest.raises(InputError, match="no observation is left"):
         fepois(df.assign(y=0.0), "y", X, FE, cluster=["origin"])
+
+
+def test_non_convergence_reported_or_raised(df: pd.DataFrame) -> None:
+    r = fepois(df, "y", X, FE, offset="lexp", cluster=["origin"], max_iter=1)
+    assert not r.converged and r.iterations == 1
+    assert any("did not converge" in m for m in r.messages)
+    with pytest.raises(ConvergenceError, match="max_iter"):
+        fepois(df, "y", X, FE, offset="lexp", cluster=["origin"], max_iter=1, strict=True)
