@@ -175,9 +175,9 @@ def code_map(source: str, target: str, data_dir: DataDir = None) -> CodeMap:
         mapping = dict(base.mapping)
         for old, new16 in RENAMES_2011CM.items():
             mapping[old] = base.mapping.get(new16, new16)
-        splits = {k: v for k, v in base.splits.items() if k != "E09000033"}
-        splits[WESTMINSTER_CITY_2011CM] = base.splits["E09000033"]
-        return CodeMap(source, target, mapping, splits, base.valid_target,
+        splits11: dict[str, Mapping[str, float]] = {k: v for k, v in base.splits.items() if k != "E09000033"}
+        splits11[WESTMINSTER_CITY_2011CM] = base.splits["E09000033"]
+        return CodeMap(source, target, mapping, splits11, base.valid_target,
                        (*base.notes, "pre-2013 codes of Northumberland, Gateshead and four Hertfordshire districts "
                         "renamed to their 2013 codes (minor boundary changes)"))
     chain = load("lookup_ltla_chain", data_dir)
