@@ -181,7 +181,8 @@ def region_mask(zones: ZoneSet, regions: str | frozenset[str] | set[str]) -> np.
     wanted = {regions} if isinstance(regions, str) else set(regions)
     known = set(zones.region_codes)
     if not wanted & known:
-        raise ConfigError("regions", sorted(wanted), "use region codes of the zones, e.g. " + ", ".join(sorted(known)[:3]))
+        raise ConfigError("regions", sorted(wanted),
+                          "use region codes of the zones, e.g. " + ", ".join(sorted(known)[:3]))
     return np.array([r in wanted for r in zones.region_codes])
 
 
