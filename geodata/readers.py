@@ -361,6 +361,60 @@ def read_mye_components(path: Path) -> pd.DataFrame:
     return df
 
 
+def read_mye3_components(path: Path) -> pd.DataFrame:
+    """MYE3 / MYE3a components of change by area (LADs and aggregates, column ``geography``).
+
+    Columns: ``code``, ``name``, ``geography``, ``population_start`` (mid-2019 or the Census 2021
+    population), ``births``, ``deaths``, ``internal_in``, ``internal_out``, ``internal_net``,
+    ``international_in``, ``international_out`` (NaN where the file gives only the net, MYE3a),
+    ``international_net``, ``other`` and ``population_end``. Internal in/out are NaN where ONS
+    writes "No data" (UK and GB rows); every other count must be numeric.
+    """
+    df = read_csv(path, ["code", "name", "geography", "births", "deaths", "internal_in", "internal_out",
+                         "internal_net", "international_net", "other"])
+    start = next((c for c in ("population_mid2019", "census2021_population") if c in df.columns), None)
+    end = next((c for c in ("population_mid2020", "population_mid2021") if c in df.columns), None)
+    if start is None or end is None:
+        raise MalformedDataError(path, f"no start/end population columns in {list(df.columns)[:16]}", 1)
+    out = pd.DataFrame({"code": df["code"].astype(str), "name": df["name"], "geography": df["geography"]})
+    out["population_start"] = check_numeric(df, start, path)
+    for col in ("births", "deaths"):
+        out[col] = check_numeric(df, col, path)
+    aggregate = ~df["code"].astype(str).str[:3].isin(("E06", "E07", "E08", "E09", "W06", "S12", "N09"))
+    for col in ("internal_in", "internal_out"):
+        raw = df[col].where(~(aggregate & (df[col].astype(str).str.strip() == "No data")))
+        out[col] = check_numeric(pd.DataFrame({col: raw}), col, path, allow_nan=True)
+    out["internal_net"] = check_numeric(df, "internal_net", path, nonnegative=False)
+    for col in ("international_in", "international_out"):
+        out[col] = (check_numeric(df, col, path) if col in df.columns
+                    else pd.Series(np.nan, index=df.index, dtype=float))
+    out["international_net"] = check_numeric(df, "international_net", path, nonnegative=False)
+    out["other"] = check_numeric(df, "other", path, nonnegative=False)
+    out["population_end"] = check_numeric(df, end, path)
+    check_unique(out, ["code"], path)
+    return out
+
+
+def read_snpp_wide(path: Path) -> pd.DataFrame:
+    """SNPP all ages, wide (``ltlaYY_code``, ``ltlaYY_name``, one column per year) turned long:
+    ``code``, ``name``, ``year`` (int) and ``population`` (float, as published)."""
+    df = read_csv(path, [])
+    code = next((c for c in df.columns if re.fullmatch(r"ltla\d\d_code", c)), None)
+    name = next((c for c in df.columns if re.fullmatch(r"ltla\d\d_name", c)), None)
+    years = [c for c in df.columns if re.fullmatch(r"\d{4}", str(c))]
+    if code is None or name is None or not years:
+        raise MalformedDataError(path, f"expected ltlaYY_code, ltlaYY_name and year columns; found "
+                                       f"{list(df.columns)[:8]}", 1)
+    for y in years:
+        df[y] = check_numeric(df, y, path)
+    df = df.rename(columns={code: "code", name: "name"})
+    df["code"] = df["code"].astype(str)
+    check_unique(df, ["code"], path)
+    long = df.melt(id_vars=["code", "name"], value_vars=years, var_name="year", value_name="population")
+    long["year"] = long["year"].astype(int)
+    return long
+
+
 def read_imd(path: Path) -> pd.DataFrame:
     """Deprivation indices by LAD: first ``*_code`` column renamed ``code``; other columns kept."""
     df = read_csv(path, [])

@@ -250,6 +250,31 @@ DATASETS: tuple[Dataset, ...] = (
               "MYEB3_summary_components_of_change_series_UK_(2019_geog20).csv @90f1c39 reshaped wide -> long "
               "(one row per LAD and year); pre-Census-2021 series (not rebased).",
     ),
+    Dataset(
+        name="mye_components_2019_2020",
+        title="Mid-year estimates MYE3: components of change, mid-2019 to mid-2020 (pre-Census-2021 series)",
+        publisher="Office for National Statistics",
+        licence=OGL,
+        landing_page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates/datasets/populationestimatesforukenglandandwalesscotlandandnorthernireland",
+        filename="lad/population/mye3_components_mid2019_to_mid2020_geog21.csv",
+        sha256="e99257e064c08da1cf93b324357827eb08d31787662edc190f954e3c4d245dc6",
+        vintage="2021", coverage="UK", reader="read_mye3_components",
+        notes="nujcharee/DSDA_Data ukpopestimatesmid2020on2021geography.xls @cbfe846, sheet MYE3, title rows "
+              "dropped, headers renamed; LADs plus counties, regions and countries (column geography).",
+    ),
+    Dataset(
+        name="mye_components_census2021_mid2021",
+        title="Mid-year estimates MYE3a: components of change, Census day 2021 to mid-2021 (about 3 months)",
+        publisher="Office for National Statistics",
+        licence=OGL,
+        landing_page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates/datasets/populationestimatesforukenglandandwalesscotlandandnorthernireland",
+        filename="lad/population/mye3a_components_census2021_to_mid2021_ew_geog21.csv",
+        sha256="f24f37a74e0d6fd26f5fd5b438475c10606fceccb8d6a80dc824b9dec7203ae1",
+        vintage="2021", coverage="UK", reader="read_mye3_components",
+        notes="gqlNU/wwprev inst/extdata/ukpopestimatesmid2021on2021geographyfinal.xls @50e2ff8, sheet MYE3a, "
+              "title rows dropped, headers renamed; England, Wales and Northern Ireland (no Scotland); "
+              "international migration net only.",
+    ),
     # ---- housing ------------------------------------------------------------------------------
     Dataset(
         name="house_prices",
@@ -470,6 +495,20 @@ DATASETS: tuple[Dataset, ...] = (
         vintage="2025", coverage="UK", reader="read_la_clusters",
         download_url=f"{_GH}/ONSdigital/explore-local-statistics-app/99fc2df3b9d0884cb6a234aa85e5c7549e89dc68/scripts/config/clusters/cluster-allocation.csv",
         notes="ONSdigital/explore-local-statistics-app scripts/config/clusters/cluster-allocation.csv.",
+    ),
+    # ---- projections --------------------------------------------------------------------------
+    Dataset(
+        name="snpp2018",
+        title="Subnational population projections for England, 2018-based principal, persons all ages, "
+              "2018-2043 (2023 codes)",
+        publisher="Office for National Statistics",
+        licence=OGL,
+        landing_page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationprojections/datasets/localauthoritiesinenglandtable2",
+        filename="projections/snpp2018_principal_persons_allages_lad23.csv",
+        sha256="5c51872cebb86792ef79e818b0616fe9059ce2c9f55218d940455c8b354e858b",
+        vintage="2023", coverage="England", reader="read_snpp_wide",
+        notes="drserajames/covid-local-epi data/ons_pop.csv @740d210 (ONS Table 2, sheet Persons): All ages "
+              "rows of the 326 LAD-2018 areas mapped to 2023 codes with the ONS code chain and summed.",
     ),
     # ---- lookups ------------------------------------------------------------------------------
     Dataset(
