@@ -65,3 +65,9 @@ def inputs() -> ModelInputs:
 def make_inputs():
     """The factory of synthetic study areas, ``make_inputs(n, seed)``."""
     return synthetic_inputs
+
+
+@pytest.fixture(scope="session")
+def make_evidence():
+    """The factory of synthetic evidence, ``make_evidence(vcov=None)``."""
+    return synthetic_evidence
