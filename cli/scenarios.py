@@ -94,7 +94,7 @@ _HEADLINE_FIELDS = ("initial", "baseline_mean", "baseline_q05", "baseline_q95", 
 
 
 def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per scenario: the national GSE share, Theil, Gini and London-leavers figures and the LADs gaining and losing most.
+    """Per scenario: national GSE share, Theil, Gini and London-leavers figures, the LADs gaining and losing most.
 
     ``spec_low``/``spec_high``: the range over the specifications (of the change for the GSE share
     and Theil, of the scenario's value for the London-leavers GSE share; NaN for Gini).

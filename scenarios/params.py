@@ -54,7 +54,7 @@ becomes assumed, and the table records it (status ``assumed``, source naming the
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -146,7 +146,7 @@ STATUSES: tuple[str, ...] = ("identified", "assumed")
 
 def assumed_decision(name: str, value: float, low: float, high: float, source: str, reason: str = ""
                      ) -> ParameterDecision:
-    """A :class:`~migravity.analysis.evidence.ParameterDecision` of an assumed parameter (uniform on ``[low, high]``)."""
+    """The :class:`~migravity.analysis.evidence.ParameterDecision` of an assumed parameter (uniform on its range)."""
     return ParameterDecision(name, "assumed", float(value), float("nan"), float(low), float(high), source, reason)
 
 
@@ -311,11 +311,12 @@ class ModelParameters:
         return replace(self, decisions=decisions)
 
     def all_specifications(self) -> tuple[Specification, ...]:
-        """The evidence's specifications plus ``anchor_low``/``anchor_high`` (the anchor range, held out of the draws)."""
+        """The evidence's specifications plus ``anchor_low``/``anchor_high`` (the anchor range, not drawn)."""
         out = list(self.specifications)
         a = self.decisions["anchor_strength"]
         if a.status == "assumed" and a.low < a.high:
-            out += [Specification("anchor_low", "anchor_strength at the low end of its range", {"anchor_strength": a.low}),
+            out += [Specification("anchor_low", "anchor_strength at the low end of its range",
+                                  {"anchor_strength": a.low}),
                     Specification("anchor_high", "anchor_strength at the high end of its range",
                                   {"anchor_strength": a.high})]
         return tuple(out)
@@ -445,7 +446,7 @@ def wls_hc1(y: np.ndarray, x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarr
 
 
 def _cross_section(zones: ZoneSet, attributes: xr.Dataset | None, data_dir: DataDir
-                   ) -> tuple[ScenarioEvidence, dict]:
+                   ) -> tuple[ScenarioEvidence, dict[str, Any]]:
     """The two-stage cross-section calibration: its evidence and the structural inputs."""
     from migravity.engine import calibrate, calibrate_arrays
     from migravity.geodata import contiguity_matrix, distance_matrix, load_attributes, load_flows, od_table

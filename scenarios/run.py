@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from migravity.analysis.evidence import Specification
 from migravity.errors import ConfigError
 from migravity.scenarios.rundir import NETCDF_ENGINE, QUANTILES, manifest, write_run
 from migravity.scenarios.segments import COMMUTE_DAYS, N_CLASSES, SEGMENTS, SKILLS, WFH_CLASSES
-from migravity.analysis.evidence import Specification
 from migravity.scenarios.simulate import (
     ModelInputs,
     Simulation,
@@ -134,7 +134,7 @@ class RunResult:
         return [main, *(sp.name for sp, _ in self.spec_runs)]
 
     def spec_headline(self) -> np.ndarray:
-        """Per scenario, specification (:attr:`specification_names`) and :data:`SPEC_HEADLINES`: point values (S, P, 4)."""
+        """Point values by scenario, specification (:attr:`specification_names`), :data:`SPEC_HEADLINES`."""
         out = np.empty((len(self.runs), len(self.spec_runs) + 1, len(SPEC_HEADLINES)))
         sets = [self.runs, *(pairs for _, pairs in self.spec_runs)]
         for k, pairs in enumerate(sets):
@@ -317,7 +317,7 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
     for k, prefix in ((2, ""), (3, "baseline_")):
         vals = [headline_values(inp, s, b)[k] for s, b in run.runs]
         data[f"{prefix}london_leavers_gse_share"] = (("scenario", "quantile"), np.stack([_nanq(v, qq) for v in vals]))
-        data[f"{prefix}london_leavers_gse_share_mean"] = ("scenario", np.array([_nanmean(v) for v in vals]))
+        data[f"{prefix}london_leavers_gse_share_mean"] = (("scenario",), np.array([_nanmean(v) for v in vals]))
     data["spec_headline"] = (("scenario", "specification", "headline"), run.spec_headline())
     codes = list(inp.codes)
     ds = xr.Dataset(data, coords={

@@ -255,7 +255,9 @@ def segment_move_rates(inputs: ModelInputs, p: dict[str, np.ndarray], stock0: np
 
 
 def class_anchor(inputs: ModelInputs, strength: float | None = None) -> np.ndarray:
-    """The workplace anchor term ``a_cij`` of each WFH class (8, n, n) (:func:`~migravity.scenarios.anchoring.anchor_terms`).
+    """The workplace anchor term ``a_cij`` of each WFH class (8, n, n).
+
+    See :func:`~migravity.scenarios.anchoring.anchor_terms`.
 
     ``strength`` defaults to the point ``anchor_strength``; zeros when ``inputs.workplace`` is None.
     """
@@ -265,7 +267,7 @@ def class_anchor(inputs: ModelInputs, strength: float | None = None) -> np.ndarr
 
 
 def segment_pair_factors(inputs: ModelInputs, strength: float | None = None) -> np.ndarray:
-    """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): each segment's pivot (its skill group's) times its anchor (its class's)."""
+    """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): a segment's pivot (its skill group's) times its class's anchor."""
     log_f = np.asarray(inputs.pair_constant)[segment_group()] + class_anchor(inputs, strength)[segment_class()]
     return np.ascontiguousarray(np.exp(log_f))
 

@@ -236,7 +236,7 @@ def test_forcing_an_identified_parameter_is_allowed_and_recorded(inputs):
     np.testing.assert_array_equal(a["beta_distance"], b["beta_distance"])  # common random numbers kept
     assert np.all((-1.0 <= b["delta_wfh_price"]) & (b["delta_wfh_price"] <= -0.5))
     assert np.all(b["move_rate_high"] == 1.2)
-    with pytest.raises(ConfigError, match="parameters.theta_access"):
+    with pytest.raises(ConfigError, match=r"parameters\.theta_access"):
         inputs.params.with_assumed({"theta_access": 0.1})
 
 

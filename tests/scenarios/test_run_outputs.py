@@ -50,12 +50,14 @@ def test_run_directory_contract(inputs, tmp_path):
     assert all(tuple(sc) == rundir.SCENARIO_KEYS for sc in man["scenarios"])
     assert sorted(p.name for p in out.iterdir()) == sorted(rundir.WRITTEN_FILES)
     status = {p["parameter"]: p["status"] for p in man["parameters"]}
-    assert status["move_rate_high"] == status["anchor_strength"] == "assumed" and status["beta_distance"] == "identified"
+    assert status["move_rate_high"] == status["anchor_strength"] == "assumed"
+    assert status["beta_distance"] == "identified"
     assert all({"value", "std_error", "low", "high", "source", "reason"} <= set(p) for p in man["parameters"])
     assert man["specifications"][0]["name"] == ds.specification.values[0]
     assert {"spec_low", "spec_high"} <= set(table.columns)
     spec_rows = table[table.metric.isin(["gse_hs_share", "theil_lad", "london_leavers_gse_share"])]
-    assert spec_rows[["spec_low", "spec_high"]].notna().all().all() and (spec_rows.spec_low <= spec_rows.spec_high).all()
+    assert spec_rows[["spec_low", "spec_high"]].notna().all().all()
+    assert (spec_rows.spec_low <= spec_rows.spec_high).all()
     assert table[~table.metric.isin(spec_rows.metric.unique())][["spec_low", "spec_high"]].isna().all().all()
     assert not list(out.glob(".*part*"))
 
