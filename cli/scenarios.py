@@ -80,16 +80,24 @@ def run_cmd(
                "has no skill breakdown of flows): every skill group's movers from an origin choose destinations as "
                "all its 2021 movers did. Its drift is that year carried forward, not a forecast; the high-skilled, "
                "more concentrated in the GSE, lose more share points. Compare scenarios with it, not with year 0.")
+    ll = nat[nat.metric == "london_leavers_gse_share"]
+    if len(ll):
+        r = ll.iloc[0]
+        state.info(f"baseline: of London's high-skilled leavers in year {s['years']}, "
+                   f"{_fmt_ci(r.baseline_mean, r.baseline_q05, r.baseline_q95, True)} stay in the Greater South East.")
     state.info(f"wrote {out}/" + ", ".join(WRITTEN_FILES))
 
 
-_HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad")
-_HEADLINE_FIELDS = ("initial", "baseline_mean", "scenario_mean", "scenario_q05", "scenario_q95", "change_mean",
-                    "change_q05", "change_q95", "verdict")
+_HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad", "london_leavers_gse_share")
+_HEADLINE_FIELDS = ("initial", "baseline_mean", "baseline_q05", "baseline_q95", "scenario_mean", "scenario_q05",
+                    "scenario_q95", "change_mean", "change_q05", "change_q95", "spec_low", "spec_high", "verdict")
 
 
 def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per scenario: the national GSE share, Theil and Gini figures and the LADs gaining and losing most.
+    """Per scenario: national GSE share, Theil, Gini and London-leavers figures, the LADs gaining and losing most.
+
+    ``spec_low``/``spec_high``: the range over the specifications (of the change for the GSE share
+    and Theil, of the scenario's value for the London-leavers GSE share; NaN for Gini).
 
     Parameters
     ----------
@@ -108,8 +116,10 @@ def headline(table: pd.DataFrame) -> list[dict[str, Any]]:
         lad = t[t.level == "lad"].sort_values("change_mean")
         entry: dict[str, Any] = {"scenario": str(sc)}
         for metric in _HEADLINE_METRICS:
+            if metric not in nat.index:
+                continue
             entry[metric] = {f: (nat.loc[metric, f] if f == "verdict" else float(nat.loc[metric, f]))
-                             for f in _HEADLINE_FIELDS}
+                             for f in _HEADLINE_FIELDS if f in nat.columns}
         for key, row in (("top_gain", lad.iloc[-1]), ("top_loss", lad.iloc[0])):
             entry[key] = {"code": str(row["code"]), "name": str(row["name"]), "change_mean": float(row.change_mean),
                           "change_q05": float(row.change_q05), "change_q95": float(row.change_q95)}

@@ -4,7 +4,9 @@ Public API (imported lazily): :func:`load_scenario`, :func:`library_names`, :cla
 :func:`prepare_inputs`, :class:`SimulationOptions`, :func:`simulate`, :func:`run_scenarios`,
 :func:`write_run` and :func:`open_run` (the run directory, :mod:`migravity.scenarios.rundir`),
 :func:`aggregate_places` and :func:`place_profile` (a run by place, :mod:`migravity.scenarios.places`),
-:func:`calibrate_parameters`, :func:`derive_segment_shares`, :func:`wfh_intensity`.
+:func:`calibrate_parameters`, :func:`evidence_from_cross_section`, :class:`ModelParameters` (built from
+a :class:`~migravity.analysis.evidence.ScenarioEvidence`), :func:`workplace_shares`,
+:func:`derive_segment_shares`, :func:`wfh_intensity`.
 
 Mechanism
 ---------
@@ -63,8 +65,11 @@ mean intensity follows its Census WFH share, though not in exact proportion). Mo
 
 .. math::
 
-    p_{sij} = \frac{K_{ij} e^{\kappa_{gij}} W_{sj}}{\sum_{j' \ne i} K_{ij'} e^{\kappa_{gij'}} W_{sj'}}, \quad
+    p_{sij} = \frac{K_{ij} e^{\kappa_{gij} + a_{cij}} W_{sj}}
+                   {\sum_{j' \ne i} K_{ij'} e^{\kappa_{gij'} + a_{cij'}} W_{sj'}}, \quad
     K_{ij} = d_{ij}^{\beta} e^{\gamma_b b_{ij}},
+
+    a_{cij} = \log \sum_k \pi_{ik} \exp\big(\lambda\, (\text{days}_c / 5)\, \beta_{commute} \log d_{jk}\big),
 
     \log W_{sj}(t) = \gamma_j + \min(\delta_A, 0)\, x_s \log A_j + \delta_H x_s \log H_j^0
                      + e_s \big(\log H_j(t) - \log H_j^0\big) + \theta_{pay} \log(Y_j / Y_j^0),
@@ -73,7 +78,14 @@ mean intensity follows its Census WFH share, though not in exact proportion). Mo
     \gamma_j = \hat\theta' X_j + u_j .
 
 That is, the stage-1 pair part plus ``gamma_j`` (= fitted attributes part + ``u_j``), with the
-origin's WFH interaction replaced by the segment's, plus a pivot constant ``kappa_gij``.
+origin's WFH interaction replaced by the segment's, plus a pivot constant ``kappa_gij`` and the
+**workplace anchor** ``a_cij`` of the segment's WFH class ``c`` (:mod:`migravity.scenarios.anchoring`):
+a mover keeps their workplace, distributed as the origin's commuters were (``pi_ik``, the
+pre-COVID Census 2011 travel-to-work matrix WU03UK on the zone set, rows normalised, intra-zone
+included; Census 2021 ODWP01EW as the alternative), and weighs the commute from candidate home
+``j`` with the calibrated commuting deterrence ``beta_commute`` scaled by the commuting days and the
+assumed ``anchor_strength`` ``lambda`` (``d_jj`` the intra-zone distance). A fully remote class (0
+days) is free of it; a five-day class is bound by it.
 
 *Skill-neutral baseline: the pivot (an assumption).* The Census has no skill breakdown of
 migration flows. Absent skill-specific flow data, **baseline destination choice is skill-neutral
@@ -81,8 +93,9 @@ and equals the observed 2021 choice; segments differ only in how they respond to
 elasticities)**. ``kappa_gij`` (one per skill group, origin and destination) is solved once, at
 the point estimates, so that in year 1 of the baseline each skill group's movers from each origin
 ``i`` split over destinations exactly as all Census 2021 movers from ``i`` did:
-``sum_{s in g} w_si p_sij = p_ij`` with ``w_si = S_si / S_gi`` the group's year-0 WFH mix at ``i``
-(a per-origin BLP-type inversion, :func:`migravity.scenarios.simulate.pivot_constants`).
+``sum_{s in g} w_si p_sij = p_ij`` with ``w_si = M_si / M_gi`` the group's year-0 movers' mix at
+``i`` (``M_si = m_si S_si``, segment move rates below; the anchor term included in ``p_sij``; a
+per-origin BLP-type inversion, :func:`migravity.scenarios.simulate.pivot_constants`).
 ``p_ij = F_ij / O_i``; the 17% of pairs with no observed movers would need an infinite constant,
 so they take 0.001 times the model's share (rows rescaled: 0.002% of movers; year-1 inflows stay
 within 0.1% of the observed ones). Consequences: the year-1 all-worker inflows are the observed
@@ -94,7 +107,12 @@ differ by the calibrated interactions at their intensity (more-WFH classes weigh
 and prices more), and ``kappa_gij`` only fixes the group's mix-weighted choice. A scenario that
 moves workers between WFH classes therefore changes the group's destination choice through the
 classes' different utilities (a per-segment pivot would give every class the same choice and
-kill that mechanism). Scenarios change ``H``, ``Y`` and the segment mix; ``kappa``, ``gamma_j``
+kill that mechanism). Because the pivot is solved with the anchor term, ``kappa`` holds the
+observed choice net of the group's mix-weighted commuting pull: within a group the five-day classes
+choose homes nearer their workplaces and the fully remote ones farther than the group as a whole,
+and a worker who becomes fully remote loses the pull of the workplace (the remote-rural gains of a
+remote-working scenario rise with ``anchor_strength``, while hybrid classes stay near their work).
+Scenarios change ``H``, ``Y`` and the segment mix; ``kappa``, ``gamma_j``
 (hence ``u_j``) and the pair part stay fixed, so a segment's choice is the pivot-point
 (incremental) logit ``p'_sij ∝ p_sij exp(Δu_sj)`` with ``Δu_sj = e_s Δlog H_j + theta_pay Δlog Y_j``,
 and a reclassified worker takes the (pivoted) choice of the new class. Properties: more WFH never
@@ -108,9 +126,13 @@ the destination totals only (one ``kappa_j``), the baseline GSE share of high-sk
 from 54.5% to 48.9% in 10 years (London 24.4% to 18.1%) while the other workers' rose: an
 artefact of the extrapolation, not of any data on who moves where.
 
-**Dynamics** (closed system; annual steps ``t``): movers ``M_si = m_i S_si(t)`` with ``m_i`` the
-Census 2021 inter-LAD out-migrants / usual residents of ``i`` (times an assumed scale),
-``S_sj(t+1) = S_sj(t) - M_sj + sum_i M_si p_sij``. Totals are conserved. In the
+**Dynamics** (closed system; annual steps ``t``): movers ``M_si = m_si S_si(t)`` with segment move
+rates ``m_si = m_i r_s / sum_s' w_s'i r_s'``, ``r_s = exp(log(move_rate_high) [s high] +
+move_rate_wfh g_s)``, ``w_si`` the baseline's year-0 segment shares and ``m_i`` the Census 2021
+inter-LAD out-migrants / usual residents of ``i`` (times an assumed scale): each origin's
+out-migration is the observed rate at year 0, the high-skilled move more (``move_rate_high`` 1.3
+[1.1, 1.5]) and WFH workers less (``move_rate_wfh`` -0.3 [-0.6, 0]), so a scenario that moves
+workers into WFH lowers out-migration. ``S_sj(t+1) = S_sj(t) - M_sj + sum_i M_si p_sij``. Totals are conserved. In the
 ``unconstrained`` mode the movers also respond to the origin's access to attractive destinations:
 ``M_si = min(1, m_i D_si(t) / D_si^0) S_si(t)`` with ``D_si = sum_j K_ij W_sj`` and ``D^0`` the
 baseline's at year 0. Optional housing feedback:
@@ -120,7 +142,8 @@ baseline's at year 0. Optional housing feedback:
 the observed flows of the year to March 2021 (the first COVID year, with a strong net outflow
 from London) and later years carry them forward, with the same origin-destination choice for
 every skill group (exactly in year 1; later the WFH mix of each origin's movers shifts a little).
-On the real data (mean of 1,000 draws) the Greater South East's share of all workers falls from
+On the real data (mean of 1,000 draws, before segment move rates and workplace anchoring; to be
+refreshed from the final run) the Greater South East's share of all workers falls from
 42.7% to 40.5% in 10 years, of high-skilled workers from 54.5% to 50.3% and of other workers from
 33.1% to 32.6% (London: 15.7% to 13.2%; high-skilled 24.4% to 19.5%; other 8.6% to 8.1%). The
 high-skilled start more concentrated in the GSE and London, whose movers leave at the observed
@@ -130,11 +153,18 @@ Read scenarios as differences from their paired baseline, never from year 0.
 
 **Scenarios** reclassify workers between WFH classes at year 0 (within LAD and skill group), and
 shift house prices and pay by percent. Each scenario is compared with its paired baseline under
-the *same* parameter draws: stage-1 coefficients from ``N(beta, V1)``, stage-2 coefficients from
-``N(theta, V2)``, independently (the generated-regressor covariance between the stages is
-ignored), assumed ones uniform over their ranges (draw 0 = point estimates), seeded. ``kappa_gij``
-and ``gamma_j`` are held at their point-estimate values in every draw, so only draw 0 reproduces
-the observed choice exactly.
+the *same* parameter draws (:mod:`migravity.scenarios.params`): the parameters come from a
+:class:`~migravity.analysis.evidence.ScenarioEvidence`; identified ones are drawn jointly from
+``N(value, vcov)`` (the clustered covariance of the identification analysis; until it lands, the
+cross-section's block-diagonal robust ``V1``/``V2``), assumed ones uniformly over their ranges
+(draw 0 = point values), seeded; ``anchor_strength`` is held at its point value. ``kappa_gij``
+and ``gamma_j`` are held at their point values in every draw, so only draw 0 reproduces the
+observed choice exactly. **Specification uncertainty**: every other specification of the evidence
+(plus ``anchor_low``/``anchor_high``) runs each scenario and its baseline at its point values (one
+draw, the same seed, pivot re-solved); the summary gives ``spec_low``/``spec_high`` (the range over
+the specifications) beside the sampling interval for the GSE-share change, the Theil change and
+the **London leavers' GSE share** (of London's high-skilled leavers in the final year, movers from
+London LADs to LADs outside London, the share who stay in the Greater South East).
 """
 
 from __future__ import annotations
@@ -149,7 +179,8 @@ _EXPORTS = {
     "run_scenarios": "run", "summary_table": "run", "results_dataset": "run", "RunResult": "run", "theil": "run",
     "write_run": "rundir", "open_run": "rundir", "RunDir": "rundir",
     "aggregate_places": "places", "group_flows": "places", "place_profile": "places",
-    "ModelParameters": "params", "calibrate_parameters": "params",
+    "ModelParameters": "params", "calibrate_parameters": "params", "evidence_from_cross_section": "params",
+    "workplace_shares": "anchoring",
     "derive_segment_shares": "segments", "SEGMENTS": "segments", "WFH_CLASSES": "segments",
     "COMMUTE_DAYS": "segments", "wfh_intensity": "segments",
 }

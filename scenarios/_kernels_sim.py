@@ -1,7 +1,9 @@
 """Numba kernels of the dynamic scenario simulation (pure functions over contiguous arrays).
 
-Shapes: ``S`` segments, ``n`` zones, ``D`` Monte Carlo draws, ``T`` years. Every kernel returns a
-status code: 0 = success, 1 = a non-finite value or a negative stock appeared.
+Shapes: ``S`` segments, ``n`` zones, ``D`` Monte Carlo draws, ``T`` years, ``P`` pair-factor
+layers (one per segment: the skill group's pivot times the WFH class's workplace anchor), ``R``
+zone groups (for the per-draw group-to-group flows). Every kernel returns a status code: 0 =
+success, 1 = a non-finite value or a negative stock appeared.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ BAD_VALUE = 1
 
 @njit(cache=True)
 def _deterrence(beta, gamma, log_dist, border, pair, k_out):
-    """``K_gij = d_ij^beta exp(gamma border_ij) pair_gij`` off the diagonal, 0 on it (``g`` skill group)."""
+    """``K_pij = d_ij^beta exp(gamma border_ij) pair_pij`` off the diagonal, 0 on it (``p`` pair layer)."""
     n = log_dist.shape[0]
     n_g = pair.shape[0]
     for i in range(n):
@@ -36,7 +38,7 @@ def _weights(static, theta_h, log_price, w_out):
 
 @njit(cache=True)
 def _denominators(k, group, w, den_out):
-    """``den_si = sum_j K_g(s)ij W_sj``."""
+    """``den_si = sum_j K_p(s)ij W_sj``."""
     n_s, n = w.shape
     for s in range(n_s):
         kg = k[group[s]]
@@ -48,8 +50,13 @@ def _denominators(k, group, w, den_out):
 
 
 @njit(cache=True)
-def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mask, flows, record):
-    """One annual step for one draw: movers leave, destinations by the gravity shares; ``new`` = stocks after."""
+def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mask, flows, record, zone_group,
+          group_flows):
+    """One annual step for one draw: movers leave, destinations by the gravity shares; ``new`` = stocks after.
+
+    ``move_rate`` (S, n) is per segment and origin. When ``record``, the masked segments' flows are
+    added to ``flows`` (n, n) and, by zone group, to ``group_flows`` (R, R).
+    """
     n_s, n = stock.shape
     for s in range(n_s):
         for i in range(n):
@@ -60,7 +67,7 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
             d = den[s, i]
             if d <= 0.0 or stock[s, i] <= 0.0:
                 continue
-            rate = move_rate[i]
+            rate = move_rate[s, i]
             if unconstrained:
                 rate = rate * d / den0[s, i]
                 if rate > 1.0:
@@ -69,31 +76,34 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
             new[s, i] -= movers
             scale = movers / d
             rec = record and flow_mask[s]
+            gi = zone_group[i]
             for j in range(n):
                 f = scale * kg[i, j] * w[s, j]
                 new[s, j] += f
                 if rec:
                     flows[i, j] += f
+                    group_flows[gi, zone_group[j]] += f
 
 
 @njit(cache=True, parallel=True)
 def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma, static, base_static, theta_h,
-                   log_price0, base_log_price0, feedback, unconstrained, flow_mask,
-                   stocks_out, flows_out):
+                   log_price0, base_log_price0, feedback, unconstrained, flow_mask, zone_group,
+                   stocks_out, flows_out, group_flows_out):
     """Simulate ``T`` years for each of ``D`` draws, in parallel over chunks of draws.
 
     Parameters
     ----------
     stock0 : (S, n)
         Initial stocks of the scenario.
-    move_rate : (D, n)
-        Annual inter-LAD move rate per origin and draw.
+    move_rate : (D, S, n)
+        Annual inter-LAD move rate per draw, segment and origin.
     log_dist, border : (n, n)
         Log distance and shared-border indicator.
-    pair : (G, n, n)
-        Pivot factor ``exp(kappa_gij)`` of the pair weights per skill group (ones = no pivot).
+    pair : (P, n, n)
+        Factor of the pair weights per layer, e.g. ``exp(kappa_gij + anchor_cij)`` per segment
+        (ones = no pivot, no anchoring).
     group : (S,) int
-        Skill group of each segment (index into ``pair``).
+        Layer of ``pair`` each segment uses.
     beta, gamma : (D,)
         Distance deterrence and border effect per draw.
     static, base_static : (D, S, n)
@@ -109,10 +119,14 @@ def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma
         Movers per origin scale with the origin's attraction relative to the baseline's.
     flow_mask : (S,) bool
         Segments whose final-year flows are accumulated.
+    zone_group : (n,) int
+        Group of each zone (0 .. R - 1) for ``group_flows_out``.
     stocks_out : (D, T + 1, S, n)
         Written: stocks by year (year 0 = ``stock0``).
     flows_out : (C, n, n)
         Written: final-year flows of the masked segments, summed over the draws of chunk ``c``.
+    group_flows_out : (D, R, R)
+        Written: final-year flows of the masked segments between zone groups, per draw.
 
     Returns
     -------
@@ -137,6 +151,7 @@ def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma
         lo = c * n_draws // n_chunks
         hi = (c + 1) * n_draws // n_chunks
         for d in range(lo, hi):
+            group_flows_out[d, :, :] = 0.0
             _deterrence(beta[d], gamma[d], log_dist, border, pair, k)
             if unconstrained:
                 _weights(base_static[d], theta_h[d], base_log_price0, w)
@@ -150,7 +165,8 @@ def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma
             for t in range(1, years + 1):
                 _weights(static[d], theta_h[d], log_price, w)
                 _denominators(k, group, w, den)
-                _year(stock, new, move_rate[d], k, group, w, den, den0, unconstrained, flow_mask, flows, t == years)
+                _year(stock, new, move_rate[d], k, group, w, den, den0, unconstrained, flow_mask, flows, t == years,
+                      zone_group, group_flows_out[d])
                 if feedback != 0.0:
                     for j in range(n):
                         tot_old = 0.0
@@ -173,7 +189,10 @@ def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma
 @njit(cache=True)
 def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma, static, base_static, theta_h,
                    log_price, base_log_price, unconstrained, flows_out):
-    """Flows of one annual step for one draw, by segment: ``flows_out`` (S, n, n) is written."""
+    """Flows of one annual step for one draw, by segment: ``flows_out`` (S, n, n) is written.
+
+    ``move_rate`` is (S, n); the other arguments as in :func:`simulate_draws` for one draw.
+    """
     n_s, n = stock.shape
     k = np.empty((pair.shape[0], n, n))
     w = np.empty((n_s, n))
@@ -188,10 +207,13 @@ def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma,
     new = np.empty((n_s, n))
     mask = np.zeros(n_s, dtype=np.bool_)
     tmp = np.zeros((n, n))
+    zone_group = np.zeros(n, dtype=np.int64)
+    group_flows = np.zeros((1, 1))
     for s in range(n_s):
         mask[:] = False
         mask[s] = True
         tmp[:, :] = 0.0
-        _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, mask, tmp, True)
+        _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, mask, tmp, True, zone_group,
+              group_flows)
         flows_out[s] = tmp
     return OK

@@ -15,17 +15,33 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from migravity.analysis.evidence import Specification
 from migravity.errors import ConfigError
 from migravity.scenarios.rundir import NETCDF_ENGINE, QUANTILES, manifest, write_run
 from migravity.scenarios.segments import COMMUTE_DAYS, N_CLASSES, SEGMENTS, SKILLS, WFH_CLASSES
-from migravity.scenarios.simulate import ModelInputs, Simulation, SimulationOptions, baseline_of, simulate
+from migravity.scenarios.simulate import (
+    ModelInputs,
+    Simulation,
+    SimulationOptions,
+    baseline_of,
+    pivot_constants,
+    simulate,
+)
 from migravity.scenarios.spec import Mode, Scenario
 from migravity.utils.progress import SILENT, Reporter
 
 __all__ = [
     "DEFAULTS", "NETCDF_ENGINE", "QUANTILES", "RunResult", "SimulationOptions", "gini", "manifest", "results_dataset",
-    "run_options", "run_scenarios", "settle", "summary_table", "theil", "write_run",
+    "run_options", "run_scenarios", "settle", "spec_inputs", "summary_table", "theil", "write_run",
 ]
+
+#: Headline metrics with a specification range (``spec_low``/``spec_high`` in the summary): the
+#: change (scenario - baseline) of the GSE share and of the Theil index, and the scenario's value
+#: of the London-leavers GSE share.
+SPEC_METRICS: tuple[str, ...] = ("gse_hs_share", "theil_lad", "london_leavers_gse_share")
+#: The per-specification values in ``results.nc`` (``spec_headline``).
+SPEC_HEADLINES: tuple[str, ...] = ("gse_hs_share_change", "theil_lad_change", "london_leavers_gse_share",
+                                   "baseline_london_leavers_gse_share")
 
 DEFAULTS = {"years": 10, "draws": 200, "seed": 2021}
 
@@ -99,13 +115,32 @@ class RunResult:
         ``years``, ``draws`` and ``seed`` (recorded in the run directory).
     options : SimulationOptions, optional
         The options every simulation of the run used.
+    spec_runs : tuple of (Specification, tuple of (Simulation, Simulation))
+        Every other specification of the evidence (and the anchor-strength pair) at its point
+        values: one draw, the same seed, the pivot re-solved; the pairs in the order of ``runs``.
     """
 
     inputs: ModelInputs
     runs: tuple[tuple[Simulation, Simulation], ...]  # (scenario, baseline) pairs
     settings: dict[str, int]
     options: SimulationOptions | None = None
+    spec_runs: tuple[tuple[Specification, tuple[tuple[Simulation, Simulation], ...]], ...] = ()
 
+    @property
+    def specification_names(self) -> list[str]:
+        """The main specification (the Monte Carlo's draw 0) and the others, in order."""
+        specs = self.inputs.params.specifications
+        main = specs[0].name if specs else "main"
+        return [main, *(sp.name for sp, _ in self.spec_runs)]
+
+    def spec_headline(self) -> np.ndarray:
+        """Point values by scenario, specification (:attr:`specification_names`), :data:`SPEC_HEADLINES`."""
+        out = np.empty((len(self.runs), len(self.spec_runs) + 1, len(SPEC_HEADLINES)))
+        sets = [self.runs, *(pairs for _, pairs in self.spec_runs)]
+        for k, pairs in enumerate(sets):
+            for i, (sim, base) in enumerate(pairs):
+                out[i, k] = [v[0] for v in headline_values(self.inputs, sim, base)]
+        return out
     def dataset(self, quantiles: Sequence[float] = QUANTILES) -> xr.Dataset:
         """The results as an xarray Dataset (see :mod:`migravity.scenarios.rundir`)."""
         return results_dataset(self, quantiles)
@@ -148,13 +183,37 @@ def run_options(scenarios: Sequence[Scenario], options: SimulationOptions | None
     return SimulationOptions.of(base, mode=mode, housing_feedback=housing_feedback)
 
 
+def spec_inputs(inputs: ModelInputs, spec: Specification) -> ModelInputs:
+    """``inputs`` with the point values of ``spec`` and the pivot constants re-solved at them."""
+    params = inputs.params.with_values(spec.values)
+    out = replace(inputs, params=params)
+    return replace(out, pair_constant=pivot_constants(out)) if inputs.pivot_choice is not None else out
+
+
+def headline_values(inputs: ModelInputs, sim: Simulation, base: Simulation) -> tuple[np.ndarray, ...]:
+    """Per draw (final year): GSE-share change, Theil change, London-leavers GSE share of scenario and baseline."""
+    out = []
+    hs_s, hs_b = _hs(sim.stocks[:, -1]), _hs(base.stocks[:, -1])
+    gse_s = hs_s[:, inputs.gse].sum(-1) / hs_s.sum(-1)
+    gse_b = hs_b[:, inputs.gse].sum(-1) / hs_b.sum(-1)
+    out.append(gse_s - gse_b)
+    out.append(theil(hs_s, sim.stocks[:, -1].sum(axis=1)) - theil(hs_b, base.stocks[:, -1].sum(axis=1)))
+    out.append(sim.london_leavers_gse_share())
+    out.append(base.london_leavers_gse_share())
+    return tuple(out)
+
+
 def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: SimulationOptions | None = None, *,
                   years: int | None = None, draws: int | None = None, seed: int | None = None,
                   mode: Mode | None = None, housing_feedback: float | None = None,
-                  reporter: Reporter = SILENT) -> RunResult:
+                  reporter: Reporter = SILENT, specifications: bool = True) -> RunResult:
     """Simulate each scenario and its baseline with the same parameter draws.
 
-    Baselines with identical settings (mode, feedback, parameters, segment table) are shared.
+    Baselines with identical settings (mode, feedback, parameters, segment table) are shared. The
+    main specification runs the full Monte Carlo; every other specification
+    (:meth:`~migravity.scenarios.params.ModelParameters.all_specifications`) runs each scenario and
+    its baseline at its point values (one draw, the same seed, pivot re-solved: :func:`spec_inputs`),
+    which gives the summary's ``spec_low``/``spec_high``.
 
     Parameters
     ----------
@@ -168,6 +227,8 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: S
         Replace the field of ``options`` of the same name.
     reporter : Reporter
         Receives the progress (one unit per scenario); default silent.
+    specifications : bool
+        Also run the other specifications (default True).
 
     Returns
     -------
@@ -179,22 +240,43 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: S
         raise ConfigError("scenario", sorted(dup)[0], "give each scenario a distinct name")
     opts = run_options(scenarios, options, years=years, draws=draws, seed=seed, mode=mode,
                        housing_feedback=housing_feedback)
-    cache: dict[Scenario, Simulation] = {}
-    runs = []
-    with reporter.progress("simulating", total=len(scenarios)) as task:
+    specs = inputs.params.all_specifications()[1:] if specifications else ()
+
+    def pairs(inp: ModelInputs, o: SimulationOptions, task: Any) -> tuple[tuple[Simulation, Simulation], ...]:
+        cache: dict[Scenario, Simulation] = {}
+        runs = []
         for sc in scenarios:
-            sc = opts.apply(sc)
+            sc = o.apply(sc)
             base = baseline_of(sc)
             if base not in cache:
-                cache[base] = simulate(inputs, base, opts)
-            sim = cache[base] if sc.is_zero else simulate(inputs, sc, opts)
+                cache[base] = simulate(inp, base, o)
+            sim = cache[base] if sc.is_zero else simulate(inp, sc, o)
             runs.append((sim, cache[base]))
             task.advance(1)
-    return RunResult(inputs, tuple(runs), opts.settings, opts)
+        return tuple(runs)
+
+    with reporter.progress("simulating", total=len(scenarios) * (1 + len(specs))) as task:
+        main = pairs(inputs, opts, task)
+        one = replace(opts, draws=1)
+        spec_runs = tuple((sp, pairs(spec_inputs(inputs, sp), one, task)) for sp in specs)
+    return RunResult(inputs, main, opts.settings, opts, spec_runs)
 
 
 def _q(x: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
     return np.quantile(x, quantiles, axis=0)
+
+
+def _nanq(x: np.ndarray, quantiles: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Quantiles ignoring NaN (all NaN: NaN, quietly)."""
+    x = np.asarray(x, float)
+    if np.all(np.isnan(x)):
+        return np.full(len(quantiles), np.nan)
+    return np.nanquantile(x, quantiles)
+
+
+def _nanmean(x: np.ndarray) -> float:
+    x = np.asarray(x, float)
+    return float(np.nanmean(x)) if np.any(~np.isnan(x)) else float("nan")
 
 
 def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> xr.Dataset:
@@ -231,8 +313,15 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
         data[f"{prefix}gse_share"] = (("scenario", "quantile", "year"), gse)
         data[f"{prefix}theil"] = (("scenario", "quantile", "year"), th)
         data[f"{prefix}gini"] = (("scenario", "quantile", "year"), gi)
+    qq = np.asarray(qs)
+    for k, prefix in ((2, ""), (3, "baseline_")):
+        vals = [headline_values(inp, s, b)[k] for s, b in run.runs]
+        data[f"{prefix}london_leavers_gse_share"] = (("scenario", "quantile"), np.stack([_nanq(v, qq) for v in vals]))
+        data[f"{prefix}london_leavers_gse_share_mean"] = (("scenario",), np.array([_nanmean(v) for v in vals]))
+    data["spec_headline"] = (("scenario", "specification", "headline"), run.spec_headline())
     codes = list(inp.codes)
     ds = xr.Dataset(data, coords={
+        "specification": run.specification_names, "headline": list(SPEC_HEADLINES),
         "scenario": [s.scenario.name for s in sims], "quantile": qs, "year": np.arange(run.settings["years"] + 1),
         "draw": np.arange(run.settings["draws"]),
         "segment": list(SEGMENTS), "lad": codes, "origin": codes, "destination": codes,
@@ -271,10 +360,16 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
     rest, regions, IMD quintiles and LADs; ``gse_hs_share`` (share of high-skilled workers in the
     GSE), ``theil_lad`` and ``theil_region`` (Theil index of high-skilled workers relative to all
     workers, across LADs / regions), ``gini_lad`` (the Gini index of the same, across LADs).
+    ``london_leavers_gse_share`` (national level): of London's high-skilled leavers in the final
+    year (movers from London LADs to LADs outside London), the share who stay in the Greater South
+    East (``initial``: NaN, a flow).
     Columns: ``initial`` (year 0, scenario), ``baseline_*`` and ``scenario_*`` (final year: mean
     and quantiles over draws), ``change_*`` (scenario - baseline, per draw) and ``verdict`` for the
     inequality indices (narrows / widens / unclear: whether the
-    change's interval excludes 0).
+    change's interval excludes 0). ``spec_low``/``spec_high`` (rows of :data:`SPEC_METRICS`, NaN
+    elsewhere): the range over the specifications' point values (the main one's draw 0 included) of
+    the change for ``gse_hs_share`` and ``theil_lad``, of the scenario's value for
+    ``london_leavers_gse_share``: the specification uncertainty beside the sampling interval.
     """
     inp = run.inputs
     qs = list(quantiles)
@@ -284,7 +379,9 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
     regions = sorted(set(inp.region_codes))
     rmask = np.stack([rc == r for r in regions]).astype(float)
     rows = []
-    for sim, base in run.runs:
+    spec = run.spec_headline()  # (S, P, 4)
+    spec_col = {"gse_hs_share": 0, "theil_lad": 1, "london_leavers_gse_share": 2}
+    for n_sc, (sim, base) in enumerate(run.runs):
         vals = {}
         for label, s in (("scenario", sim), ("baseline", base)):
             hs = _hs(s.stocks[:, -1])  # (D, n)
@@ -295,13 +392,15 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
                 "theil_lad": theil(hs, allw)[:, None],
                 "theil_region": theil(hs @ rmask.T, allw @ rmask.T)[:, None],
                 "gini_lad": gini(hs, allw)[:, None],
+                "london_leavers_gse_share": s.london_leavers_gse_share()[:, None],
             }
         hs0 = _hs(sim.stocks[0, 0])
         initial = {"hs_stock": masks @ hs0, "gse_hs_share": [hs0[inp.gse].sum() / hs0.sum()],
                    "theil_lad": [theil(hs0, sim.stocks[0, 0].sum(0))],
                    "theil_region": [theil(rmask @ hs0, rmask @ sim.stocks[0, 0].sum(0))],
-                   "gini_lad": [gini(hs0, sim.stocks[0, 0].sum(0))]}
-        for metric in ("gse_hs_share", "theil_lad", "theil_region", "gini_lad", "hs_stock"):
+                   "gini_lad": [gini(hs0, sim.stocks[0, 0].sum(0))], "london_leavers_gse_share": [np.nan]}
+        for metric in ("gse_hs_share", "theil_lad", "theil_region", "gini_lad", "london_leavers_gse_share",
+                       "hs_stock"):
             b, s = vals["baseline"][metric], vals["scenario"][metric]
             labels = ([(g[0], g[1], g[2]) for g in groups] if metric == "hs_stock"
                       else [("national", groups[0][1], groups[0][2])])
@@ -309,9 +408,15 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
                 row = {"scenario": sim.scenario.name, "metric": metric, "level": level, "code": code, "name": name,
                        "initial": float(initial[metric][k])}
                 for label, arr in (("baseline", b[:, k]), ("scenario", s[:, k]), ("change", s[:, k] - b[:, k])):
-                    row[f"{label}_mean"] = float(arr.mean())
-                    for q, v in zip(qs, np.quantile(arr, qs), strict=True):
+                    row[f"{label}_mean"] = _nanmean(arr)
+                    for q, v in zip(qs, _nanq(arr, qs), strict=True):
                         row[f"{label}_q{round(q * 100):02d}"] = float(v)
+                if metric in spec_col:
+                    col = spec[n_sc, :, spec_col[metric]]
+                    row["spec_low"], row["spec_high"] = (float(np.nanmin(col)), float(np.nanmax(col))) \
+                        if np.any(~np.isnan(col)) else (np.nan, np.nan)
+                else:
+                    row["spec_low"] = row["spec_high"] = np.nan
                 if metric.startswith(("theil", "gini")):
                     lo, hi = np.quantile(s[:, k] - b[:, k], [qs[0], qs[-1]])
                     row["verdict"] = "narrows" if hi < 0 else "widens" if lo > 0 else "unclear"

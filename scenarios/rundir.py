@@ -16,13 +16,22 @@ Files
   mover flows, mean over draws), ``hs_stock_draws`` / ``baseline_hs_stock_draws`` (scenario,
   draw, lad; final-year high-skilled stock of every draw, float32: sums over groups of LADs and
   their intervals are computed from these, see :mod:`migravity.scenarios.places`).
+  ``london_leavers_gse_share`` / ``baseline_london_leavers_gse_share`` (scenario, quantile) and
+  their ``*_mean`` (scenario): of London's high-skilled leavers in the final year (movers from
+  London LADs to LADs outside London), the share who stay in the Greater South East.
+  ``spec_headline`` (scenario, specification, headline): the headline figures
+  (``gse_hs_share_change``, ``theil_lad_change``, ``london_leavers_gse_share``,
+  ``baseline_london_leavers_gse_share``) under each specification at its point values (the
+  first the main specification's draw 0).
   Built by :func:`migravity.scenarios.run.results_dataset`.
 - ``summary.csv`` and ``summary.parquet`` (:data:`SUMMARY_CSV`, :data:`SUMMARY_PARQUET`): the tidy
   headline table (:func:`migravity.scenarios.run.summary_table`).
 - ``manifest.json`` (:data:`MANIFEST_FILE`, strict JSON, written last): the keys
   :data:`MANIFEST_KEYS` (version, created, zone vintage and area, zones, scenarios (each with
   :data:`SCENARIO_KEYS`), years, draws, seed, quantiles, segments, commute days, the parameter
-  table, the files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
+  table (every parameter with value, standard error, low, high, status identified/assumed, source,
+  reason), the specifications (name, description, values; the first the main one), the workplace
+  source of the anchoring, the files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
   ``{"name", "bytes", "sha256"}`` (:func:`file_record`).
 
 The directory is written as one unit (:func:`migravity.utils.atomic.atomic_dir`): every file goes
@@ -114,7 +123,8 @@ NETCDF_ENGINE: Final = "scipy"
 QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 #: Keys of ``manifest.json``, in order.
 MANIFEST_KEYS: tuple[str, ...] = ("version", "created", "zone_vintage", "area", "zones", "scenarios", "years",
-                                  "draws", "seed", "quantiles", "segments", "commute_days", "parameters", "files")
+                                  "draws", "seed", "quantiles", "segments", "commute_days", "parameters",
+                                  "specifications", "workplace_source", "files")
 #: Keys of each entry of the manifest's ``scenarios``.
 SCENARIO_KEYS: tuple[str, ...] = ("name", "description", "source", "mode", "housing_feedback", "spec")
 #: Run settings recorded in the manifest (and as ``results.nc`` attributes).
@@ -566,6 +576,10 @@ def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict[str
         "segments": list(SEGMENTS),
         "commute_days": COMMUTE_DAYS,
         "parameters": inp.params.table().replace({np.nan: None}).to_dict(orient="records"),
+        "specifications": [{"name": sp.name, "description": sp.description,
+                            "values": {k: float(v) for k, v in sp.values.items()}}
+                           for sp in inp.params.all_specifications()],
+        "workplace_source": inp.workplace_source or None,
         "files": list(DATA_FILES),  # replaced by their records (file_record) once written
     }
     return {k: out[k] for k in MANIFEST_KEYS}

@@ -16,8 +16,10 @@ import numpy as np
 from migravity.errors import ConfigError, ConvergenceError, MigravityError, check_choice
 from migravity.geodata.datadir import DataDir
 from migravity.scenarios import _kernels_sim as K
+from migravity.scenarios.anchoring import WorkplaceSource, anchor_terms
 from migravity.scenarios.params import ModelParameters
 from migravity.scenarios.segments import (
+    COMMUTE_DAYS,
     N_CLASSES,
     SEGMENTS,
     SKILLS,
@@ -30,6 +32,7 @@ from migravity.scenarios.segments import (
 from migravity.scenarios.spec import MAX_DRAWS, MAX_YEARS, MODES, Mode, Scenario, percent_vector
 
 if TYPE_CHECKING:
+    from migravity.analysis.evidence import ScenarioEvidence
     from migravity.geodata.zones import ZoneSet
 
 N_GROUPS = len(SKILLS)  # skill groups: 0 = high, 1 = other
@@ -75,6 +78,11 @@ class ModelInputs:
         ``kappa_gij``: log pivot constant of each skill group ``g`` (high, other) and pair, added to the
         pair part so that each group's year-1 baseline choice from each origin is ``pivot_choice`` at
         the point estimates (:func:`pivot_constants`); zeros = no pivot. Held fixed in scenarios.
+    workplace : ndarray, shape (n, n), optional
+        ``pi_ik``: each origin's workplace distribution (rows summing to 1, intra-zone included) for
+        workplace anchoring (:mod:`migravity.scenarios.anchoring`); None = no anchoring.
+    workplace_source : str
+        Where ``workplace`` comes from (recorded in the run).
     """
 
     codes: tuple[str, ...]
@@ -98,6 +106,8 @@ class ModelInputs:
     dest_constant: np.ndarray | None = None
     pivot_choice: np.ndarray | None = None
     pair_constant: np.ndarray | None = None
+    workplace: np.ndarray | None = None
+    workplace_source: str = ""
     zone_vintage: str = "2023"
     area: str = "EW"
 
@@ -110,6 +120,10 @@ class ModelInputs:
         if np.asarray(self.pair_constant).shape != (N_GROUPS, n, n):
             raise ConfigError("pair_constant", np.asarray(self.pair_constant).shape,
                               f"give an array of shape (2, {n}, {n})")
+        if self.workplace is not None and (np.shape(self.workplace) != (n, n) or np.any(self.workplace < 0)
+                                           or not np.allclose(np.sum(self.workplace, axis=1), 1.0)):
+            raise ConfigError("workplace", np.shape(self.workplace),
+                              f"give non-negative shares of shape ({n}, {n}) with rows summing to 1")
         if self.pivot_choice is not None and np.shape(self.pivot_choice) != (n, n):
             raise ConfigError("pivot_choice", np.shape(self.pivot_choice), f"give an array of shape ({n}, {n})")
         for name in ("gse", "imd_quintile", "workers", "move_rate", "log_access", "log_pop", "log_price", "log_pay",
@@ -131,7 +145,9 @@ class ModelInputs:
         return len(self.codes)
 
 
-def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelParameters | None = None) -> ModelInputs:
+def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelParameters | None = None,
+                   evidence: ScenarioEvidence | None = None,
+                   workplace_source: WorkplaceSource | None = "commute2011") -> ModelInputs:
     """Load the real data for ``zones`` and calibrate the parameters (unless given).
 
     Parameters
@@ -142,6 +158,12 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         Data directory.
     params : ModelParameters, optional
         Parameters already calibrated on these zones.
+    evidence : ScenarioEvidence, optional
+        The scenario parameters' evidence (default: the cross-section calibration's,
+        :func:`migravity.scenarios.params.evidence_from_cross_section`). Ignored when ``params`` is given.
+    workplace_source : {"commute2011", "commute2021"} or None
+        Travel-to-work flows of workplace anchoring (default the pre-COVID Census 2011 matrix);
+        None switches anchoring off.
     """
     from migravity.geodata import contiguity_matrix, distance_matrix, load_attributes, load_flows
     from migravity.geodata.skills import load_skills
@@ -152,7 +174,7 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     # (whose category 1 also holds "no fixed place"), for the segments and the calibrated WFH interactions.
     attrs = load_attributes(zones, data_dir).assign(
         workers=skills["workers_2021"], wfh_workers=skills["wfh_2021"], wfh_share=skills["wfh_share_2021"])
-    params = params if params is not None else calibrate_parameters(zones, attrs, data_dir)
+    params = params if params is not None else calibrate_parameters(zones, attrs, data_dir, evidence=evidence)
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
     np.fill_diagonal(mig, 0.0)
     out = mig.sum(axis=1)
@@ -174,6 +196,13 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
         intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat, dest_constant=gamma,
         zone_vintage=zones.vintage, area=zones.area)
+    # --- workplace anchoring (helper D): the travel-to-work shares pi_ik --------------------------
+    if workplace_source is not None:
+        from migravity.scenarios.anchoring import SOURCE_LABELS, workplace_shares
+
+        inputs = replace(inputs, workplace=workplace_shares(zones, workplace_source, data_dir),
+                         workplace_source=SOURCE_LABELS[workplace_source])
+    # ------------------------------------------------------------------------------------------------
     inputs = replace(inputs, pivot_choice=pivot_choice(inputs, mig))
     return replace(inputs, pair_constant=pivot_constants(inputs))
 
@@ -183,14 +212,83 @@ def segment_group() -> np.ndarray:
     return np.ascontiguousarray(segment_skill(), dtype=np.int64)
 
 
-def _point_model(inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """At the point estimates: log pair part (n, n; -inf on the diagonal), segment log weights (16, n), stocks."""
+def segment_class() -> np.ndarray:
+    """WFH class of each segment (index into :data:`~migravity.scenarios.segments.WFH_CLASSES`)."""
+    return np.tile(np.arange(N_CLASSES), len(SKILLS))
+
+
+def pair_layers() -> np.ndarray:
+    """The kernels' pair layer of each segment: its own (see :func:`segment_pair_factors`)."""
+    return np.arange(len(SEGMENTS), dtype=np.int64)
+
+
+#: Zone groups of the per-draw flows: London (region E12000007), the rest of the GSE, the rest.
+LONDON_REGION = "E12000007"
+N_ZONE_GROUPS = 3
+
+
+def zone_groups(inputs: ModelInputs) -> np.ndarray:
+    """0 = London, 1 = rest of the Greater South East, 2 = the rest of the study area (int64, (n,))."""
+    london = np.asarray(inputs.region_codes) == LONDON_REGION
+    return np.ascontiguousarray(np.where(london, 0, np.where(inputs.gse, 1, 2)), dtype=np.int64)
+
+
+def london_leavers_gse_share(group_flows: np.ndarray) -> np.ndarray:
+    """Share of London's high-skilled leavers (to LADs outside London) who stay in the GSE, per draw.
+
+    ``group_flows`` (D, 3, 3) from :attr:`Simulation.group_flows`; NaN where no one leaves London.
+    """
+    stay, away = group_flows[..., 0, 1], group_flows[..., 0, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(stay + away > 0, stay / (stay + away), np.nan)
+
+
+def segment_move_rates(inputs: ModelInputs, p: dict[str, np.ndarray], stock0: np.ndarray) -> np.ndarray:
+    r"""Annual move rate per draw, segment and origin (D, 16, n).
+
+    ``m_si = s m_i r_s / sum_s' w_s'i r_s'`` with ``r_s = exp(log(move_rate_high) [s high] +
+    move_rate_wfh g_s)``, ``g_s`` the WFH intensity, ``w_si`` the year-0 segment shares of ``stock0``
+    (the baseline's, so a scenario that moves workers to more WFH moves fewer of them), ``m_i`` the
+    Census 2021 rate and ``s`` ``move_rate_scale``: each origin's total out-migration is the observed
+    rate at year 0 while the high-skilled move more and WFH workers less. Clipped to [0, 1].
+    """
+    high = (segment_skill() == 0).astype(float)
+    r = np.exp(np.log(p["move_rate_high"])[:, None] * high[None, :]
+               + p["move_rate_wfh"][:, None] * segment_intensity()[None, :])  # (D, 16)
+    den = r @ _mix_weights(np.asarray(stock0, float))  # (D, n)
+    m = (p["move_rate_scale"][:, None, None] * inputs.move_rate[None, None, :]) * r[:, :, None] / den[:, None, :]
+    return np.ascontiguousarray(np.clip(m, 0.0, 1.0))
+
+
+def class_anchor(inputs: ModelInputs, strength: float | None = None) -> np.ndarray:
+    """The workplace anchor term ``a_cij`` of each WFH class (8, n, n).
+
+    See :func:`~migravity.scenarios.anchoring.anchor_terms`.
+
+    ``strength`` defaults to the point ``anchor_strength``; zeros when ``inputs.workplace`` is None.
+    """
+    strength = float(inputs.params.mean["anchor_strength"]) if strength is None else float(strength)
+    days = np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES])
+    return anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days)
+
+
+def segment_pair_factors(inputs: ModelInputs, strength: float | None = None) -> np.ndarray:
+    """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): a segment's pivot (its skill group's) times its class's anchor."""
+    log_f = np.asarray(inputs.pair_constant)[segment_group()] + class_anchor(inputs, strength)[segment_class()]
+    return np.ascontiguousarray(np.exp(log_f))
+
+
+def _point_model(inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """At the point values: log pair part (n, n; -inf on the diagonal), segment log weights (16, n),
+    year-0 movers by segment (16, n) and the anchor term by segment (16, n, n)."""
     p = {k: np.array([v]) for k, v in inputs.params.mean.items()}
     log_k = p["beta_distance"][0] * inputs.log_dist + p["gamma_border"][0] * inputs.border
     np.fill_diagonal(log_k, -np.inf)
     static, _ = segment_weights(inputs, p, inputs.log_pay)
     stock = (inputs.workers[:, None] * inputs.shares).T
-    return log_k, static[0], stock
+    movers = segment_move_rates(inputs, p, stock)[0] * stock
+    anchor = class_anchor(inputs, float(p["anchor_strength"][0]))[segment_class()]
+    return log_k, static[0], movers, anchor
 
 
 def _softmax_rows(u: np.ndarray) -> np.ndarray:
@@ -216,8 +314,8 @@ def pivot_choice(inputs: ModelInputs, flows: np.ndarray, zero_weight: float = 1e
     """
     f = np.array(flows, float)
     np.fill_diagonal(f, 0.0)
-    log_k, static, stock = _point_model(inputs)
-    model = np.einsum("si,sij->ij", _mix_weights(stock), _softmax_rows(log_k[None] + static[:, None, :]))
+    log_k, static, movers, anchor = _point_model(inputs)
+    model = np.einsum("si,sij->ij", _mix_weights(movers), _softmax_rows(log_k[None] + anchor + static[:, None, :]))
     out = f.sum(axis=1, keepdims=True)
     obs = np.divide(f, out, out=np.zeros_like(f), where=out > 0)
     filled = np.where(out > 0, np.where(f > 0, obs, zero_weight * model), model)
@@ -228,10 +326,11 @@ def pivot_choice(inputs: ModelInputs, flows: np.ndarray, zero_weight: float = 1e
 def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_000) -> np.ndarray:
     """Pair constants ``kappa_gij`` that make each skill group's year-1 baseline choice equal ``inputs.pivot_choice``.
 
-    For each skill group ``g`` and origin ``i``, at the point estimates (draw 0) and the baseline's
-    year-0 segment mix ``w_si = S_si / S_gi`` (every segment of an origin moves at the same rate, so
-    these are also the movers' weights): ``sum_{s in g} w_si p_sij(kappa) = pivot_choice_ij``, with
-    ``p_sij`` the logit of ``log K_ij + kappa_gij + log W_sj`` over ``j != i``. Solved by the
+    For each skill group ``g`` and origin ``i``, at the point values (draw 0) and the baseline's
+    year-0 movers' mix ``w_si = M_si / M_gi`` (``M_si = m_si S_si``, the segment move rates of
+    :func:`segment_move_rates`): ``sum_{s in g} w_si p_sij(kappa) = pivot_choice_ij``, with
+    ``p_sij`` the logit of ``log K_ij + kappa_gij + a_c(s)ij + log W_sj`` over ``j != i``
+    (``a`` the workplace anchor term, :func:`class_anchor`). Solved by the
     contraction ``kappa <- kappa + log(target / predicted)`` (the BLP inversion, per origin). The
     within-group differences between WFH classes (``log W_sj``) are kept; ``kappa`` absorbs the pair
     and destination parts, the residual misfit of the model and the aggregation over segments.
@@ -246,14 +345,15 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
     if np.any(target[off] <= 0) or not np.allclose(target.sum(axis=1), 1.0, atol=1e-10):
         raise ConfigError("pivot_choice", "rows", "give positive off-diagonal shares summing to 1 per origin")
     log_t = np.where(off, np.log(np.where(off, target, 1.0)), 0.0)
-    log_k, static, stock = _point_model(inputs)
+    log_k, static, movers, anchor = _point_model(inputs)
     group = segment_group()
     kappa = np.zeros((N_GROUPS, n, n))
     for g in range(N_GROUPS):
         segs = group == g
-        weights = _mix_weights(stock[segs])[:, :, None]  # (Sg, n, 1)
-        base = log_k[None] + static[segs][:, None, :]  # (Sg, n, n)
-        kap = log_t - np.where(off, log_k, 0.0) - static[segs].mean(axis=0)[None, :]
+        weights = _mix_weights(movers[segs])[:, :, None]  # (Sg, n, 1)
+        base = log_k[None] + anchor[segs] + static[segs][:, None, :]  # (Sg, n, n)
+        kap = (log_t - np.where(off, log_k, 0.0) - static[segs].mean(axis=0)[None, :]
+               - np.where(off, anchor[segs].mean(axis=0), 0.0))
         for _ in range(max_iter):
             pred = (weights * _softmax_rows(base + kap[None])).sum(axis=0)
             step = np.where(off, log_t - np.log(np.where(off, pred, 1.0)), 0.0)
@@ -300,13 +400,17 @@ def apply_wfh(stock: np.ndarray, scenario: Scenario, inputs: ModelInputs) -> np.
     return stock
 
 
-def initial_state(inputs: ModelInputs, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The scenario's year-0 stocks (16, n), log house prices (n,) and log weekly pay (n,)."""
+def year0_stock(inputs: ModelInputs, scenario: Scenario) -> np.ndarray:
+    """Year-0 stocks (16, n) before the scenario's WFH changes (its segment table, if any, applied)."""
     shares = inputs.shares
     if scenario.segment_table is not None:
         shares = read_segment_table(scenario.segment_table, inputs.codes)
-    stock = np.ascontiguousarray((inputs.workers[:, None] * shares).T)
-    stock = apply_wfh(stock, scenario, inputs)
+    return np.ascontiguousarray((inputs.workers[:, None] * shares).T)
+
+
+def initial_state(inputs: ModelInputs, scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scenario's year-0 stocks (16, n), log house prices (n,) and log weekly pay (n,)."""
+    stock = apply_wfh(year0_stock(inputs, scenario), scenario, inputs)
     scenario.check_zones(inputs.codes, inputs.region_codes)
     hp = percent_vector(scenario.house_prices, inputs.codes, inputs.region_codes, inputs.gse)
     pay = percent_vector(scenario.earnings, inputs.codes, inputs.region_codes, inputs.gse)
@@ -467,12 +571,22 @@ class Simulation:
         Final-year high-skilled mover flows, mean over draws.
     options : SimulationOptions, optional
         The options it was simulated with.
+    group_flows : ndarray, shape (draws, 3, 3), optional
+        Final-year high-skilled mover flows between London, the rest of the GSE and the rest
+        (:func:`zone_groups`), per draw.
     """
 
     scenario: Scenario
     stocks: np.ndarray
     hs_flows: np.ndarray
     options: SimulationOptions | None = None
+    group_flows: np.ndarray | None = None
+
+    def london_leavers_gse_share(self) -> np.ndarray:
+        """Per draw: share of London's high-skilled leavers who stay in the GSE (final year)."""
+        if self.group_flows is None:
+            raise ConfigError("group_flows", None, "simulate with migravity.scenarios.simulate.simulate")
+        return london_leavers_gse_share(self.group_flows)
 
 
 def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions | None = None, *,
@@ -516,26 +630,29 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
         base_static, _ = segment_weights(inputs, p, inputs.log_pay)
     else:
         base_static = static
-    move = np.ascontiguousarray(np.clip(p["move_rate_scale"][:, None] * inputs.move_rate[None, :], 0.0, 1.0))
+    move = segment_move_rates(inputs, p, year0_stock(inputs, scenario))
     chunks = opts.n_chunks or min(draws, 4 * numba.get_num_threads())
     stocks = np.empty((draws, years + 1, len(SEGMENTS), inputs.n))
     flows = np.empty((chunks, inputs.n, inputs.n))
+    group_flows = np.empty((draws, N_ZONE_GROUPS, N_ZONE_GROUPS))
     mask = segment_skill() == 0
+    # anchor_strength is held at its point value in the draws (params.HELD_AT_POINT)
+    pair = segment_pair_factors(inputs, float(p["anchor_strength"][0]))
     status = K.simulate_draws(
         stock0, move, np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border),
-        pair_factor(inputs), segment_group(), np.ascontiguousarray(p["beta_distance"]),
+        pair, pair_layers(), np.ascontiguousarray(p["beta_distance"]),
         np.ascontiguousarray(p["gamma_border"]), static, base_static,
         theta_h, np.ascontiguousarray(log_price0 - inputs.log_price), np.zeros(inputs.n),
-        float(scenario.housing_feedback), unconstrained, mask, stocks, flows)
+        float(scenario.housing_feedback), unconstrained, mask, zone_groups(inputs), stocks, flows, group_flows)
     if status != K.OK:
         raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
                              "stock; lower housing_feedback or the perturbations")
-    return Simulation(scenario, stocks, flows.sum(axis=0) / draws, opts)
+    return Simulation(scenario, stocks, flows.sum(axis=0) / draws, opts, group_flows)
 
 
 def pair_factor(inputs: ModelInputs) -> np.ndarray:
-    """``exp(kappa_gij)`` (2, n, n), the kernels' pivot factor of the pair weights."""
-    return np.ascontiguousarray(np.exp(np.asarray(inputs.pair_constant)))
+    """The kernels' pair factors at the point ``anchor_strength`` (16, n, n): see :func:`segment_pair_factors`."""
+    return segment_pair_factors(inputs)
 
 
 def baseline_of(scenario: Scenario) -> Scenario:

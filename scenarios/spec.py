@@ -28,7 +28,7 @@ A scenario file (all keys optional except where noted)::
     pct = 5
     area = "all"
 
-    [parameters]                          # assumed parameters: a number fixes, [low, high] a range
+    [parameters]                          # any model parameter: a number fixes, [low, high] a range
     theta_pay = [0.25, 0.75]
 
 Relative paths (``segment_table``, ``table``) are resolved against the scenario file's folder.
@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from migravity.errors import ConfigError, InputError, MalformedDataError, check_choice
-from migravity.scenarios.params import ASSUMED, check_range
+from migravity.scenarios.params import OVERRIDABLE, check_range
 from migravity.scenarios.segments import WFH_CLASSES
 
 Mode = Literal["production", "unconstrained"]
@@ -175,7 +175,7 @@ class Scenario:
         if not (_is_num(self.housing_feedback) and 0 <= self.housing_feedback <= 10):
             raise ConfigError("housing_feedback", self.housing_feedback, "give a number between 0 and 10")
         for name, value in self.parameters:
-            check_choice("parameters", name, ASSUMED)
+            check_choice("parameters", name, OVERRIDABLE)
             lo, hi = value if isinstance(value, tuple) else (value, value)
             check_range(f"parameters.{name}", name, lo, hi)
 
@@ -281,10 +281,10 @@ def scenario_from_dict(raw: dict[str, Any], *, name: str | None = None, base: Pa
         raise ConfigError("housing_feedback", raw["housing_feedback"], "give a number between 0 and 10")
     params = raw.get("parameters", {})
     if not isinstance(params, dict):
-        raise ConfigError("parameters", params, "give a table of assumed parameters: " + ", ".join(ASSUMED))
+        raise ConfigError("parameters", params, "give a table of model parameters: " + ", ".join(OVERRIDABLE))
     plist: list[tuple[str, float | tuple[float, float]]] = []
     for pname, v in params.items():
-        check_choice(f"parameters.{pname}", pname, ASSUMED)
+        check_choice(f"parameters.{pname}", pname, OVERRIDABLE)
         if isinstance(v, list) and len(v) == 2 and all(_is_num(x) for x in v):
             plist.append((pname, (float(v[0]), float(v[1]))))
         elif _is_num(v):

@@ -5,26 +5,44 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from migravity.scenarios.params import ASSUMED_DEFAULTS, CALIBRATED, ModelParameters
+from migravity.analysis.evidence import ParameterDecision, ScenarioEvidence, Specification
+from migravity.scenarios.params import ModelParameters
 from migravity.scenarios.simulate import ModelInputs
 
+IDENTIFIED = ("beta_distance", "gamma_border", "delta_wfh_access", "delta_wfh_price", "theta_price")
 
-def synthetic_inputs(n: int = 12, seed: int = 0) -> ModelInputs:
-    """A seeded synthetic study area of ``n`` LADs in three regions (the first GSE)."""
+
+def synthetic_evidence(vcov: np.ndarray | None = None) -> ScenarioEvidence:
+    """Evidence with the five stage-1/2 parameters identified (diagonal covariance unless given)."""
+    mean = {"beta_distance": -1.4, "gamma_border": 1.0, "delta_wfh_access": -0.6, "delta_wfh_price": -1.7,
+            "theta_price": 0.07}
+    vcov = np.diag([0.01, 0.02, 0.05, 0.2, 0.14]) ** 2 if vcov is None else vcov
+    se = np.sqrt(np.diag(vcov))
+    decisions = {p: ParameterDecision(p, "identified", mean[p], float(se[k]), mean[p] - 1.645 * se[k],
+                                      mean[p] + 1.645 * se[k], "synthetic") for k, p in enumerate(IDENTIFIED)}
+    specs = (Specification("main", "synthetic", dict(mean)),
+             Specification("steep", "steeper distance decay", {**mean, "beta_distance": -1.6}))
+    return ScenarioEvidence(decisions, vcov, IDENTIFIED, specs)
+
+
+def synthetic_inputs(n: int = 12, seed: int = 0, workplace: bool = False) -> ModelInputs:
+    """A seeded synthetic study area of ``n`` LADs in three regions (the first GSE).
+
+    ``workplace``: commuting shares for workplace anchoring (mostly the own zone and its neighbours).
+    """
     rng = np.random.default_rng(seed)
     xy = rng.uniform(0, 300, size=(n, 2))
     d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
     np.fill_diagonal(d, 5.0)
     border = (d < 80).astype(float)
     np.fill_diagonal(border, 0.0)
-    mean = {"beta_distance": -1.4, "gamma_border": 1.0, "delta_wfh_access": -0.6, "delta_wfh_price": -1.7,
-            "theta_price": 0.07, "theta_access": -0.15, "theta_pop": 0.9, "theta_pay_level": -1.5}
-    mean.update({k: v[0] for k, v in ASSUMED_DEFAULTS.items()})
-    vcov = np.diag([0.01, 0.02, 0.05, 0.2, 0.14, 0.025, 0.05, 0.5]) ** 2
-    params = ModelParameters(mean, vcov, {k: v[1] for k, v in ASSUMED_DEFAULTS.items()}, -2.7, 0.02,
-                             rng.lognormal(7, 1, n), 0.45)
-    assert len(CALIBRATED) == vcov.shape[0]
+    params = ModelParameters.from_evidence(synthetic_evidence(), beta_commute=-2.7, beta_commute_se=0.02,
+                                           job_access=rng.lognormal(7, 1, n), wfh_national=0.45)
     shares = rng.dirichlet(np.ones(16), size=n)
+    pi = None
+    if workplace:
+        pi = np.exp(-d / 40.0) * rng.uniform(0.5, 1.5, (n, n))
+        pi /= pi.sum(axis=1, keepdims=True)
     regions = tuple(("E12000007", "E12000002", "E12000003")[i % 3] for i in range(n))
     return ModelInputs(
         codes=tuple(f"E0600{i:04d}" for i in range(n)), names=tuple(f"Zone {i}" for i in range(n)),
@@ -33,7 +51,8 @@ def synthetic_inputs(n: int = 12, seed: int = 0) -> ModelInputs:
         workers=rng.lognormal(11, 0.5, n), shares=shares, move_rate=rng.uniform(0.02, 0.1, n),
         log_dist=np.log(d), border=border, log_access=np.log(params.job_access),
         log_pop=rng.normal(12, 0.5, n), log_price=rng.normal(12.4, 0.3, n), log_pay=rng.normal(6.4, 0.1, n),
-        params=params, intensity_ratio=1.67, intensity_national=0.27, dest_constant=rng.normal(0.0, 0.5, n))
+        params=params, intensity_ratio=1.67, intensity_national=0.27, dest_constant=rng.normal(0.0, 0.5, n),
+        workplace=pi)
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +65,9 @@ def inputs() -> ModelInputs:
 def make_inputs():
     """The factory of synthetic study areas, ``make_inputs(n, seed)``."""
     return synthetic_inputs
+
+
+@pytest.fixture(scope="session")
+def make_evidence():
+    """The factory of synthetic evidence, ``make_evidence(vcov=None)``."""
+    return synthetic_evidence

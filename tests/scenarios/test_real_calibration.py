@@ -30,8 +30,11 @@ def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inp
         draw_parameters,
         initial_state,
         pair_factor,
+        pair_layers,
         segment_group,
+        segment_move_rates,
         segment_weights,
+        year0_stock,
     )
 
     inputs, mig = real_inputs
@@ -46,8 +49,10 @@ def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inp
     p = draw_parameters(inputs, sc, 1, 0)
     static, theta = segment_weights(inputs, p, log_pay)
     f = np.zeros((16, inputs.n, inputs.n))
-    assert K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, pair_factor(inputs),
-                            segment_group(), p["beta_distance"][0], p["gamma_border"][0], static[0], static[0],
+    assert inputs.workplace is not None  # workplace anchoring on (Census 2011 commuting)
+    rates = segment_move_rates(inputs, p, year0_stock(inputs, sc))[0]
+    assert K.one_year_flows(stock, rates, inputs.log_dist, inputs.border, pair_factor(inputs),
+                            pair_layers(), p["beta_distance"][0], p["gamma_border"][0], static[0], static[0],
                             theta[0], log_price - inputs.log_price, np.zeros(inputs.n), False, f) == K.OK
     group = segment_group()
     for k in (0, 1):
@@ -69,7 +74,9 @@ def test_two_stage_parameters_are_documented_and_plausible(real_inputs):
     table = inputs.params.table().set_index("parameter")
     assert table.loc["beta_distance", "source"] == STAGE1_SOURCE
     assert table.loc["theta_price", "source"] == STAGE2_SOURCE
-    assert table.loc["price_elasticity_cap", "source"] == "assumed"
+    assert table.loc["price_elasticity_cap", "status"] == "assumed"
+    assert table.loc["delta_wfh_price", "status"] == "identified"
+    assert table.loc["theta_pay", "status"] == "assumed"  # the cross-section pay coefficient is not credible
     p = inputs.params.mean
     assert -2.0 < p["beta_distance"] < -1.0 and p["gamma_border"] > 0
     assert p["delta_wfh_access"] < 0 and p["delta_wfh_price"] < 0  # remote workers: less access, more price

@@ -49,8 +49,16 @@ def test_run_directory_contract(inputs, tmp_path):
     assert all(f == rundir.file_record(out / f["name"]) for f in man["files"])
     assert all(tuple(sc) == rundir.SCENARIO_KEYS for sc in man["scenarios"])
     assert sorted(p.name for p in out.iterdir()) == sorted(rundir.WRITTEN_FILES)
-    sources = {p["source"] for p in man["parameters"]}
-    assert "assumed" in sources and any(s.startswith("calibrated") for s in sources)
+    status = {p["parameter"]: p["status"] for p in man["parameters"]}
+    assert status["move_rate_high"] == status["anchor_strength"] == "assumed"
+    assert status["beta_distance"] == "identified"
+    assert all({"value", "std_error", "low", "high", "source", "reason"} <= set(p) for p in man["parameters"])
+    assert man["specifications"][0]["name"] == ds.specification.values[0]
+    assert {"spec_low", "spec_high"} <= set(table.columns)
+    spec_rows = table[table.metric.isin(["gse_hs_share", "theil_lad", "london_leavers_gse_share"])]
+    assert spec_rows[["spec_low", "spec_high"]].notna().all().all()
+    assert (spec_rows.spec_low <= spec_rows.spec_high).all()
+    assert table[~table.metric.isin(spec_rows.metric.unique())][["spec_low", "spec_high"]].isna().all().all()
     assert not list(out.glob(".*part*"))
 
 
@@ -236,5 +244,9 @@ def test_progress_goes_to_the_reporter(inputs):
             yield Task()
 
     specs = [load_scenario(n) for n in ("baseline", "wfh_uptake", "remote_surge")]
-    run_scenarios(inputs, specs, draws=1, years=1, reporter=Recorder())
+    run_scenarios(inputs, specs, draws=1, years=1, reporter=Recorder(), specifications=False)
     assert events == [("start", ("simulating", 3)), ("advance", 1), ("advance", 1), ("advance", 1)]
+    events.clear()
+    run = run_scenarios(inputs, specs, draws=1, years=1, reporter=Recorder())  # + each other specification
+    n = 3 * len(run.specification_names)
+    assert events == [("start", ("simulating", n))] + [("advance", 1)] * n

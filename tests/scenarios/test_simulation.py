@@ -17,11 +17,14 @@ from migravity.scenarios.simulate import (
     draw_parameters,
     initial_state,
     pair_factor,
+    pair_layers,
     pivot_constants,
     segment_coefficients,
     segment_group,
+    segment_move_rates,
     segment_weights,
     simulate,
+    year0_stock,
 )
 from migravity.scenarios.spec import PercentChange, Scenario, WfhChange
 
@@ -31,7 +34,13 @@ def _zero(**kw) -> Scenario:
 
 
 def _pair(inputs):
-    return pair_factor(inputs), segment_group()
+    return pair_factor(inputs), pair_layers()
+
+
+def _rates(inputs, sc=None):
+    """Year-0 segment move rates (16, n) at the point values."""
+    sc = sc or _zero()
+    return segment_move_rates(inputs, draw_parameters(inputs, sc, 1, 0), year0_stock(inputs, sc))[0]
 
 
 def _pivoted(inputs, seed: int = 4):
@@ -94,10 +103,10 @@ def test_production_constraint_keeps_each_origins_movers(inputs):
     p = draw_parameters(inputs, sc, 1, 0)
     static, theta_h = segment_weights(inputs, p, log_pay)
     flows = np.zeros((16, inputs.n, inputs.n))
-    assert K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, *_pair(inputs),
+    assert K.one_year_flows(stock, _rates(inputs, sc), inputs.log_dist, inputs.border, *_pair(inputs),
                             p["beta_distance"][0], p["gamma_border"][0], static[0], static[0], theta_h[0],
                             log_price - inputs.log_price, np.zeros(inputs.n), False, flows) == K.OK
-    np.testing.assert_allclose(flows.sum(axis=2), inputs.move_rate[None, :] * stock, rtol=1e-12)
+    np.testing.assert_allclose(flows.sum(axis=2), _rates(inputs, sc) * stock, rtol=1e-12)
     assert np.all(np.diagonal(flows, axis1=1, axis2=2) == 0)
 
 
@@ -107,10 +116,10 @@ def test_unconstrained_mode_lets_movers_respond(inputs):
     p = draw_parameters(inputs, sc, 1, 0)
     static, theta_h = segment_weights(inputs, p, log_pay)
     flows = np.zeros((16, inputs.n, inputs.n))
-    K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, *_pair(inputs),
+    K.one_year_flows(stock, _rates(inputs, sc), inputs.log_dist, inputs.border, *_pair(inputs),
                      p["beta_distance"][0], p["gamma_border"][0], static[0], static[0], theta_h[0],
                      log_price - inputs.log_price, np.zeros(inputs.n), True, flows)
-    assert not np.allclose(flows.sum(axis=2), inputs.move_rate[None, :] * stock)
+    assert not np.allclose(flows.sum(axis=2), _rates(inputs, sc) * stock)
 
 
 def test_reproducible_with_seed_and_seed_matters(inputs):
@@ -133,9 +142,8 @@ def test_parallel_chunking_does_not_change_results(inputs):
 
 @settings(max_examples=50, deadline=None)
 @given(theta_a=st.floats(-2, 2), delta=st.floats(-3, 3), seed=st.integers(0, 1000))
-def test_more_wfh_never_increases_weight_on_job_access(inputs, theta_a, delta, seed):
+def test_more_wfh_never_increases_weight_on_job_access(inputs, theta_a, delta, seed):  # theta_a: not used
     p = draw_parameters(inputs, _zero(), 2, seed)
-    p["theta_access"][:] = theta_a
     p["delta_wfh_access"][:] = delta
     access, _, _ = segment_coefficients(inputs, p)
     static, _ = segment_weights(inputs, p, inputs.log_pay)
@@ -168,7 +176,7 @@ def test_price_rise_never_attracts_under_default_parameters(inputs, theta_h, del
             stock, log_price, log_pay = initial_state(inp, scen)
             static, theta = segment_weights(inp, p, log_pay)
             f = np.zeros((16, inp.n, inp.n))
-            K.one_year_flows(stock, inp.move_rate, inp.log_dist, inp.border, *_pair(inp), p["beta_distance"][0],
+            K.one_year_flows(stock, _rates(inp, scen), inp.log_dist, inp.border, *_pair(inp), p["beta_distance"][0],
                              p["gamma_border"][0], static[0], static[0], theta[0], log_price - inp.log_price,
                              np.zeros(inp.n), False, f)
             flows[label] = f
@@ -188,7 +196,7 @@ def _group_choice(inputs, sc: Scenario) -> np.ndarray:
     p = draw_parameters(inputs, sc, 1, 0)
     static, theta = segment_weights(inputs, p, log_pay)
     f = np.zeros((16, inputs.n, inputs.n))
-    assert K.one_year_flows(stock, inputs.move_rate, inputs.log_dist, inputs.border, *_pair(inputs),
+    assert K.one_year_flows(stock, _rates(inputs, sc), inputs.log_dist, inputs.border, *_pair(inputs),
                             p["beta_distance"][0], p["gamma_border"][0], static[0], static[0], theta[0],
                             log_price - inputs.log_price, np.zeros(inputs.n), False, f) == K.OK
     g = segment_group()

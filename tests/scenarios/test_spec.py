@@ -62,7 +62,7 @@ def test_scenario_name_all_is_an_ordinary_name():
     ({"house_prices": [{"pct": -150, "area": "all"}]}, "house_prices[0].pct", "between -95 and 500"),
     ({"house_prices": [{"pct": 5, "area": "north"}]}, "house_prices[0].area", "'all', 'gse', 'outside_gse'"),
     ({"mode": "doubly"}, "mode", "'production', 'unconstrained'"),
-    ({"parameters": {"theta_price": 0.1}}, "parameters.theta_price", "'theta_pay', 'high_skill_price_shift'"),
+    ({"parameters": {"theta_access": 0.1}}, "parameters.theta_access", "'theta_price', 'theta_pay'"),
     ({"parameters": {"move_rate_scale": [1.2, 0.8]}}, "parameters.move_rate_scale", "low <= high"),
     ({"draws": 0}, "draws", "between 1 and"),
     ({"name": "no spaces"}, "name", "letters, digits"),
