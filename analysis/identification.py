@@ -184,7 +184,9 @@ def fit_ppml(data: pd.DataFrame, x: Sequence[str], fe: Sequence[str],
 # ---- designs -----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class _Inputs:
+class DesignInputs:
+    """The panel and the zone variables every design reads (built once by :func:`design_inputs`)."""
+
     data: IdentificationData
     panel: pd.DataFrame                  # every off-diagonal pair, both periods
     changing: pd.DataFrame               # pairs with a move in either period (the others carry no
@@ -195,20 +197,21 @@ class _Inputs:
     log_y: dict[str, np.ndarray]
 
 
-def _inputs(data: IdentificationData) -> _Inputs:
+def design_inputs(data: IdentificationData) -> DesignInputs:
+    """First stage, centred exposures, log accessibility, dated log prices and pay, and the panels."""
     s = data.skills
     first = first_stage(s["teleworkability_2011"], s["wfh_share_2021"], s["workers_2021"])
     exposure = {"teleworkability_2011": s["teleworkability_2011"] - first.national_tele,
                 "wfh_share_2021": s["wfh_share_2021"] - first.national_wfh}
     panel = panel_frame(data)
     total = panel.groupby("pair")["flow"].transform("sum").to_numpy()
-    return _Inputs(data, panel, panel[total > 0].reset_index(drop=True), first, exposure,
+    return DesignInputs(data, panel, panel[total > 0].reset_index(drop=True), first, exposure,
                    {y: np.log(data.job_access(y)) for y in ("2011", "2021")},
                    {p: np.log(v) for p, v in data.house_price.items()},
                    {p: np.log(v) for p, v in data.weekly_pay.items()})
 
 
-def change_frame(inp: _Inputs, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
+def change_frame(inp: DesignInputs, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
     """The panel with the change-design regressors of ``spec`` (and their names)."""
     df = inp.changing
     o, d, post = df["origin"].to_numpy(), df["destination"].to_numpy(), df["post"].to_numpy()
@@ -221,7 +224,7 @@ def change_frame(inp: _Inputs, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
     return df.assign(**cols), list(cols)
 
 
-def price_frame(inp: _Inputs, control: bool = False) -> tuple[pd.DataFrame, list[str]]:
+def price_frame(inp: DesignInputs, control: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """The panel with the dated destination log price and log pay (and the price-sorting control)."""
     df = inp.changing
     o, d, post = df["origin"].to_numpy(), df["destination"].to_numpy(), df["post"].to_numpy() > 0
@@ -233,7 +236,7 @@ def price_frame(inp: _Inputs, control: bool = False) -> tuple[pd.DataFrame, list
     return df.assign(**cols), list(cols)
 
 
-def cross_frame(inp: _Inputs, period: str, exposure: str, control: bool = False) -> tuple[pd.DataFrame, list[str]]:
+def cross_frame(inp: DesignInputs, period: str, exposure: str, control: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """One period's pairs with the cross-section regressors (same 2011-dated A and H in both periods)."""
     df = inp.panel[inp.panel["period"] == period]
     o, d = df["origin"].to_numpy(), df["destination"].to_numpy()
@@ -246,7 +249,7 @@ def cross_frame(inp: _Inputs, period: str, exposure: str, control: bool = False)
     return df.assign(**cols), list(cols)
 
 
-def _scale(inp: _Inputs, exposure: str) -> float:
+def _scale(inp: DesignInputs, exposure: str) -> float:
     """Divide a reduced-form coefficient by this to put it on the WFH-share scale."""
     return inp.first.b if exposure == "teleworkability_2011" else 1.0
 
@@ -463,7 +466,7 @@ def identify(zones: ZoneSet, data_dir: DataDir = None, *, reporter: Reporter = S
     t0 = time.perf_counter()
     with reporter.progress("loading the 2011 and 2021 panel"):
         data = data if data is not None else load_identification_data(zones, data_dir)
-        inp = _inputs(data)
+        inp = design_inputs(data)
     t_load = time.perf_counter() - t0
     regions = _regions(data)
     change_rows: list[dict[str, Any]] = []
@@ -538,7 +541,7 @@ def _placebo_verdict(fits: Mapping[str, Fit]) -> dict[str, bool]:
     return out
 
 
-def _decisions(inp: _Inputs, fits: Mapping[str, Fit], loro: pd.DataFrame) -> dict[str, ParameterDecision]:
+def _decisions(inp: DesignInputs, fits: Mapping[str, Fit], loro: pd.DataFrame) -> dict[str, ParameterDecision]:
     b = inp.first.b
     out: dict[str, ParameterDecision] = {}
 
@@ -562,7 +565,7 @@ def _decisions(inp: _Inputs, fits: Mapping[str, Fit], loro: pd.DataFrame) -> dic
     return out
 
 
-def _vcov(inp: _Inputs, fits: Mapping[str, Fit], names: Sequence[str]) -> np.ndarray:
+def _vcov(inp: DesignInputs, fits: Mapping[str, Fit], names: Sequence[str]) -> np.ndarray:
     """Block-diagonal covariance of the identified parameters (scenario scale)."""
     blocks = (("main", CHANGE_TERMS, inp.first.b), ("price_main", PRICE_TERMS, 1.0),
               ("cross_2021_wfh_share_2021", PAIR_TERMS, 1.0))
@@ -576,7 +579,7 @@ def _vcov(inp: _Inputs, fits: Mapping[str, Fit], names: Sequence[str]) -> np.nda
     return v
 
 
-def _specifications(inp: _Inputs, fits: Mapping[str, Fit],
+def _specifications(inp: DesignInputs, fits: Mapping[str, Fit],
                     decisions: Mapping[str, ParameterDecision]) -> tuple[Specification, ...]:
     common = {}
     for key, terms in (("price_main", PRICE_TERMS), ("cross_2021_wfh_share_2021", PAIR_TERMS)):
