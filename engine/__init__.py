@@ -18,6 +18,9 @@ Margins
     The margins a constraint keeps (``NONE``, ``ORIGIN``, ``DESTINATION``, ``BOTH``).
 CalibrationResult
     What the calibration returns.
+fepois, PanelResult
+    Poisson PPML on a long panel with G sets of fixed effects concentrated out, offset and
+    one- or two-way clustered standard errors (:mod:`migravity.engine.hdfe`), and its result.
 p_value, stars
     Two-sided normal p-value of a z statistic, and its significance stars.
 synthetic_od_table
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from migravity.engine.calibration import calibrate, calibrate_arrays
     from migravity.engine.dask_flows import distance_blocks
     from migravity.engine.evaluate import evaluate_flows
+    from migravity.engine.hdfe import PanelResult, fepois
     from migravity.engine.inference import p_value, stars
     from migravity.engine.options import CalibrationOptions, FlowOptions, Margins
     from migravity.engine.result import CalibrationResult
@@ -47,10 +51,12 @@ _WHERE: dict[str, str] = {
     "CalibrationResult": "result",
     "FlowOptions": "options",
     "Margins": "options",
+    "PanelResult": "hdfe",
     "calibrate": "calibration",
     "calibrate_arrays": "calibration",
     "distance_blocks": "dask_flows",
     "evaluate_flows": "evaluate",
+    "fepois": "hdfe",
     "p_value": "inference",
     "stars": "inference",
     "synthetic_od_table": "synthetic",
@@ -61,10 +67,12 @@ __all__ = [
     "CalibrationResult",
     "FlowOptions",
     "Margins",
+    "PanelResult",
     "calibrate",
     "calibrate_arrays",
     "distance_blocks",
     "evaluate_flows",
+    "fepois",
     "p_value",
     "stars",
     "synthetic_od_table",

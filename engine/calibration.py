@@ -315,6 +315,7 @@ def _fit(job: _FitJob) -> CalibrationResult:
                       dest_components=comps, offset=grid.offset)
     _check_collinear(fit, kept_names, opts.constraint)
     est = _estimates(grid, fit, gid, opts, design.names, kept_names, 1 if comps is None else len(comps))
+    saturation = _saturation_warning(est)
     stats = fit_statistics_grid(grid.y, fit.mu, grid.mask, est.n_params, offset=grid.offset)
     fitted, observed = _full_grids(design, grid, fit)
     return CalibrationResult(
@@ -330,7 +331,7 @@ def _fit(job: _FitJob) -> CalibrationResult:
         deterrence=opts.deterrence,
         se=opts.se,
         message=_outcome(fit, opts.strict),
-        warnings=list(grid.drops.messages) + list(fit.messages),
+        warnings=list(grid.drops.messages) + list(fit.messages) + saturation,
         dropped=grid.drops.as_dict(),
         fitted_values=fitted,
         observed_values=observed,
@@ -473,6 +474,23 @@ def _estimates(
         std_errors[n] = float(s)
     vcov = pd.DataFrame(cov, index=coef_names, columns=coef_names)
     return _Estimates(coefficients, std_errors, vcov, n_obs, n_params)
+
+
+def _saturation_warning(est: _Estimates) -> list[str]:
+    """For a saturated fit (pairs <= parameters): blank the standard errors in place and say why.
+
+    With as many parameters as fitted pairs the residuals are zero and the small-sample factor
+    ``N / (N - K)`` is infinite or negative: the sandwich is meaningless (it used to give
+    ``z = -2.7e10 ***``).
+    """
+    if est.n_obs > est.n_params:
+        return []
+    for name in est.std_errors:
+        est.std_errors[name] = float("nan")
+    est.vcov.loc[:, :] = np.nan
+    return [f"saturated model: {est.n_obs} fitted pairs for {est.n_params} parameters (fixed effects included); "
+            "the coefficients fit the data exactly and their standard errors are undefined (NaN): "
+            "use fewer terms or more pairs"]
 
 
 def _full_grids(design: Design, grid: _FitGrid, fit: NewtonFit) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from migravity.engine.design import check_flows, offset_values, parse_term
 from migravity.engine.options import Backend, Constraint, FlowOptions, Margins, normalise_constraint, resolve_options
 from migravity.engine.ppml import n_threads
 from migravity.engine.result import CalibrationResult
-from migravity.errors import ConfigError, InputError
+from migravity.errors import ConfigError, ConvergenceError, InputError
 
 
 class TermForm(IntFlag):
@@ -284,10 +285,44 @@ def make_plan(params: CalibrationResult | Mapping[str, float], inputs: FlowInput
     o_lab = _labels(inputs.origin_labels, shape[0])
     d_lab = _labels(inputs.destination_labels, shape[1])
     row_t, col_t = _targets(inputs, margins, constraint, o_lab, d_lab)
+    _check_not_blocked(mask, margins, row_t, col_t, o_lab, d_lab)
     return FlowPlan(
         terms=list(builder.terms.values()), u=builder.u, v=builder.v, mask=mask, constraint=constraint, margins=margins,
         shape=shape, origin_labels=o_lab, destination_labels=d_lab, row_targets=row_t, col_targets=col_t,
     )
+
+
+def _check_not_blocked(mask: Any, margins: Margins, row_t: np.ndarray, col_t: np.ndarray, o_lab: np.ndarray,
+                       d_lab: np.ndarray) -> None:
+    """Raise :class:`InputError` when a kept margin has a positive total but the mask blocks all its pairs.
+
+    Such a row or column cannot carry its total: the balancing would leave it at zero (or never
+    converge), so the flows would silently miss the margin. Only NumPy masks are checked here (a
+    Dask mask is checked block by block by the Dask backend's balancing status).
+    """
+    if mask is None or not isinstance(mask, np.ndarray):
+        return
+    for flag, targets, open_, labels, what, axis_name in (
+            (Margins.ORIGIN, row_t, mask.any(axis=1), o_lab, "origin", "row"),
+            (Margins.DESTINATION, col_t, mask.any(axis=0), d_lab, "destination", "column")):
+        if margins & flag:
+            blocked = np.flatnonzero((targets > 0) & ~open_)
+            if blocked.size:
+                k = int(blocked[0])
+                label = labels[k].item() if isinstance(labels[k], np.generic) else labels[k]
+                raise InputError(
+                    f"mask: {what} {label!r} has total {float(targets[k]):g} but its whole {axis_name} is "
+                    f"masked ({blocked.size} such {what}s); unmask at least one of its pairs or set its total to 0")
+
+
+def _check_finite_flows(values: np.ndarray) -> None:
+    """Raise :class:`ConvergenceError` when the flows overflowed (a coefficient far too large for the data)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise ConvergenceError(
+            f"evaluate_flows: {int(bad.sum())} flows are not finite (first at origin {i}, destination {j}): "
+            "the linear predictor overflows; check the coefficients' size and the terms' units")
 
 
 def _coefficients(
@@ -429,6 +464,11 @@ def _evaluate_in_memory(plan: FlowPlan, options: FlowOptions) -> xr.DataArray:
         it, conv, err = balance(eta, plan.row_targets, plan.col_targets, a, b, int(plan.margins), tol, max_iter, nt)
         scale_inplace(eta, a, b)
         status = (int(it), bool(conv), float(err))
+    _check_finite_flows(eta)
+    if not status[1]:
+        warnings.warn(f"evaluate_flows: the balancing did not converge in {status[0]} sweeps (largest relative "
+                      f"margin error {status[2]:.3g}, tol {tol:g}); raise max_iter or check the margins",
+                      RuntimeWarning, stacklevel=3)
     return flow_array(eta, plan, status)
 
 

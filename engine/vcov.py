@@ -32,12 +32,13 @@ def sandwich(
 ) -> np.ndarray:
     """Covariance matrix of the slopes (see the module docstring for the definitions)."""
     inv = np.linalg.inv(bread)
+    dof = n_obs - n_params
     if se == "cluster":
         g = scores.shape[0]
         middle = scores.T @ scores
-        factor = g / (g - 1.0) * (n_obs - 1.0) / (n_obs - n_params) if g > 1 else np.nan
+        factor = g / (g - 1.0) * (n_obs - 1.0) / dof if g > 1 and dof > 0 else np.nan
     else:
         middle = meat
-        factor = n_obs / (n_obs - n_params) if se == "hc1" else 1.0
+        factor = (n_obs / dof if dof > 0 else np.nan) if se == "hc1" else 1.0
     v = inv @ middle @ inv
     return factor * 0.5 * (v + v.T)
