@@ -174,7 +174,7 @@ class Fit:
 def fit_ppml(data: pd.DataFrame, x: Sequence[str], fe: Sequence[str],
              cluster: Sequence[str] = TWO_WAY) -> Fit:
     """PPML of ``flow`` on ``x`` with fixed effects ``fe``, clustered by one or two columns."""
-    from migravity.engine.hdfe import fepois  # type: ignore[import-not-found,unused-ignore]
+    from migravity.engine.hdfe import fepois
 
     res = fepois(data, "flow", list(x), list(fe), se="cluster", cluster=list(cluster))
     return Fit(tuple(x), _values(res.coef, x), _values(res.se, x), _values(res.p_value, x), _matrix(res.vcov, x),
