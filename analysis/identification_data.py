@@ -218,7 +218,7 @@ def load_identification_data(zones: ZoneSet, data_dir: DataDir = None) -> Identi
     from migravity.geodata import contiguity_matrix, distance_matrix, load_flows
 
     sources: dict[str, str] = {}
-    flows = {p: load_flows(f"migration{p}", zones, data_dir).to_numpy().astype(float)  # type: ignore[arg-type]
+    flows = {p: load_flows(f"migration{p}", zones, data_dir).to_numpy().astype(float)
              for p in PERIODS}
     distance = distance_matrix(zones).to_numpy().astype(float)
     border = contiguity_matrix(zones).to_numpy().astype(float)
