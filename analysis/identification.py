@@ -86,6 +86,7 @@ from migravity.analysis.identification_data import (
     load_identification_data,
     panel_frame,
 )
+from migravity.errors import ConfigError
 from migravity.geodata.datadir import DataDir
 from migravity.geodata.zones import ZoneSet
 from migravity.utils.progress import SILENT, Reporter
@@ -466,6 +467,12 @@ def identify(zones: ZoneSet, data_dir: DataDir = None, *, reporter: Reporter = S
     data : IdentificationData, optional
         Pre-loaded data (loaded from ``zones`` and ``data_dir`` if not given).
     """
+    outside = sorted({c[0] for c in zones.codes} - {"E", "W"})
+    if outside:
+        raise ConfigError("zones", str(zones), "give England and Wales zones (load_zones(\"2023\", \"EW\")): "
+                          "Census 2021 migration covers no destination outside them")
+    if data is not None and tuple(data.codes) != tuple(zones.codes):
+        raise ConfigError("data", f"{data.n} zones", f"give the data loaded for {zones}")
     t0 = time.perf_counter()
     with reporter.progress("loading the 2011 and 2021 panel"):
         data = data if data is not None else load_identification_data(zones, data_dir)

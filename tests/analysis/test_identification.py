@@ -194,3 +194,12 @@ def test_decide_properties(est, se, p, control, loro, scale):
         every = [est / scale, control / scale, *(v / scale for v in loro)]
         assert d.low <= min(0.0, *every) + 1e-12 and d.high >= max(0.0, *every) - 1e-12
         assert d.low <= d.value <= d.high
+
+
+def test_identify_refuses_zones_outside_england_and_wales(data_dir, identification_data):
+    from migravity.analysis.identification import identify
+    from migravity.errors import ConfigError
+    from migravity.geodata import load_zones
+
+    with pytest.raises(ConfigError, match="England and Wales"):
+        identify(load_zones("2023", "GB", data_dir), data_dir, data=identification_data)
