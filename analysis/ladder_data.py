@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from migravity.errors import DataError, check_choice
+from migravity.geodata.covariates import HOUSE_PRICE_DATE, house_price_at, weekly_pay_at
 from migravity.geodata.harmonise import CodeMap, HarmonisationReport, code_map, harmonise_values
 from migravity.geodata.readers import load
 from migravity.geodata.zones import ZoneSet
@@ -106,8 +107,8 @@ class PeriodSources:
 
 
 SOURCES: dict[str, PeriodSources] = {
-    "2011": PeriodSources("migration2011", "Mar 2011", 2011, "Census 2011, year to 27 March 2011"),
-    "2021": PeriodSources("migration2021", "Mar 2021", 2021, "Census 2021, year to 21 March 2021"),
+    "2011": PeriodSources("migration2011", HOUSE_PRICE_DATE[2011], 2011, "Census 2011, year to 27 March 2011"),
+    "2021": PeriodSources("migration2021", HOUSE_PRICE_DATE[2021], 2021, "Census 2021, year to 21 March 2021"),
 }
 
 
@@ -208,42 +209,17 @@ def _international(period: str, rd: _Reader, pop: pd.Series) -> tuple[pd.Series,
 
 
 def _house_prices(period: str, rd: _Reader) -> tuple[pd.Series, HarmonisationReport]:
-    hp = rd.load("house_prices")
-    date = SOURCES[period].house_price_date
-    sel = hp[(hp["date"] == date) & hp["code"].str[:3].isin(_LAD)][["code", "value"]]
-    out, rep = rd.to_zones(sel, "2023", ["value"], "mean", "house_prices")
-    rep.notes.append(f"HPSSA median price, rolling year to {date}")
-    return out["value"], rep
+    """HPSSA median price dated to the period's flows (:func:`migravity.geodata.covariates.house_price_at`)."""
+    if "2023" not in rd._maps:
+        rd._maps["2023"] = code_map("2023", rd.zones.vintage, rd.data_dir)
+    return house_price_at(rd.zones, SOURCES[period].house_price_date, rd.data_dir,
+                          frame=rd.load("house_prices"), cmap=rd._maps["2023"])
 
 
 def _pay(period: str, rd: _Reader) -> tuple[pd.Series, HarmonisationReport]:
-    """ASHE median weekly pay (residence) in April of the period's year, with the fills of the module docs."""
-    year = SOURCES[period].pay_year
-    zones = rd.zones
-    ea = rd.load("earnings")
-    ea = ea.assign(year=ea["period"].str[:4].astype(int)).dropna(subset=["value"])
-    wide = ea.pivot_table(index="code", columns="year", values="value", aggfunc="first")
-    rep = HarmonisationReport("earnings", "2023", zones.vintage)
-    rep.notes.append(f"ASHE median gross weekly pay, residence-based, April {year}")
-    values = {}
-    for code, region in zip(zones.codes, zones.region_codes, strict=True):
-        row = wide.loc[code].dropna() if code in wide.index else pd.Series(dtype=float)
-        if year in row.index:
-            values[code] = float(row[year])
-            continue
-        reg = wide.loc[region].dropna() if region in wide.index else pd.Series(dtype=float)
-        near = sorted((y for y in row.index if y in reg.index), key=lambda y: (abs(y - year), y))
-        if near and year in reg.index:
-            y0 = near[0]
-            values[code] = float(row[y0] * reg[year] / reg[y0])
-            rep.filled[code] = (f"weekly_pay {year}: no estimate; {y0} value {row[y0]:g} x region {region} "
-                                f"{year}/{y0} ({reg[year]:g}/{reg[y0]:g})")
-        elif year in reg.index:
-            values[code] = float(reg[year])
-            rep.filled[code] = f"weekly_pay {year}: no estimate in any year; region {region} value {reg[year]:g}"
-        else:
-            raise DataError(f"earnings: no {year} value for {code} nor its region {region}")
-    return pd.Series(values, dtype=float).reindex(list(zones.codes)), rep
+    """ASHE median weekly pay (residence) in April of the period's year, with the fills of the module docs
+    (:func:`migravity.geodata.covariates.weekly_pay_at`)."""
+    return weekly_pay_at(rd.zones, SOURCES[period].pay_year, rd.data_dir, frame=rd.load("earnings"))
 
 
 def zone_attributes(period: str, zones: ZoneSet, data_dir: DataDir = None, *, reader: _Reader | None = None,

@@ -30,7 +30,15 @@ from migravity.geodata.readers import check_unique, load
 #: 2025 code changes (minor boundary changes): new code -> 2023 code.
 RENAMES_2025 = {"E08000038": "E08000016", "E08000039": "E08000019"}
 
-_SUPPORTED = {("2021", "2023"), ("2025", "2023"), ("2023", "2021"), ("2025", "2021"),
+#: Census 2011 merged-district (``2011cm``) codes older than the 2016 codes: the 2013 boundary changes
+#: (Northumberland/Gateshead, four Hertfordshire districts) renamed them; the code -> its 2016 code.
+RENAMES_2011CM = {"E06000048": "E06000057", "E08000020": "E08000037", "E07000097": "E07000242",
+                  "E07000100": "E07000240", "E07000101": "E07000243", "E07000104": "E07000241"}
+#: The Census 2011 merged district Westminster + City of London.
+WESTMINSTER_CITY_2011CM = "E41000324"
+
+_SUPPORTED = {("2021", "2023"), ("2011cm", "2021"), ("2011cm", "2023"),
+              ("2025", "2023"), ("2023", "2021"), ("2025", "2021"),
               ("2016m", "2021"), ("2016m", "2023"), ("2016", "2021"), ("2016", "2023"),
               ("2019", "2021"), ("2019", "2023"), ("2020", "2021"), ("2020", "2023")}
 #: Column of the code chain lookup holding each older vintage's codes.
@@ -160,6 +168,18 @@ def code_map(source: str, target: str, data_dir: DataDir = None) -> CodeMap:
         mapping = dict(RENAMES_2025) if source == "2025" else {}
         return CodeMap(source, target, mapping, splits, codes21,
                        ("2023 unitary authorities split into their 2021 districts by Census 2021 population",))
+    if source == "2011cm":
+        # the 2016m map, after the pre-2013 codes are renamed and the merged Westminster + City code
+        # takes the Westminster split
+        base = code_map("2016m", target, data_dir)
+        mapping = dict(base.mapping)
+        for old, new16 in RENAMES_2011CM.items():
+            mapping[old] = base.mapping.get(new16, new16)
+        splits11: dict[str, Mapping[str, float]] = {k: v for k, v in base.splits.items() if k != "E09000033"}
+        splits11[WESTMINSTER_CITY_2011CM] = base.splits["E09000033"]
+        return CodeMap(source, target, mapping, splits11, base.valid_target,
+                       (*base.notes, "pre-2013 codes of Northumberland, Gateshead and four Hertfordshire districts "
+                        "renamed to their 2013 codes (minor boundary changes)"))
     chain = load("lookup_ltla_chain", data_dir)
     col = _CHAIN_COLUMN[source]
     mapping21: dict[str, str] = {}

@@ -388,3 +388,138 @@ def read_lookup(path: Path) -> pd.DataFrame:
     """A code lookup, read as strings."""
     df = read_csv(path, [], dtype=str)
     return df
+
+
+# ---- Census skills and working from home (one row per LAD) -------------------------------------
+
+#: Census table columns: file column -> stable name, per reader. The first count is the table's total.
+CENSUS_COLUMNS: dict[str, dict[str, str]] = {
+    "read_ts061": {
+        "ts0610001_total_16plus_in_employment": "workers",
+        "ts0610002_work_mainly_at_or_from_home": "wfh",
+        "ts0610003_underground_metro_light_rail_tram": "metro",
+        "ts0610004_train": "train",
+        "ts0610005_bus_minibus_or_coach": "bus",
+        "ts0610006_taxi": "taxi",
+        "ts0610007_motorcycle_scooter_or_moped": "motorcycle",
+        "ts0610008_driving_a_car_or_van": "car_driver",
+        "ts0610009_passenger_in_a_car_or_van": "car_passenger",
+        "ts0610010_bicycle": "bicycle",
+        "ts0610011_on_foot": "on_foot",
+        "ts0610012_other_method_of_travel_to_work": "other",
+    },
+    "read_ts062": {
+        "ts0620001_total_16plus": "residents_16plus",
+        "ts0620002_l1_l2_and_l3_higher_managerial_administrative_and_profession": "l1_3",
+        "ts0620003_l4_l5_and_l6_lower_managerial_administrative_and_professiona": "l4_6",
+        "ts0620004_l7_intermediate_occupations": "l7",
+        "ts0620005_l8_and_l9_small_employers_and_own_account_workers": "l8_9",
+        "ts0620006_l10_and_l11_lower_supervisory_and_technical_occupations": "l10_11",
+        "ts0620007_l12_semi_routine_occupations": "l12",
+        "ts0620008_l13_routine_occupations": "l13",
+        "ts0620009_l14_1_and_l14_2_never_worked_and_long_term_unemployed": "l14",
+        "ts0620010_l15_full_time_students": "l15",
+    },
+    "read_ts063": {
+        "ts0630001_total_16plus_in_employment": "workers",
+        **{f"ts063{k + 1:04d}_{lab}": f"soc{k}" for k, lab in enumerate((
+            "1_managers_directors_and_senior_officials", "2_professional_occupations",
+            "3_associate_professional_and_technical_occupations", "4_administrative_and_secretarial_occupations",
+            "5_skilled_trades_occupations", "6_caring_leisure_and_other_service_occupations",
+            "7_sales_and_customer_service_occupations", "8_process_plant_and_machine_operatives",
+            "9_elementary_occupations"), start=1)},
+    },
+    "read_ts067": {
+        "ts0670001_total_16plus": "residents_16plus",
+        "ts0670002_no_qualifications": "no_quals",
+        "ts0670003_level_1_and_entry_level_qualifications": "level1",
+        "ts0670004_level_2_qualifications": "level2",
+        "ts0670005_apprenticeship": "apprenticeship",
+        "ts0670006_level_3_qualifications": "level3",
+        "ts0670007_level_4_qualifications_and_above": "level4plus",
+        "ts0670008_other_qualifications": "other_quals",
+    },
+    "read_qs606": {
+        "in_employment_16_74": "workers",
+        "soc1_managers_directors": "soc1", "soc2_professional": "soc2", "soc3_assoc_prof_tech": "soc3",
+        "soc4_admin_secretarial": "soc4", "soc5_skilled_trades": "soc5", "soc6_caring_leisure": "soc6",
+        "soc7_sales_customer": "soc7", "soc8_process_plant": "soc8", "soc9_elementary": "soc9",
+    },
+    "read_qs607": {
+        "residents_16_74": "residents_16_74",
+        "nssec1_higher_man_prof": "nssec1", "nssec2_lower_man_prof": "nssec2", "nssec3_intermediate": "nssec3",
+        "nssec4_small_employers_own_account": "nssec4", "nssec5_lower_supervisory_technical": "nssec5",
+        "nssec6_semi_routine": "nssec6", "nssec7_routine": "nssec7", "nssec8_never_worked_ltu": "nssec8",
+        "nssec_not_classified_students_etc": "not_classified",
+    },
+    "read_qs501": {
+        "residents_16plus": "residents_16plus", "no_quals": "no_quals", "level1": "level1", "level2": "level2",
+        "apprenticeship": "apprenticeship", "level3": "level3", "level4plus": "level4plus",
+        "other_quals": "other_quals",
+    },
+}
+#: Largest relative gap allowed between a table's total and the sum of its categories (the tables
+#: here add up exactly; cell-key perturbation of other releases can leave small gaps).
+CENSUS_SUM_RTOL = 0.005
+
+
+def _census_table(path: Path, reader: str) -> pd.DataFrame:
+    """Read a one-row-per-LAD Census table: ``code``, ``name`` and the counts renamed by :data:`CENSUS_COLUMNS`.
+
+    Checks: the columns are present, counts are numeric, whole and non-negative, LAD codes are unique,
+    and the categories sum to the total (first column) within :data:`CENSUS_SUM_RTOL`.
+    """
+    cols = CENSUS_COLUMNS[reader]
+    df = read_csv(path, ["lad21cd", "lad21nm", *cols], dtype={"lad21cd": str})
+    out = pd.DataFrame({"code": df["lad21cd"].astype(str), "name": df["lad21nm"]})
+    for src, dst in cols.items():
+        out[dst] = check_numeric(df, src, path)
+    check_unique(out, ["code"], path)
+    names = list(cols.values())
+    total, parts = out[names[0]].to_numpy(), out[names[1:]].to_numpy().sum(axis=1)
+    gap = np.abs(parts - total) > CENSUS_SUM_RTOL * np.maximum(total, 1.0)
+    if gap.any():
+        i = int(np.flatnonzero(gap)[0])
+        raise MalformedDataError(path, f"categories of column {next(iter(cols))!r} sum to {parts[i]:,.0f}, not its "
+                                       f"total {total[i]:,.0f} (LAD {out.code.iloc[i]})", i + 2)
+    return out
+
+
+def read_ts061(path: Path) -> pd.DataFrame:
+    """Census 2021 TS061 travel to work: ``code``, ``name``, ``workers`` (residents 16+ in employment),
+    ``wfh`` (work mainly at or from home) and the travel modes."""
+    return _census_table(path, "read_ts061")
+
+
+def read_ts062(path: Path) -> pd.DataFrame:
+    """Census 2021 TS062 NS-SEC: ``code``, ``name``, ``residents_16plus`` and ``l1_3``, ``l4_6``, ``l7``,
+    ``l8_9``, ``l10_11``, ``l12``, ``l13``, ``l14`` (never worked, long-term unemployed), ``l15`` (students)."""
+    return _census_table(path, "read_ts062")
+
+
+def read_ts063(path: Path) -> pd.DataFrame:
+    """Census 2021 TS063 occupation: ``code``, ``name``, ``workers`` and ``soc1`` ... ``soc9`` (SOC 2020)."""
+    return _census_table(path, "read_ts063")
+
+
+def read_ts067(path: Path) -> pd.DataFrame:
+    """Census 2021 TS067 qualifications: ``code``, ``name``, ``residents_16plus``, ``no_quals``, ``level1``,
+    ``level2``, ``apprenticeship``, ``level3``, ``level4plus``, ``other_quals``."""
+    return _census_table(path, "read_ts067")
+
+
+def read_qs606(path: Path) -> pd.DataFrame:
+    """Census 2011 QS606EW occupation: ``code``, ``name``, ``workers`` (16-74 in employment), ``soc1`` ...
+    ``soc9`` (SOC 2010)."""
+    return _census_table(path, "read_qs606")
+
+
+def read_qs607(path: Path) -> pd.DataFrame:
+    """Census 2011 QS607EW NS-SEC: ``code``, ``name``, ``residents_16_74``, ``nssec1`` ... ``nssec8``,
+    ``not_classified`` (full-time students and not classifiable)."""
+    return _census_table(path, "read_qs607")
+
+
+def read_qs501(path: Path) -> pd.DataFrame:
+    """Census 2011 QS501EW qualifications: the columns of :func:`read_ts067`."""
+    return _census_table(path, "read_qs501")

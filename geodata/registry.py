@@ -85,6 +85,11 @@ class Dataset:
 _CENSUS_OD = f"{_GH}/ONSvisual/census-od-data/5cb48cce2107e3bc8657d1818a252fc735fb0cef/input"
 _ELS = f"{_GH}/ONSdigital/explore-local-statistics-data"
 _OI = f"{_GH}/open-innovations/housing"
+_CENSUS_OA = ("alexsingleton/Census_2021_Output_Areas output_data/parquet/{t}.parquet @fca63ca (Nomis bulk OA counts) "
+              "summed to LAD 2021 with the derived OA lookup census2021/oa/oa21_lookup_derived.csv.gz; "
+              "see census2021/PROVENANCE.md (cell-key perturbed; per-LAD error up to about 1%).")
+_CENSUS11 = ("chrishanretty/euref_priors data/{t}.csv @75f95ab (a Nomis download, LAD 2016 codes) summed to "
+             "LAD 2021 with the code chain (mergers only); see census2011/PROVENANCE.md.")
 _GEOGRAPHR = "converted from humaniverse/geographr (R .rda) to {fmt}; original ONS Open Geography Portal"
 
 DATASETS: tuple[Dataset, ...] = (
@@ -318,6 +323,85 @@ DATASETS: tuple[Dataset, ...] = (
         vintage="2019", coverage="England", reader="read_els",
         download_url=f"{_ELS}/4182826cddf63e6ca01414e4d19bc0c079d9387f/average-travel-time/average-travel-time.csv",
         notes="ONS Explore Local Statistics data repository.",
+    ),
+    # ---- Census skills and working from home (LAD 2021 codes) ---------------------------------
+    Dataset(
+        name="census2021_ts061",
+        title="Census 2021 TS061: method of travel to workplace (residents 16+ in employment), E&W LADs",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts061",
+        filename="census2021/ts061_travel_to_work_lad21.csv",
+        sha256="62629fce38a95cd34426dfdff56b79d03ef08402000137113ed67acc2f6a8911",
+        vintage="2021", coverage="EW", reader="read_ts061",
+        notes=_CENSUS_OA.format(t="ts061"),
+    ),
+    Dataset(
+        name="census2021_ts062",
+        title="Census 2021 TS062: NS-SEC (all usual residents 16+), E&W LADs",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts062",
+        filename="census2021/ts062_nssec_lad21.csv",
+        sha256="56ae6602e1580a57db89a7ac546a7a222def2a7c5b5c37a6ef6bb1ef14d280e1",
+        vintage="2021", coverage="EW", reader="read_ts062",
+        notes=_CENSUS_OA.format(t="ts062"),
+    ),
+    Dataset(
+        name="census2021_ts063",
+        title="Census 2021 TS063: occupation, SOC 2020 major groups (residents 16+ in employment), E&W LADs",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts063",
+        filename="census2021/ts063_occupation_lad21.csv",
+        sha256="25daae48ee86fbd3daa09ea093112f16ae833b2551940c3cadd1db102975cf98",
+        vintage="2021", coverage="EW", reader="read_ts063",
+        notes=_CENSUS_OA.format(t="ts063"),
+    ),
+    Dataset(
+        name="census2021_ts067",
+        title="Census 2021 TS067: highest level of qualification (residents 16+), E&W LADs",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts067",
+        filename="census2021/ts067_qualifications_lad21.csv",
+        sha256="34949756ab302a1d4b0ecfbea76c04b8de9f02d3bbfdedcfe228ba1f2d7c8625",
+        vintage="2021", coverage="EW", reader="read_ts067",
+        notes=_CENSUS_OA.format(t="ts067"),
+    ),
+    Dataset(
+        name="census2011_qs606",
+        title="Census 2011 QS606EW: occupation, SOC 2010 major groups (residents 16-74 in employment), E&W LADs",
+        publisher="Office for National Statistics (Census 2011, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/census/2011/qs606ew",
+        filename="census2011/census2011_qs606ew_occupation_major_lad21.csv",
+        sha256="faeea438e72335c653f23758162c15cb36f4086fac949e85efd7b48e8e2f56d7",
+        vintage="2021", coverage="EW", reader="read_qs606",
+        notes="jtrim-ons/census-2011-data QS606EW LAD 2020 rows @4350a70 (best-fit LSOA sums), LAD 2020 -> 2021 "
+              "by the code chain (Northamptonshire merged); see census2011/PROVENANCE.md.",
+    ),
+    Dataset(
+        name="census2011_qs607",
+        title="Census 2011 QS607EW: NS-SEC (usual residents 16-74), E&W LADs",
+        publisher="Office for National Statistics (Census 2011, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/census/2011/qs607ew",
+        filename="census2011/census2011_qs607ew_nssec_lad21.csv",
+        sha256="faaa9cbcbe5198b670d8b40da014ed3ff17f326d415a9aa06c7fa20f9c5355b1",
+        vintage="2021", coverage="EW", reader="read_qs607",
+        notes=_CENSUS11.format(t="QS607EW"),
+    ),
+    Dataset(
+        name="census2011_qs501",
+        title="Census 2011 QS501EW: highest level of qualification (usual residents 16+), E&W LADs",
+        publisher="Office for National Statistics (Census 2011, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/census/2011/qs501ew",
+        filename="census2011/census2011_qs501ew_quals_lad21.csv",
+        sha256="5b2c4827809f75e812f53c5fa7218135ecb3d51f949ae518acc96aa458a11da1",
+        vintage="2021", coverage="EW", reader="read_qs501",
+        notes=_CENSUS11.format(t="QS501EW"),
     ),
     # ---- deprivation and classifications --------------------------------------------------------
     Dataset(

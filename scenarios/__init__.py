@@ -15,10 +15,10 @@ commuting days per week ``days_c`` = 5, 4.4, 4, 3, 2, 1, 0, 2.5 and WFH intensit
 ``g_c = 1 - days_c / 5``. National class shares are the survey's (high-skilled: 29.1 / 9.6 / 5.4 /
 10 / 11 / 8.3 / 15.1 / 11.4 %; all workers 52.6 / 6.5 / 3.6 / 6.3 / 6.7 / 5.3 / 10.7 / 8.3 %; other
 workers from ``all = h high + (1 - h) other``, ``h = 8264 / 18422``). Locally
-(:mod:`migravity.scenarios.segments`): ``logit h_i = a + 0.5 z(qual_l3plus_i) + 0.5 z(log pay_i)``
-with ``a`` solved to reproduce ``h``; class shares ``pi_kci ∝ pi_kc exp(tau_i g_c)`` with ``tau_i``
-solved so the LAD's mean intensity is the national mean times ``wfh_share_i / wfh_share_nat`` (Census
-2021). A CSV (``lad, segment, share``) can replace the derivation.
+(:mod:`migravity.scenarios.segments`) the (n, 2, 8) counts are fitted by IPF to each LAD's Census 2021
+HSL count (NS-SEC 1-2), its count working mainly at home (TS061; classes 3, 4 days a week and always)
+and the survey's national class totals reconciled with the lockdown Census total. A CSV
+(``lad, segment, share``) can replace the derivation.
 
 **Destination choice: two-stage structural gravity with a pivot to the observed flows.**
 
@@ -57,7 +57,8 @@ lost movers, not a credible causal response. So (i) pay *changes* use the assume
 
 *Segments.* A segment's WFH intensity on the scale of the centred Census share is
 ``x_s = (w_bar / g_bar)(g_s - g_bar)`` (``g_bar`` the national mean intensity; the mean of ``x_s`` over
-an origin's workers is ``w_i - w_bar`` by construction of the segment shares). Movers of segment
+an origin's workers tracks ``w_i - w_bar``: the IPF fit matches each LAD's mainly-at-home count, so its
+mean intensity follows its Census WFH share, though not in exact proportion). Movers of segment
 ``s`` (skill group ``g``) leaving ``i`` choose ``j != i`` with probability
 
 .. math::

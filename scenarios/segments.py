@@ -1,19 +1,35 @@
-"""Worker segments: skill group x working-from-home (WFH) frequency class, and their local shares.
+"""Worker segments: skill group x working-from-home (WFH) frequency class, and their local counts.
 
-Sixteen segments: two skill groups (``high`` = management and professional occupations, ``other``)
-times eight WFH classes. National class shares come from the research survey (high-skilled
-8,264 of 18,422 workers); the ``other`` shares are derived from
-``all = h * high + (1 - h) * other`` with ``h = 8264 / 18422``.
+Sixteen segments: two skill groups (``high`` = high-skilled workers, HSL: NS-SEC classes 1-2,
+managerial, administrative and professional occupations; ``other``) times eight WFH classes. The
+research survey (2022-24; high-skilled 8,264 of 18,422 workers) gives the national class shares;
+the ``other`` shares are derived from ``all = h * high + (1 - h) * other`` with ``h = 8264 / 18422``.
 
-Local shares (see :func:`derive_segment_shares`):
+Local counts by iterative proportional fitting (:func:`fit_segments`)
+--------------------------------------------------------------------
+The (n, 2, 8) counts ``N[i, k, c]`` are fitted, starting from ``S_ik p_kc`` (survey distributions),
+to three sets of margins at once:
 
-1. High-skilled share of a LAD's workers: ``logit(h_i) = a + b_q z(qual_l3plus_i) + b_p z(log weekly_pay_i)``
-   (``z``: standardised across LADs, worker-weighted), ``a`` solved so that the worker-weighted
-   national share equals ``h``. ``b_q = b_p = 0.5`` are assumptions.
-2. WFH classes within each skill group: an exponential tilt of the national class distribution
-   by WFH intensity ``g_c = 1 - days_c / 5``, ``pi_kci ∝ pi_kc exp(tau_i g_c)``, with one ``tau_i``
-   per LAD solved so that the LAD's mean WFH intensity (both skill groups) equals the national mean
-   times the LAD's Census 2021 WFH share relative to the national one.
+(a) skill: ``sum_c N[i, k, c]`` = the LAD's Census 2021 HSL count and other workers
+    (:func:`migravity.geodata.skills.load_skills`: ``hsl_2021``, ``workers_2021 - hsl_2021``);
+(b) WFH: ``sum_k sum_{c in H} N[i, k, c]`` = the LAD's Census 2021 count working mainly at or from
+    home (TS061 ``wfh_2021``), with the "mainly at home" classes ``H`` = :data:`HOME_CLASSES`
+    (3 days, 4 days a week, always: home on a majority of the working week); the complement
+    ``c not in H`` gets ``workers - wfh``;
+(c) national: ``sum_i N[i, k, c] = T_kc``, the survey's class distribution within each skill
+    group, reconciled with the Census (:func:`national_targets`).
+
+Reconciling the survey (2022-24, after the pandemic) with the Census (21 March 2021, a lockdown:
+31.2% mainly at home against the survey's 22.7%): the survey's *within* distributions are kept,
+over the mainly-home classes ``p_kc / p_kH`` and over the others ``p_kc / (1 - p_kH)``; the national
+mainly-home share of each skill group ``m_k`` is set so that (i) the two groups together match the
+Census total, ``h m_high + (1 - h) m_other = W`` (``h``, ``W``: Census HSL and WFH shares of
+workers), and (ii) the survey's odds ratio between the groups is kept,
+``logit m_high - logit m_other = logit p_high,H - logit p_other,H``. Then
+``T_kc = S_k m_k p_kc / p_kH`` for ``c in H`` and ``S_k (1 - m_k) p_kc / (1 - p_kH)`` otherwise,
+which makes (c) consistent with (a) and (b) nationally, and IPF converges to all three (to 1e-10
+relative by default). The fit keeps the survey's class detail nationally, and lets each LAD's HSL
+and WFH counts be exactly the Census ones.
 
 A user's own table (CSV with columns ``lad``, ``segment``, ``share``) replaces the derivation.
 """
@@ -21,17 +37,21 @@ A user's own table (CSV with columns ``lad``, ``segment``, ``share``) replaces t
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from migravity.errors import ConfigError, MalformedDataError
+from migravity.errors import ConfigError, ConvergenceError, MalformedDataError
 
 if TYPE_CHECKING:
     import xarray as xr
+
+    from migravity.geodata.datadir import DataDir
+    from migravity.geodata.skills import HslBase
+    from migravity.geodata.zones import ZoneSet
 
 Skill = Literal["high", "other"]
 SKILLS: tuple[str, ...] = ("high", "other")
@@ -113,74 +133,166 @@ def segment_skill() -> np.ndarray:
     return np.repeat(np.arange(len(SKILLS)), N_CLASSES)
 
 
-def _zscore(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    m = np.average(x, weights=w)
-    s = np.sqrt(np.average((x - m) ** 2, weights=w))
-    return (x - m) / s if s > 0 else np.zeros_like(x)
+#: The "mainly at or from home" classes: home on a majority (3 or more) of the 5 working days.
+HOME_CLASSES: tuple[str, ...] = ("3day", "4day", "always")
 
 
-def _bisect(f: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray, iters: int = 80) -> np.ndarray:
-    """Vectorised bisection for increasing ``f``."""
-    for _ in range(iters):
+def home_mask(home_classes: tuple[str, ...] = HOME_CLASSES) -> np.ndarray:
+    """Boolean (8,) mask of the mainly-at-home classes in :data:`WFH_CLASSES` order."""
+    bad = [c for c in home_classes if c not in WFH_CLASSES]
+    if bad or not home_classes:
+        raise ConfigError("home_classes", bad or home_classes, "use a non-empty subset of " + ", ".join(WFH_CLASSES))
+    return np.array([c in home_classes for c in WFH_CLASSES])
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+def national_targets(hsl: float, workers: float, wfh: float, *, shares: np.ndarray | None = None,
+                     home_classes: tuple[str, ...] = HOME_CLASSES) -> np.ndarray:
+    """National class totals ``T_kc`` (2, 8) consistent with the Census HSL and WFH totals (module docs).
+
+    Parameters
+    ----------
+    hsl, workers, wfh : float
+        National HSL workers, all workers and workers mainly at home (Census).
+    shares : ndarray (2, 8), optional
+        Survey class shares by skill group (default :func:`national_shares`).
+    home_classes : tuple of str
+        The mainly-at-home classes.
+
+    Returns
+    -------
+    ndarray, shape (2, 8)
+        Row ``k`` sums to the group's workers; the ``home_classes`` columns sum to ``wfh``.
+    """
+    p = national_shares() if shares is None else np.asarray(shares, float)
+    home = home_mask(home_classes)
+    h, w = hsl / workers, wfh / workers
+    if not (0 < h < 1 and 0 < w < 1):
+        raise ConfigError("national HSL and WFH shares", (h, w), "give shares strictly between 0 and 1")
+    p_home = p[:, home].sum(axis=1)
+    log_or = _logit(float(p_home[0])) - _logit(float(p_home[1]))
+    lo, hi = -50.0, 50.0  # bisection on logit m_other: the mix is increasing in it
+    for _ in range(200):
         mid = 0.5 * (lo + hi)
-        up = f(mid) > 0
-        hi = np.where(up, mid, hi)
-        lo = np.where(up, lo, mid)
-    return 0.5 * (lo + hi)
+        m_o = 1.0 / (1.0 + np.exp(-mid))
+        m_h = 1.0 / (1.0 + np.exp(-(mid + log_or)))
+        if h * m_h + (1 - h) * m_o > w:
+            hi = mid
+        else:
+            lo = mid
+    x = 0.5 * (lo + hi)
+    m = np.array([1.0 / (1.0 + np.exp(-(x + log_or))), 1.0 / (1.0 + np.exp(-x))])
+    within = np.where(home[None, :], p / p_home[:, None], p / (1.0 - p_home[:, None]))
+    mass = np.where(home[None, :], m[:, None], 1.0 - m[:, None])
+    totals = np.array([hsl, workers - hsl])
+    return totals[:, None] * mass * within
 
 
-def high_skill_shares(qual: np.ndarray, pay: np.ndarray, workers: np.ndarray, *,
-                      b_qual: float = 0.5, b_pay: float = 0.5, national: float = HIGH_SHARE) -> np.ndarray:
-    """High-skilled share of each LAD's workers: logistic tilt of the national share (see module docs)."""
-    tilt = b_qual * _zscore(qual, workers) + b_pay * _zscore(np.log(pay), workers)
+@dataclass(frozen=True)
+class FitStatus:
+    """Outcome of :func:`fit_segments`: iterations, convergence, and the largest relative margin error."""
 
-    def excess(a: np.ndarray) -> np.ndarray:
-        return np.array([np.average(1 / (1 + np.exp(-(float(a[0]) + tilt))), weights=workers) - national])
-
-    a = _bisect(excess, np.array([-20.0]), np.array([20.0]))[0]
-    return 1.0 / (1.0 + np.exp(-(a + tilt)))
+    iterations: int
+    converged: bool
+    max_rel_error: float
+    targets: np.ndarray  # (2, 8) national class totals fitted
 
 
-def class_shares(high: np.ndarray, wfh_share: np.ndarray, workers: np.ndarray) -> np.ndarray:
-    """WFH class shares per LAD and skill group, shape (n, 2, 8): tilt by the local Census WFH share."""
-    nat = national_shares()
-    g = class_intensity()
-    w_nat = np.average(wfh_share, weights=workers)
-    mix_nat = HIGH_SHARE * nat[0] + (1 - HIGH_SHARE) * nat[1]
-    target = np.clip(float(mix_nat @ g) * wfh_share / w_nat, 0.01, 0.99)
+def fit_segments(hsl: np.ndarray, workers: np.ndarray, wfh: np.ndarray, *,
+                 shares: np.ndarray | None = None, home_classes: tuple[str, ...] = HOME_CLASSES,
+                 tol: float = 1e-10, max_iter: int = 10_000, strict: bool = True) -> tuple[np.ndarray, FitStatus]:
+    """Segment counts of each LAD fitted by IPF to the skill, WFH and national margins (module docs).
 
-    def tilted(tau: np.ndarray) -> np.ndarray:
-        t = nat[None, :, :] * np.exp(tau[:, None, None] * g[None, None, :])
-        return t / t.sum(axis=2, keepdims=True)
+    Parameters
+    ----------
+    hsl, workers, wfh : ndarray, shape (n,)
+        HSL workers, all workers and workers mainly at home per LAD (``0 < hsl < workers``,
+        ``0 < wfh < workers``).
+    shares : ndarray (2, 8), optional
+        Survey class shares by skill group (default :func:`national_shares`).
+    home_classes : tuple of str
+        The mainly-at-home classes (margin (b)).
+    tol : float
+        Largest relative error of any margin at convergence.
+    max_iter : int
+        Most IPF sweeps.
+    strict : bool
+        Raise :class:`~migravity.errors.ConvergenceError` when ``tol`` is not reached.
 
-    def excess(tau: np.ndarray) -> np.ndarray:
-        t = tilted(tau)
-        mix = high[:, None] * t[:, 0, :] + (1 - high[:, None]) * t[:, 1, :]
-        return mix @ g - target
+    Returns
+    -------
+    counts : ndarray, shape (n, 16)
+        Workers by LAD and segment (:data:`SEGMENTS` order).
+    FitStatus
+        Sweeps, convergence, the largest relative margin error and the national targets.
+    """
+    from migravity.scenarios._kernels_segments import ipf_segments
 
-    n = len(high)
-    tau = _bisect(excess, np.full(n, -40.0), np.full(n, 40.0))
-    return tilted(tau)
+    hsl, workers, wfh = (np.ascontiguousarray(a, dtype=float) for a in (hsl, workers, wfh))
+    n = len(workers)
+    for name, a in (("hsl", hsl), ("wfh", wfh)):
+        if a.shape != (n,):
+            raise ConfigError(name, a.shape, f"give an array of shape ({n},) like workers")
+        if not np.all(np.isfinite(a)) or np.any(a <= 0) or np.any(a >= workers):
+            i = int(np.argmax(~np.isfinite(a) | (a <= 0) | (a >= workers)))
+            raise ConfigError(f"{name}[{i}]", float(a[i]),
+                              f"give a count strictly between 0 and workers ({workers[i]:g})")
+    p = national_shares() if shares is None else np.asarray(shares, float)
+    if p.shape != (2, N_CLASSES) or np.any(p <= 0):
+        raise ConfigError("shares", p.shape, f"give positive class shares of shape (2, {N_CLASSES})")
+    p = p / p.sum(axis=1, keepdims=True)
+    home = home_mask(home_classes)
+    targets = national_targets(float(hsl.sum()), float(workers.sum()), float(wfh.sum()), shares=p,
+                               home_classes=home_classes)
+    skill = np.column_stack([hsl, workers - hsl])
+    seed = skill[:, :, None] * p[None, :, :]
+    counts, iters, converged, err = ipf_segments(seed, skill, home, wfh, workers - wfh, targets, tol, max_iter)
+    status = FitStatus(int(iters), bool(converged), float(err), targets)
+    if strict and not converged:
+        raise ConvergenceError(f"fit_segments: IPF did not converge in {max_iter} sweeps (largest relative margin "
+                               f"error {err:.3g}, tol {tol:g}); check that hsl and wfh are consistent with workers")
+    return counts.reshape(n, N_SEGMENTS), status
 
 
-def derive_segment_shares(attributes: xr.Dataset, *, b_qual: float = 0.5, b_pay: float = 0.5) -> np.ndarray:
+def derive_segment_shares(skills: xr.Dataset, **options: Any) -> np.ndarray:
     """Shares of each LAD's workers by segment, shape (n, 16), rows summing to 1.
 
     Parameters
     ----------
-    attributes : xarray.Dataset
-        From :func:`migravity.geodata.load_attributes`: ``qual_l3plus``, ``weekly_pay``,
-        ``wfh_share``, ``workers``.
-    b_qual, b_pay : float
-        Slopes of the logistic tilt of the high-skilled share (assumed).
+    skills : xarray.Dataset
+        From :func:`migravity.geodata.skills.load_skills`: ``hsl_2021``, ``workers_2021``, ``wfh_2021``.
+    **options
+        Passed to :func:`fit_segments`.
     """
-    workers = attributes["workers"].to_numpy().astype(float)
-    high = high_skill_shares(attributes["qual_l3plus"].to_numpy().astype(float),
-                             attributes["weekly_pay"].to_numpy().astype(float), workers,
-                             b_qual=b_qual, b_pay=b_pay)
-    cls = class_shares(high, attributes["wfh_share"].to_numpy().astype(float), workers)
-    out = np.concatenate([high[:, None] * cls[:, 0, :], (1 - high[:, None]) * cls[:, 1, :]], axis=1)
-    return out / out.sum(axis=1, keepdims=True)
+    workers = skills["workers_2021"].to_numpy().astype(float)
+    counts, _ = fit_segments(skills["hsl_2021"].to_numpy().astype(float), workers,
+                             skills["wfh_2021"].to_numpy().astype(float), **options)
+    return counts / workers[:, None]
+
+
+def segment_counts(zones: ZoneSet, data_dir: DataDir = None, *, hsl_base: HslBase = "nssec",
+                   **options: Any) -> tuple[np.ndarray, FitStatus]:
+    """Census 2021 workers of each zone by segment, (n, 16), fitted by :func:`fit_segments` on the real data.
+
+    Parameters
+    ----------
+    zones : migravity.geodata.ZoneSet
+        The study area.
+    data_dir : path-like, optional
+        The data directory.
+    hsl_base : {"nssec", "occupation"}
+        The HSL measure (:func:`migravity.geodata.skills.load_skills`).
+    **options
+        Passed to :func:`fit_segments`.
+    """
+    from migravity.geodata.skills import load_skills
+
+    sk = load_skills(zones, data_dir, hsl_base=hsl_base)
+    return fit_segments(sk["hsl_2021"].to_numpy().astype(float), sk["workers_2021"].to_numpy().astype(float),
+                        sk["wfh_2021"].to_numpy().astype(float), **options)
 
 
 def read_segment_table(path: str | os.PathLike[str], codes: tuple[str, ...]) -> np.ndarray:

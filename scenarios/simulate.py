@@ -48,9 +48,10 @@ class ModelInputs:
     imd_quintile : ndarray
         IMD 2019 quintile (1 = most deprived, within nation).
     workers : ndarray
-        Census 2021 residents in work: the initial stock of all segments.
+        Census 2021 residents in work (TS061): the initial stock of all segments.
     shares : ndarray, shape (n, 16)
-        Derived segment shares of each LAD's workers.
+        Segment shares of each LAD's workers, fitted by IPF so that each LAD's HSL and mainly-at-home
+        counts are the Census 2021 ones (:func:`~migravity.scenarios.segments.fit_segments`).
     move_rate : ndarray
         Census 2021 inter-LAD out-migrants / usual residents, per origin.
     log_dist, border : ndarray, shape (n, n)
@@ -143,16 +144,21 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         Parameters already calibrated on these zones.
     """
     from migravity.geodata import contiguity_matrix, distance_matrix, load_attributes, load_flows
+    from migravity.geodata.skills import load_skills
     from migravity.scenarios.params import calibrate_parameters
 
-    attrs = load_attributes(zones, data_dir)
+    skills = load_skills(zones, data_dir)
+    # Census 2021 TS061 workers and their share working mainly at or from home replace ODWP01EW's
+    # (whose category 1 also holds "no fixed place"), for the segments and the calibrated WFH interactions.
+    attrs = load_attributes(zones, data_dir).assign(
+        workers=skills["workers_2021"], wfh_workers=skills["wfh_2021"], wfh_share=skills["wfh_share_2021"])
     params = params if params is not None else calibrate_parameters(zones, attrs, data_dir)
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
     np.fill_diagonal(mig, 0.0)
     out = mig.sum(axis=1)
     pop = attrs["pop_census2021"].to_numpy().astype(float)
     workers = attrs["workers"].to_numpy().astype(float)
-    shares = derive_segment_shares(attrs)
+    shares = derive_segment_shares(skills)
     g = segment_intensity()
     g_nat = float((workers[:, None] * shares).sum(axis=0) @ g / workers.sum())
     move_rate = np.clip(out / pop, 0.0, 1.0)
