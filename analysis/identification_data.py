@@ -20,13 +20,10 @@ Per LAD:
     HPSSA median price, year to March of the census year; ASHE median weekly pay, April of it.
 
 Job accessibility ``A_j = sum_k jobs_k d_jk^beta`` uses the commuting deterrence ``beta``
-calibrated (doubly-constrained PPML, log distance and shared border) on the Census 2011 commuting
-flows (WU03UK, 2011 census-merged districts mapped to 2023 codes: the six districts recoded in
-2012-2014 renamed, the merged Westminster+City of London split by Census 2011 population).
-
-Where the loaders written alongside this module (``geodata.skills``, ``geodata.covariates``) are
-not importable, private fallbacks marked ``_fallback`` compute the same variables from the files
-(recorded in ``IdentificationData.sources``).
+calibrated (doubly-constrained PPML, log distance and shared border, robust SE) on the Census 2011
+commuting flows (WU03UK on 2011 census-merged districts, harmonised with ``code_map("2011cm", ...)``:
+the districts recoded in 2013 renamed, the merged Westminster+City of London split by Census 2011
+population).
 """
 
 from __future__ import annotations
@@ -44,11 +41,6 @@ from migravity.geodata.zones import ZoneSet
 PERIODS: tuple[str, str] = ("2011", "2021")
 SKILL_VARS: tuple[str, ...] = ("teleworkability_2011", "wfh_share_2021", "workers_2021", "jobs_2011", "jobs_2021")
 
-#: 2011 census-merged district codes of WU03UK -> the 2016 codes the code chain starts from.
-_CMLAD_TO_2016 = {"E06000048": "E06000057", "E07000097": "E07000242", "E07000100": "E07000240",
-                  "E07000101": "E07000243", "E07000104": "E07000241", "E08000020": "E08000037",
-                  "E41000324": "E09000033", "E41000052": "E06000052"}
-_COMMUTE_SPECIAL = ("WFH", "NOFIXED", "OFFSHORE", "OUTSIDEUK")
 
 
 @dataclass(frozen=True)
@@ -117,85 +109,36 @@ def _check_complete(name: str, values: np.ndarray, codes: tuple[str, ...]) -> np
 
 
 def _skills(zones: ZoneSet, data_dir: DataDir, sources: dict[str, str]) -> dict[str, np.ndarray]:
-    try:
-        from migravity.geodata.skills import load_skills  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        sources["skills"] = "fallback: analysis.identification_data._skills_fallback"
-        return _skills_fallback(zones, data_dir)
-    sources["skills"] = "migravity.geodata.skills.load_skills"
+    from migravity.geodata.skills import load_skills
+
+    sources["skills"] = "migravity.geodata.skills.load_skills (Census QS606EW, TS061, WU03UK, ODWP01EW)"
     frame = _frame_of(load_skills(zones, data_dir), zones.codes)
     return {v: _check_complete(v, frame[v].to_numpy(dtype=float), zones.codes) for v in SKILL_VARS}
 
 
-# ---- FALLBACK (until geodata.skills lands): teleworkability and jobs straight from the files ----------
-
-#: Share of each SOC2010 major group's jobs that can be done from home (Dingel-Neiman O*NET
-#: classification aggregated to UK SOC major groups; fallback only).
-_TELE_SCORE_FALLBACK = {"soc1_managers_directors": 0.85, "soc2_professional": 0.80, "soc3_assoc_prof_tech": 0.65,
-                        "soc4_admin_secretarial": 0.85, "soc5_skilled_trades": 0.05, "soc6_caring_leisure": 0.10,
-                        "soc7_sales_customer": 0.20, "soc8_process_plant": 0.02, "soc9_elementary": 0.05}
-
-
-def _skills_fallback(zones: ZoneSet, data_dir: DataDir) -> dict[str, np.ndarray]:  # pragma: no cover - fallback
-    from migravity.geodata.attributes import load_attributes
-    from migravity.geodata.datadir import resolve_data_dir
-    from migravity.geodata.harmonise import code_map, harmonise_values
-
-    path = resolve_data_dir(data_dir) / "census2011" / "census2011_qs606ew_occupation_major_lad21.csv"
-    occ = pd.read_csv(path).rename(columns={"lad21cd": "code"})
-    cols = list(_TELE_SCORE_FALLBACK)
-    occ, _ = harmonise_values(occ[["code", *cols]], code_map("2021", zones.vintage, data_dir), cols, how="sum",
-                              dataset="census2011_qs606ew")
-    occ = occ.set_index("code").reindex(list(zones.codes))
-    counts = occ[cols].to_numpy(dtype=float)
-    tele = counts @ np.array(list(_TELE_SCORE_FALLBACK.values())) / counts.sum(axis=1)
-    attrs = load_attributes(zones, data_dir)
-    commute, wfh_home = commute2011(zones, data_dir)
-    return {"teleworkability_2011": tele,
-            "wfh_share_2021": attrs["wfh_share"].to_numpy().astype(float),
-            "workers_2021": attrs["workers"].to_numpy().astype(float),
-            "jobs_2011": commute.sum(axis=0) + wfh_home,
-            "jobs_2021": attrs["jobs"].to_numpy().astype(float)}
-
-
 def _dated(zones: ZoneSet, data_dir: DataDir, period: str, sources: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        from migravity.geodata.covariates import load_dated_covariates  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        # FALLBACK (until geodata.covariates lands): the model ladder's dated variables
-        from migravity.analysis.ladder_data import zone_attributes
+    from migravity.geodata.covariates import load_dated_covariates
 
-        sources["covariates"] = "fallback: analysis.ladder_data.zone_attributes"
-        frame, _ = zone_attributes(period, zones, data_dir)
-    else:
-        sources["covariates"] = "migravity.geodata.covariates.load_dated_covariates"
-        frame = _frame_of(load_dated_covariates(zones, int(period), data_dir), zones.codes)
+    sources["covariates"] = "migravity.geodata.covariates.load_dated_covariates (HPSSA, ASHE)"
+    frame = _frame_of(load_dated_covariates(zones, 2011 if period == "2011" else 2021, data_dir), zones.codes)
     return (_check_complete(f"house_price {period}", frame["house_price"].to_numpy(dtype=float), zones.codes),
             _check_complete(f"weekly_pay {period}", frame["weekly_pay"].to_numpy(dtype=float), zones.codes))
 
 
-def commute2011(zones: ZoneSet, data_dir: DataDir = None) -> tuple[np.ndarray, np.ndarray]:
-    """Census 2011 WU03UK commuting on ``zones``: the (n, n) residence x workplace matrix and WFH by residence.
+def commute2011(zones: ZoneSet, data_dir: DataDir = None) -> np.ndarray:
+    """Census 2011 WU03UK commuting on ``zones``: the (n, n) residence x workplace matrix.
 
-    The 2011 census-merged district codes are renamed to 2016 codes (:data:`_CMLAD_TO_2016`) and
-    harmonised to the zones' vintage (merged Westminster+City of London split by Census 2011
-    population); flows to or from outside the zones, no fixed place, offshore and abroad are left out.
+    Harmonised from the 2011 census-merged districts to the zones' vintage; flows to or from
+    outside the zones, working at home, no fixed place, offshore and abroad are left out.
     """
     from migravity.geodata.flows import restrict_to_zones
     from migravity.geodata.harmonise import code_map, harmonise_od
     from migravity.geodata.readers import load
 
     raw = load("commute2011", data_dir)
-    raw = raw.assign(origin=raw.origin.replace(_CMLAD_TO_2016), destination=raw.destination.replace(_CMLAD_TO_2016))
-    raw = raw[~raw.origin.str.startswith("95")]  # Northern Ireland (old LGD codes, outside any study area here)
-    wfh = raw[raw.destination == "WFH"].assign(destination=lambda d: d.origin)
-    cmap = code_map("2016m", zones.vintage, data_dir)
-    od, rep = harmonise_od(raw[~raw.destination.isin(_COMMUTE_SPECIAL) & ~raw.destination.str.startswith("95")],
-                           cmap, dataset="commute2011")
-    mat = restrict_to_zones(od, zones, rep)
-    od_wfh, rep_w = harmonise_od(wfh, cmap, dataset="commute2011")
-    wfh_home = np.diag(restrict_to_zones(od_wfh, zones, rep_w)).copy()
-    return mat, wfh_home
+    keep = raw.origin.str.match(r"^[EWS]\d{8}$") & raw.destination.str.match(r"^[EWS]\d{8}$")
+    od, rep = harmonise_od(raw[keep], code_map("2011cm", zones.vintage, data_dir), dataset="commute2011")
+    return restrict_to_zones(od, zones, rep)
 
 
 def commute_deterrence_2011(zones: ZoneSet, distance: np.ndarray, border: np.ndarray,
@@ -206,7 +149,7 @@ def commute_deterrence_2011(zones: ZoneSet, distance: np.ndarray, border: np.nda
     """
     from migravity.engine import calibrate_arrays
 
-    mat, _ = commute2011(zones, data_dir)
+    mat = commute2011(zones, data_dir)
     off = ~np.eye(len(zones), dtype=bool)
     res = calibrate_arrays(mat, cost=distance, pair_terms={"border": border}, mask=off, constraint="doubly",
                            se="robust", strict=True)
