@@ -418,8 +418,9 @@ class IdentificationReport:
                "", "Change design (PPML; FE origin x period, destination x period, pair):"]
         out.append(f"  {'spec':<17}{'term':<20}{'cluster':<20}{'estimate':>10}{'SE':>9}{'p':>8}{'WFH-scaled':>12}")
         for r in self.change.itertuples():
+            scaled = f"{r.wfh_estimate:>12.4f}" if np.isfinite(r.wfh_estimate) else ""
             out.append(f"  {r.spec:<17}{r.term:<20}{r.cluster:<20}{r.estimate:>10.4f}{r.std_error:>9.4f}"
-                       f"{r.p_value:>8.3f}{r.wfh_estimate:>12.4f}")
+                       f"{r.p_value:>8.3f}{scaled}")
         out += ["", "Price and pay (PPML; FE origin x period, pair; origin+destination clustered):"]
         for r in self.price.itertuples():
             out.append(f"  {r.spec:<17}{r.term:<20}{r.estimate:>10.4f}{r.std_error:>9.4f}{r.p_value:>8.3f}")
@@ -520,8 +521,9 @@ def identify(zones: ZoneSet, data_dir: DataDir = None, *, reporter: Reporter = S
         task.advance()
     change = pd.DataFrame(change_rows)
     change["parameter"] = change["term"].map(CHANGE_TERMS).fillna("")
-    change["wfh_estimate"] = change["estimate"] / change["scale"]
-    change["wfh_std_error"] = change["std_error"] / change["scale"]
+    wfh_term = change["term"].isin(list(CHANGE_TERMS))  # the control stays on its own scale
+    change["wfh_estimate"] = np.where(wfh_term, change["estimate"] / change["scale"], np.nan)
+    change["wfh_std_error"] = np.where(wfh_term, change["std_error"] / change["scale"], np.nan)
     price = pd.DataFrame(price_rows)
     price["parameter"] = price["term"].map(PRICE_TERMS).fillna("")
     placebo = pd.DataFrame(placebo_rows)
