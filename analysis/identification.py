@@ -382,6 +382,18 @@ class IdentificationReport:
         g = self.loro.groupby(["design", "term"])["estimate"]
         return pd.DataFrame({"min": g.min(), "max": g.max(), "n_regions": g.size()}).reset_index()
 
+    def placebo_side_by_side(self) -> pd.DataFrame:
+        """The cross-section WFH terms on the 2011 and the 2021 flows side by side, with the verdict."""
+        pl = self.placebo[~self.placebo["control"].astype(bool) & self.placebo["term"].isin(CROSS_WFH_TERMS)]
+        wide = pl.pivot_table(index=["exposure", "term"], columns="flows",
+                              values=["estimate", "std_error", "p_value"], aggfunc="first")
+        wide.columns = [f"{v}_{y}" for v, y in wide.columns]
+        wide = wide.reset_index()
+        wide["fails"] = [self.placebo_fails[f"{e}:{t}"] for e, t in zip(wide["exposure"], wide["term"], strict=True)]
+        cols = ["exposure", "term", *(f"{v}_{y}" for y in ("2011", "2021") for v in ("estimate", "std_error",
+                                                                                   "p_value")), "fails"]
+        return wide[cols]
+
     def evidence(self) -> ScenarioEvidence:
         """What the scenario model takes: decisions, covariance of the identified ones, specifications."""
         return ScenarioEvidence(dict(self.decisions), self.vcov.copy(), self.identified_names,
@@ -395,6 +407,7 @@ class IdentificationReport:
         fs = self.first_stage
         return {
             "change": records(self.change), "price": records(self.price), "placebo": records(self.placebo),
+            "placebo_side_by_side": records(self.placebo_side_by_side()),
             "placebo_fails": dict(self.placebo_fails), "cross_section_fails": self.cross_section_fails,
             "loro": records(self.loro), "loro_range": records(self.loro_range()),
             "first_stage": {"a": fs.a, "b": fs.b, "r2": fs.r2, "national_wfh": fs.national_wfh,
@@ -424,15 +437,18 @@ class IdentificationReport:
         out += ["", "Price and pay (PPML; FE origin x period, pair; origin+destination clustered):"]
         for r in self.price.itertuples():
             out.append(f"  {r.spec:<17}{r.term:<20}{r.estimate:>10.4f}{r.std_error:>9.4f}{r.p_value:>8.3f}")
-        out += ["", "Placebo: cross-section (origin, destination FE; two-way clustered) on 2011 vs 2021 flows:"]
-        pl = self.placebo[self.placebo.term.isin((*CROSS_WFH_TERMS, CONTROL_TERM))]
-        for r in pl.itertuples():
-            tag = " + price sorting" if r.control else ""
-            out.append(f"  flows {r.flows}  {r.exposure + tag:<36}{r.term:<15}{r.estimate:>9.4f}"
-                       f"{r.std_error:>9.4f}{r.p_value:>8.3f}")
-        verdict = "FAILS (pre-COVID flows show the same effect)" if self.cross_section_fails else "passes"
-        out.append(f"  cross-section design {verdict}: " +
-                   ", ".join(f"{k} {'fails' if v else 'ok'}" for k, v in self.placebo_fails.items()))
+        out += ["", "Placebo: cross-section (origin, destination FE; 2011-dated A and H; two-way clustered), "
+                "2011 (pre-COVID) vs 2021 flows:",
+                f"  {'exposure':<22}{'term':<14}{'2011 est (SE)':>20}{'2021 est (SE)':>20}  verdict"]
+        for r in self.placebo_side_by_side().itertuples():
+            out.append(f"  {r.exposure:<22}{r.term:<14}{f'{r.estimate_2011:.4f} ({r.std_error_2011:.4f})':>20}"
+                       f"{f'{r.estimate_2021:.4f} ({r.std_error_2021:.4f})':>20}  "
+                       f"{f'fails (p2011 = {r.p_value_2011:.3g})' if r.fails else 'ok'}")
+        ctl = self.placebo[self.placebo["control"].astype(bool) & ~self.placebo["term"].isin(list(PAIR_TERMS))]
+        out.append("  2021 flows + origin x destination log price: " + ", ".join(
+            f"{r.term} {r.estimate:.4f} ({r.std_error:.4f})" for r in ctl.itertuples()))
+        verdict = "FAILS the placebo (pre-COVID flows show the same effect)" if self.cross_section_fails else "passes"
+        out.append(f"  the cross-section design {verdict}")
         out += ["", "Leave-one-region-out range (10 regions):"]
         for r in self.loro_range().itertuples():
             out.append(f"  {r.design:<8}{r.term:<20}[{r.min:.4f}, {r.max:.4f}]")

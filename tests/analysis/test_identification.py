@@ -106,6 +106,17 @@ def test_report_on_real_data(identification_report):
     np.testing.assert_allclose(main["wfh_estimate"], main["estimate"] / rep.first_stage.b)
 
 
+def test_placebo_side_by_side(identification_report):
+    side = identification_report.placebo_side_by_side()
+    assert len(side) == 4  # two exposures x two WFH terms
+    assert {"estimate_2011", "std_error_2011", "estimate_2021", "std_error_2021", "fails"} <= set(side.columns)
+    for r in side.itertuples():
+        assert r.fails == (r.p_value_2011 < 0.05 and np.sign(r.estimate_2011) == np.sign(r.estimate_2021))
+    # the price-sorting control row carries no WFH-scaled value
+    ctl = identification_report.change[identification_report.change.term == "price_sorting"]
+    assert ctl.wfh_estimate.isna().all()
+
+
 def test_evidence_contract(identification_report):
     ev = identification_report.evidence()
     assert isinstance(ev, ScenarioEvidence)
@@ -130,8 +141,9 @@ def test_evidence_contract(identification_report):
 
 def test_json_round_trip(identification_report):
     payload = json.loads(dumps(identification_report.to_dict()))
-    assert {"change", "price", "placebo", "placebo_fails", "cross_section_fails", "loro", "loro_range",
-            "first_stage", "decisions", "identified_names", "vcov", "specifications", "notes"} <= set(payload)
+    assert {"change", "price", "placebo", "placebo_side_by_side", "placebo_fails", "cross_section_fails", "loro",
+            "loro_range", "first_stage", "decisions", "identified_names", "vcov", "specifications",
+            "notes"} <= set(payload)
     for name, d in identification_report.decisions.items():
         got = payload["decisions"][name]
         assert got["status"] == d.status and got["value"] == pytest.approx(d.value)
