@@ -1,7 +1,9 @@
 """Scenario parameters as the evidence gives them: identified (estimate + clustered covariance) or assumed (range)."""
 from __future__ import annotations
+
 from dataclasses import dataclass, field
 from typing import Literal
+
 import numpy as np
 
 Status = Literal["identified", "assumed"]

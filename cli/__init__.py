@@ -58,6 +58,7 @@ def _register() -> None:
     from migravity.cli.calibrate import register as register_engine
     from migravity.cli.data import register as register_geodata
     from migravity.cli.export import register as register_export
+    from migravity.cli.identify import register as register_identify
     from migravity.cli.places import register as register_places
     from migravity.cli.report import register as register_report
     from migravity.cli.scenarios import register as register_scenarios
@@ -68,6 +69,7 @@ def _register() -> None:
     register_scenarios(app)
     register_export(app)
     register_places(app)
+    register_identify(app)
 
 
 _register()

@@ -119,3 +119,21 @@ def small_table() -> pd.DataFrame:
     t["contig"] = t["border"]
     t["pop_o_log"] = np.log(t["pop_o"])
     return t
+
+
+@pytest.fixture(scope="session")
+def identification_data(data_dir: Path) -> Any:
+    """The identification analysis's 2011/2021 panel data (E&W, 2023 codes), loaded once."""
+    from migravity.analysis.identification_data import load_identification_data
+    from migravity.geodata import load_zones
+
+    return load_identification_data(load_zones("2023", "EW", data_dir), data_dir)
+
+
+@pytest.fixture(scope="session")
+def identification_report(data_dir: Path, identification_data: Any) -> Any:
+    """``identify`` on the real data, computed once for the analysis and CLI tests."""
+    from migravity.analysis.identification import identify
+    from migravity.geodata import load_zones
+
+    return identify(load_zones("2023", "EW", data_dir), data_dir, data=identification_data)
