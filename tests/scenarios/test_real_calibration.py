@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from migravity.scenarios.params import STAGE1_SOURCE, STAGE2_SOURCE
 from migravity.scenarios.segments import N_CLASSES
 from migravity.scenarios.simulate import baseline_of, simulate
 from migravity.scenarios.spec import load_scenario
@@ -68,18 +67,23 @@ def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inp
     np.testing.assert_allclose(inflow.sum(), movers.sum(), rtol=1e-10)
 
 
-def test_two_stage_parameters_are_documented_and_plausible(real_inputs):
+def test_parameters_come_from_the_identification_and_are_plausible(real_inputs):
     inputs, mig = real_inputs
     inflow = (mig * (1 - np.eye(inputs.n))).sum(axis=0)
     table = inputs.params.table().set_index("parameter")
-    assert table.loc["beta_distance", "source"] == STAGE1_SOURCE
-    assert table.loc["theta_price", "source"] == STAGE2_SOURCE
+    # default evidence: the identification from change (analysis.identification), two-way clustered
+    assert "change" in table.loc["delta_wfh_access", "source"]
+    assert "clustered" in table.loc["beta_distance", "source"]
+    assert table.loc["delta_wfh_access", "status"] == "identified"
+    assert table.loc["delta_wfh_price", "status"] == "assumed"  # fails the price-sorting check
     assert table.loc["price_elasticity_cap", "status"] == "assumed"
-    assert table.loc["delta_wfh_price", "status"] == "identified"
-    assert table.loc["theta_pay", "status"] == "assumed"  # the cross-section pay coefficient is not credible
+    assert table.loc["theta_price", "status"] == "identified"
     p = inputs.params.mean
     assert -2.0 < p["beta_distance"] < -1.0 and p["gamma_border"] > 0
-    assert p["delta_wfh_access"] < 0 and p["delta_wfh_price"] < 0  # remote workers: less access, more price
+    assert p["delta_wfh_access"] < 0 and p["theta_price"] < 0
+    lo, hi = inputs.params.ranges["delta_wfh_price"]
+    assert lo <= 0.0 <= hi  # the assumed range covers zero
+    assert inputs.params.beta_commute < -2.0  # Census 2011 commuting deterrence, as in the identification
     np.testing.assert_allclose(np.average(inputs.params.residual, weights=inflow), 0.0, atol=1e-8)  # WLS weights
 
 
