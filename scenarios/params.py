@@ -523,9 +523,10 @@ def evidence_from_cross_section(zones: ZoneSet, attributes: xr.Dataset | None = 
                                 data_dir: DataDir = None) -> ScenarioEvidence:
     """The scenario evidence of the two-stage Census 2021 cross-section calibration (see the module docs).
 
-    A stand-in for the identification module: stage-1 and ``theta_price`` identified (robust
-    covariance, not clustered), ``theta_pay`` left to the scenario model's assumption; two
-    specifications (``cross_section``, ``no_pay_control``).
+    The design the scenarios used before the identification from change: it fails the 2011 placebo
+    (see :mod:`migravity.analysis.identification`) and is kept only for comparison. Stage-1 and
+    ``theta_price`` marked identified (robust covariance, not clustered), ``theta_pay`` left to the
+    scenario model's assumption; two specifications (``cross_section``, ``no_pay_control``).
 
     Parameters
     ----------
