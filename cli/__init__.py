@@ -62,6 +62,7 @@ def _register() -> None:
     from migravity.cli.places import register as register_places
     from migravity.cli.report import register as register_report
     from migravity.cli.scenarios import register as register_scenarios
+    from migravity.cli.validate import register as register_validate
 
     register_geodata(app)
     register_engine(app)
@@ -70,6 +71,7 @@ def _register() -> None:
     register_export(app)
     register_places(app)
     register_identify(app)
+    register_validate(app)
 
 
 _register()

@@ -348,17 +348,19 @@ class Scorecard:
         for (line, section), block in self.lines.groupby(["line", "section"], sort=False):
             out.append("")
             out.append(f"{line}. {section}")
-            out.append(f"   {'predicted':<30}{'level':<8}{'metric':<22}{'model':>10}  {'benchmark':<34}"
+            out.append(f"   {'predicted':<30}{'level':<10}{'metric':<27}{'model':>10}  {'benchmark':<40}"
                        f"{'bench':>10}  beats?")
             for r in block.itertuples(index=False):
                 verdict = "yes" if r.beats_benchmark else "NO"
-                out.append(f"   {str(r.predicted)[:29]:<30}{str(r.level)[:7]:<8}{str(r.metric)[:21]:<22}"
-                           f"{_fmt(r.model):>10}  {str(r.benchmark)[:33]:<34}{_fmt(r.benchmark_score):>10}  {verdict}")
+                model, bench = (("pass" if r.beats_benchmark else "fail"), "") if r.line == 4 else \
+                    (_fmt(r.model), _fmt(r.benchmark_score))
+                out.append(f"   {str(r.predicted)[:29]:<30}{str(r.level)[:9]:<10}{str(r.metric)[:26]:<27}"
+                           f"{model:>10}  {str(r.benchmark)[:39]:<40}{bench:>10}  {verdict}")
         n, k = len(self.lines), int(self.lines["beats_benchmark"].sum())
-        out += ["", f"The model beats the benchmark on {k} of {n} rows; it does NOT on {n - k}:"]
-        for r in self.losses().itertuples(index=False):
-            out.append(f"   line {r.line}: {r.predicted}, {r.level}, {r.metric}: model {_fmt(r.model)} vs "
-                       f"{r.benchmark} {_fmt(r.benchmark_score)}")
+        out += ["", f"The model beats its benchmark on {k} of {n} rows; it does NOT on {n - k}:"]
+        for line, block in self.lines.groupby("line", sort=True):
+            lost = int((~block["beats_benchmark"].astype(bool)).sum())
+            out.append(f"   line {line}: loses {lost} of {len(block)} rows")
         if "line3" in self.details:
             out.append("")
             out.append("Note: the scenario model's baseline destination choice IS a persistence pivot (observed "
@@ -654,8 +656,8 @@ def identification_line(report: IdentificationReport) -> tuple[list[dict[str, An
     term_param = {"wfh_x_access": "delta_wfh_access", "wfh_x_price": "delta_wfh_price"}
     for key, fails in report.placebo_fails.items():
         exposure, term = key.split(":")
-        add(term_param.get(term, term), f"placebo ({exposure})", not fails, float(fails), 0.0,
-            "cross-section on 2011 flows: no same-sign p<0.05")
+        add(term_param.get(term, term), "placebo: x-section, " + ("WFH" if exposure == "wfh_share_2021" else "tele"),
+            not fails, float(fails), 0.0, "no same-sign p<0.05 effect on 2011 flows")
     change = report.change
     two_way = change[change["cluster"] == "origin+destination"]
     for table, terms, control_spec in ((two_way, CHANGE_TERMS, "price_sorting"), (report.price, PRICE_TERMS,
