@@ -683,7 +683,8 @@ def identification_line(report: IdentificationReport) -> tuple[list[dict[str, An
 
 
 def validate(zones: ZoneSet, data_dir: DataDir = None, *, seed: int = DEFAULT_SEED, holdout: float = HOLDOUT_SHARE,
-             identification: bool = True, reporter: Reporter = SILENT) -> Scorecard:
+             identification: bool = True, reporter: Reporter = SILENT, data: IdentificationData | None = None,
+             report: IdentificationReport | None = None) -> Scorecard:
     """Compute the backtest scorecard (module docs) on the real data of ``zones``.
 
     Parameters
@@ -700,6 +701,10 @@ def validate(zones: ZoneSet, data_dir: DataDir = None, *, seed: int = DEFAULT_SE
         Run the identification analysis for line 4 (about 30 s); ``False`` leaves line 4 out.
     reporter : Reporter
         Progress sink.
+    data : IdentificationData, optional
+        The identification data of ``zones`` already loaded (flows, distances, borders): not read again.
+    report : IdentificationReport, optional
+        The identification report already computed for ``zones`` (line 4): not computed again.
 
     Returns
     -------
@@ -713,26 +718,25 @@ def validate(zones: ZoneSet, data_dir: DataDir = None, *, seed: int = DEFAULT_SE
     rows: list[dict[str, Any]] = []
     details: dict[str, Any] = {}
     with reporter.progress("loading the data"):
-        if identification:
+        id_data = data
+        if identification and id_data is None and report is None:
             from migravity.analysis.identification_data import load_identification_data
 
             id_data = load_identification_data(zones, data_dir)
-            data = load_validation_data(zones, data_dir, identification=id_data)
-        else:
-            data = load_validation_data(zones, data_dir)
+        vdata = load_validation_data(zones, data_dir, identification=id_data)
     seconds["load"] = time.perf_counter() - t0
-    rate = move_rates(data.components)
-    choice = choice_from_flows(data.flows["2011"])
+    rate = move_rates(vdata.components)
+    choice = choice_from_flows(vdata.flows["2011"])
     t = time.perf_counter()
     with reporter.progress("hindcast 2011 -> 2021 and net migration"):
-        r1, d1 = hindcast_line(data, rate, choice)
-        r2, d2 = net_migration_line(data, rate, choice)
+        r1, d1 = hindcast_line(vdata, rate, choice)
+        r2, d2 = net_migration_line(vdata, rate, choice)
     rows += r1 + r2
     details["line1"], details["line2"] = d1, d2
     seconds["lines_1_2"] = time.perf_counter() - t
     t = time.perf_counter()
     with reporter.progress("origin-destination fit on held-out flows"):
-        r3, d3 = od_line(data, seed=seed, holdout=holdout, data_dir=data_dir)
+        r3, d3 = od_line(vdata, seed=seed, holdout=holdout, data_dir=data_dir)
     rows += r3
     details["line3"] = d3
     seconds["line_3"] = time.perf_counter() - t
@@ -740,7 +744,8 @@ def validate(zones: ZoneSet, data_dir: DataDir = None, *, seed: int = DEFAULT_SE
         from migravity.analysis.identification import identify
 
         t = time.perf_counter()
-        report = identify(zones, data_dir, reporter=reporter, data=id_data)
+        if report is None:
+            report = identify(zones, data_dir, reporter=reporter, data=id_data)
         r4, d4 = identification_line(report)
         rows += r4
         details["line4"] = d4

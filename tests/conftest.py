@@ -137,3 +137,13 @@ def identification_report(data_dir: Path, identification_data: Any) -> Any:
     from migravity.geodata import load_zones
 
     return identify(load_zones("2023", "EW", data_dir), data_dir, data=identification_data)
+
+
+@pytest.fixture(scope="session")
+def validation_scorecard(data_dir: Path, identification_data: Any, identification_report: Any) -> Any:
+    """``migravity validate``'s scorecard on the real data, computed once (reusing the identification fixtures)."""
+    from migravity.geodata import load_zones
+    from migravity.scenarios.validate import validate
+
+    return validate(load_zones("2023", "EW", data_dir), data_dir, data=identification_data,
+                    report=identification_report)
