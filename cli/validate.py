@@ -15,7 +15,8 @@ def validate_cmd(
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="Data directory (default: the global --data-dir, $MIGRAVITY_DATA or the cache).")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the scorecard as JSON (- = stdout).")] = None,
-    chart: Annotated[Path | None, typer.Option("--chart", help="Write the scorecard chart (.png, .svg or .pdf).")] = None,
+    chart: Annotated[Path | None, typer.Option(
+        "--chart", help="Write the scorecard chart (.png, .svg or .pdf).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random held-out pairs.")] = 2021,
 ) -> None:
     """Backtest the scenario model: hindcast 2011 -> 2021, net internal migration 2012-2020, held-out

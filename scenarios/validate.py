@@ -468,7 +468,8 @@ def hindcast_line(data: ValidationData, rate: np.ndarray, choice: np.ndarray,
         for level, agg in (("LAD", lambda x: x), ("region", lambda x: group_sum(x, np.array(data.regions), labels))):
             o, m, t, b = agg(obs), agg(model), agg(trend), agg(s11)
             scores = {
-                "model": {"mape": mape(o, m), "share_rmse": share_rmse(o, m), "growth_corr": growth_correlation(b, o, m)},
+                "model": {"mape": mape(o, m), "share_rmse": share_rmse(o, m),
+                          "growth_corr": growth_correlation(b, o, m)},
                 "no_change": {"mape": mape(o, b), "share_rmse": share_rmse(o, b), "growth_corr": 0.0},
                 "national_trend": {"mape": mape(o, t), "share_rmse": share_rmse(o, t), "growth_corr": 0.0},
             }
@@ -485,6 +486,11 @@ def hindcast_line(data: ValidationData, rate: np.ndarray, choice: np.ndarray,
         details["targets"][target] = {
             "stock_2011": float(s11.sum()), "stock_2021": float(obs.sum()), "scores": per_level,
             "observed_growth_sd": float(np.std(obs / s11 - 1.0)), "model_growth_sd": float(np.std(model / s11 - 1.0)),
+            "regions": {data.region_names[lab]: {
+                "observed_growth": float(ro / rb - 1.0), "model_growth": float(rm / rb - 1.0),
+                "national_growth": float(obs.sum() / s11.sum() - 1.0)}
+                for lab, ro, rm, rb in zip(labels, *(group_sum(x, np.array(data.regions), labels)
+                                                     for x in (obs, model, s11)), strict=True)},
         }
     return rows, details
 
@@ -513,7 +519,8 @@ def net_migration_line(data: ValidationData, rate: np.ndarray, choice: np.ndarra
         details["by_year"][level] = {str(y): {"model_rmse": rmse(o[k], m[k]), "persistence_rmse": rmse(o[k], p[k]),
                                               "zero_rmse": rmse(o[k], z[k]), "model_corr": correlation(o[k], m[k])}
                                      for k, y in enumerate(yrs)}
-        for bench, bname in (("zero", "zero net migration"), ("persistence", f"persistence (year to mid-{PERSISTENCE_YEAR})")):
+        for bench, bname in (("zero", "zero net migration"),
+                             ("persistence", f"persistence (year to mid-{PERSISTENCE_YEAR})")):
             rows.append(_row(2, section, "net internal migration", level, "RMSE (persons/yr)", "lower",
                              sc["model"]["rmse"], bname, sc[bench]["rmse"]))
             rows.append(_row(2, section, "net internal migration", level, "correlation", "higher",
@@ -543,7 +550,7 @@ def od_line(data: ValidationData, *, seed: int = DEFAULT_SEED, holdout: float = 
     # (a) random held-out pairs
     rng = np.random.default_rng(seed)
     oi, dj = np.nonzero(off)
-    pick = rng.permutation(oi.size)[: int(round(holdout * oi.size))]
+    pick = rng.permutation(oi.size)[: round(holdout * oi.size)]
     held = np.zeros((n, n), dtype=bool)
     held[oi[pick], dj[pick]] = True
     train = off & ~held
