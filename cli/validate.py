@@ -28,9 +28,13 @@ def validate_cmd(
     state: AppState = ctx.obj
     where = data_dir if data_dir is not None else state.data_dir
     if chart is not None:
-        from migravity.outputs.plots import check_image_path
+        from migravity.errors import ConfigError
+        from migravity.outputs.plots import IMAGE_FORMATS, check_image_path
 
-        check_image_path(chart)  # refuse a bad path before a minute of work
+        try:
+            check_image_path(chart)  # refuse a bad path before a minute of work
+        except ConfigError:
+            raise ConfigError("--chart", str(chart), "give a file name ending in " + ", ".join(IMAGE_FORMATS)) from None
     zones = load_zones("2023", "EW", where)
     card = validate(zones, where, seed=seed, reporter=state)
     if json_out:

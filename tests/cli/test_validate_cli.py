@@ -60,4 +60,5 @@ def test_validate_refuses_a_bad_chart_suffix(patched, data_dir, tmp_path, capsys
     rc = _run(["validate", "--data-dir", str(data_dir), "--chart", str(tmp_path / "card.txt")])
     assert rc == 2
     assert patched == []
-    assert ".png" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--chart" in err and ".png" in err

@@ -121,6 +121,20 @@ def test_bad_inputs_are_refused():
         v.hindcast(np.ones((1, 2)), np.full((1, 2), 0.1), np.zeros((2, 2)))
 
 
+def test_zones_and_windows_are_checked():
+    from types import SimpleNamespace
+
+    from migravity.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="England and Wales"):
+        v.validate(SimpleNamespace(codes=("S12000005",)))  # type: ignore[arg-type]
+    import xarray as xr
+
+    comp = xr.Dataset(coords={"year": np.arange(2002, 2022)})
+    with pytest.raises(ConfigError, match="window"):
+        v.move_rates(comp, (2019, 2021))
+
+
 # ---- metrics by hand ------------------------------------------------------------------------------------
 
 def test_metrics_by_hand():
