@@ -46,11 +46,21 @@ def root(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on error.")] = False,
+    accept_changed_data: Annotated[bool, typer.Option(
+        "--accept-changed-data",
+        help="Use data files whose checksum differs from the registry (recorded in JSON outputs); "
+             "same as MIGRAVITY_ACCEPT_CHANGED_DATA=1.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     """Spatial-interaction models of UK internal migration, WFH and housing-cost scenarios."""
+    if accept_changed_data:
+        import os
+
+        from migravity.geodata.datadir import ACCEPT_CHANGED_ENV
+
+        os.environ[ACCEPT_CHANGED_ENV] = "1"  # seen by every load, also in worker processes
     ctx.obj = AppState(data_dir=data_dir, quiet=quiet, debug=debug)
 
 
