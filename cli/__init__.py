@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from migravity.cli.console import AppState
-from migravity.errors import InputError, MigravityError
+from migravity.errors import ConfigError, InputError, MigravityError
 
 app = typer.Typer(
     name="migravity",
@@ -41,7 +41,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     data_dir: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--data-dir", help="Data directory (default: $MIGRAVITY_DATA, else a per-user cache)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status output.")] = False,
@@ -61,7 +61,20 @@ def root(
         from migravity.geodata.datadir import ACCEPT_CHANGED_ENV
 
         os.environ[ACCEPT_CHANGED_ENV] = "1"  # seen by every load, also in worker processes
-    ctx.obj = AppState(data_dir=data_dir, quiet=quiet, debug=debug)
+    ctx.obj = AppState(data_dir=_data_dir(data_dir), quiet=quiet, debug=debug)
+
+
+def _data_dir(value: str | None) -> Path | None:
+    """``--data-dir`` checked: an empty value (which would mean the current directory) or a file is refused."""
+    if value is None:
+        return None
+    if value.strip() == "":
+        raise ConfigError("--data-dir", value, "give a directory; an empty value would mean the current directory "
+                                               "(write --data-dir . for that)")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError("--data-dir", value, "is a file: give the data directory")
+    return path
 
 
 def _register() -> None:
@@ -136,8 +149,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write(f"migravity: error: {e}\n")
         sys.exit(2)
     except MigravityError as e:
-        if debug:
-            raise
+        if debug:  # the traceback, then the same line and exit code as without --debug
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
         sys.stderr.write(f"migravity: error: {e}\n")
         sys.exit(2 if isinstance(e, InputError) else 1)
     except KeyboardInterrupt as e:

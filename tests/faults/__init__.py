@@ -1,1 +1,1 @@
-"""Fault-injection suite (issue 14): bad data directories, bad user tables and scenario files, bad options, engine faults."""
+"""Fault-injection suite (issue 14): bad data directories, user tables, scenario files, options; engine faults."""

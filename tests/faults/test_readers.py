@@ -55,7 +55,7 @@ def test_infinite_count_rejected_like_nan(tmp_path: Path, cell: str) -> None:
 
 @pytest.mark.parametrize(("text", "problem"), [("", "empty"), (ODMG_HEADER, "no data rows")])
 def test_empty_and_header_only_files(tmp_path: Path, text: str, problem: str) -> None:
-    """Before: an empty file crashed (EmptyDataError), a header-only file loaded as no flows. After: errors naming the file."""
+    """Before: an empty file crashed (EmptyDataError), a header-only one gave no flows. After: errors naming it."""
     path = place(tmp_path, "odmg01ew", text)
     with pytest.raises(MalformedDataError, match=problem) as e:
         load("odmg01ew", tmp_path)
@@ -140,7 +140,7 @@ def test_self_intersecting_polygon(tmp_path: Path) -> None:
 
     bowtie = Polygon([(-1.6, 54.5), (-1.5, 54.6), (-1.5, 54.5), (-1.6, 54.6)])
     path = _write_boundaries(tmp_path / "b.geojson", [LONLAT[0], bowtie], "EPSG:4326")
-    with pytest.raises(MalformedDataError, match="E06000002 has an invalid geometry .*Self-intersection"):
+    with pytest.raises(MalformedDataError, match=r"E06000002 has an invalid geometry .*Self-intersection"):
         read_boundaries(path)
 
 
@@ -154,7 +154,7 @@ def test_boundaries_outside_the_uk(tmp_path: Path) -> None:
 # ---- checksums -------------------------------------------------------------------------------------------
 
 def test_changed_file_refused_unless_accepted(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before: a file differing from the registry was used silently. After: ChecksumError unless accepted, then recorded."""
+    """Before: a file differing from the registry was used silently. After: refused unless accepted, then recorded."""
     monkeypatch.delenv(datadir.ACCEPT_CHANGED_ENV, raising=False)
     monkeypatch.setattr(datadir, "_ACCEPTED", {})
     src = data_dir / "census2021" / "ts061_travel_to_work_lad21.csv"
