@@ -500,8 +500,9 @@ def _saturation_warning(est: _Estimates) -> list[str]:
             "use fewer terms or more pairs"]
 
 
-#: Condition number of the scaled Hessian of the terms above which a fit is warned near-singular.
-NEAR_SINGULAR_COND = 1e10
+#: Condition number of the scaled Hessian of the terms above which a fit is warned near-singular (the
+#: collinearity screen refuses from about 1e10: smallest eigenvalue of the correlation form below 1e-10).
+NEAR_SINGULAR_COND = 1e7
 
 
 def _near_singular_warning(fit: NewtonFit, kept_names: list[str]) -> list[str]:

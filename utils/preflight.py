@@ -21,8 +21,10 @@ from pathlib import Path
 
 from migravity.errors import ConfigError
 
-#: Largest seed accepted: NumPy seeds, and the netCDF attribute the seed is stored in, are 32-bit unsigned.
-MAX_SEED = 2**32 - 1
+#: Largest seed accepted. NumPy takes seeds up to 2**32 - 1, but ``results.nc`` is netCDF3 (scipy engine),
+#: whose integer attributes are 32-bit *signed*: a seed of 2**31 ran the whole simulation and then failed
+#: to be written. So the limit is 2**31 - 1.
+MAX_SEED = 2**31 - 1
 #: Environment variable that overrides :func:`available_memory` (bytes, or with a K/M/G/T suffix).
 MEMORY_LIMIT_ENV = "MIGRAVITY_MEMORY_LIMIT"
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -81,9 +83,10 @@ def check_memory(need: float, what: str, field: str, value: object, fix: str) ->
 
 
 def check_seed(seed: int | None, field: str = "--seed") -> None:
-    """Refuse a seed outside ``0 .. 2**32 - 1`` (:data:`MAX_SEED`)."""
+    """Refuse a seed outside ``0 .. 2**31 - 1`` (:data:`MAX_SEED`)."""
     if seed is not None and not (0 <= seed <= MAX_SEED):
-        raise ConfigError(field, seed, f"give an integer between 0 and {MAX_SEED} (2**32 - 1: NumPy and netCDF limit)")
+        raise ConfigError(field, seed, f"give an integer between 0 and {MAX_SEED} (2**31 - 1: the netCDF3 "
+                                       "results file stores it as a 32-bit signed integer)")
 
 
 def check_output_file(path: str | os.PathLike[str] | None, field: str) -> None:

@@ -148,7 +148,7 @@ def _read_csv(path: Path, dtype: dict[str, type] | None) -> pd.DataFrame:
         raise MalformedDataError(path, "the file is empty (no header, no rows)") from e
     except pd.errors.ParserError as e:
         m = _LINE.search(str(e))
-        raise MalformedDataError(path, f"cannot parse CSV ({e})", int(m.group(1)) if m else None) from e
+        raise MalformedDataError(path, f"cannot parse CSV ({' '.join(str(e).split())})", int(m.group(1)) if m else None) from e
     except (ValueError, OSError) as e:
         raise MalformedDataError(path, f"cannot read CSV ({e})") from e
 
