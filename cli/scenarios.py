@@ -54,9 +54,11 @@ def run_cmd(
     table = run.summary()
     heads = headline(table)
     if json_out:
+        from migravity.geodata.datadir import changed_data_used
         from migravity.utils.jsonio import write_json
 
-        write_json(json_out, {"run_dir": str(out), "settings": dict(run.settings), "scenarios": heads})
+        write_json(json_out, {"run_dir": str(out), "settings": dict(run.settings), "scenarios": heads,
+                              "changed_data": changed_data_used()})
         if json_out == "-":
             return
     rows = []

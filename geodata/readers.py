@@ -84,7 +84,8 @@ def read_csv(path: Path, columns: Sequence[str], **kwargs: Any) -> pd.DataFrame:
         raise MalformedDataError(path, "the file is empty (no header, no rows)") from e
     except pd.errors.ParserError as e:
         m = _LINE.search(str(e))
-        raise MalformedDataError(path, f"cannot parse CSV ({' '.join(str(e).split())})", int(m.group(1)) if m else None) from e
+        problem = f"cannot parse CSV ({' '.join(str(e).split())})"
+        raise MalformedDataError(path, problem, int(m.group(1)) if m else None) from e
     except (UnicodeDecodeError, EOFError, OSError) as e:
         raise MalformedDataError(path, f"cannot read file ({e})") from e
     missing = [c for c in columns if c not in df.columns]

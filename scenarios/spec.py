@@ -171,7 +171,8 @@ class Scenario:
         if self.draws is not None and not (_is_int(self.draws) and 1 <= self.draws <= MAX_DRAWS):
             raise ConfigError("draws", self.draws, f"give an integer between 1 and {MAX_DRAWS}")
         if self.seed is not None and not (_is_int(self.seed) and 0 <= self.seed <= MAX_SEED):
-            raise ConfigError("seed", self.seed, f"give an integer between 0 and {MAX_SEED} (2**31 - 1, the netCDF3 limit)")
+            raise ConfigError("seed", self.seed,
+                              f"give an integer between 0 and {MAX_SEED} (2**31 - 1, the netCDF3 limit)")
         check_choice("mode", self.mode, MODES)
         if not (_is_num(self.housing_feedback) and 0 <= self.housing_feedback <= 10):
             raise ConfigError("housing_feedback", self.housing_feedback, "give a number between 0 and 10")

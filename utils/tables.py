@@ -143,12 +143,13 @@ def _read_csv(path: Path, dtype: dict[str, type] | None) -> pd.DataFrame:
             path, f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8 (e.g. from latin-1)", line
         ) from e
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", low_memory=False, dtype=dtype)  # type: ignore[arg-type]
+        return pd.read_csv(path, encoding="utf-8-sig", low_memory=False, dtype=dtype)
     except pd.errors.EmptyDataError as e:
         raise MalformedDataError(path, "the file is empty (no header, no rows)") from e
     except pd.errors.ParserError as e:
         m = _LINE.search(str(e))
-        raise MalformedDataError(path, f"cannot parse CSV ({' '.join(str(e).split())})", int(m.group(1)) if m else None) from e
+        problem = f"cannot parse CSV ({' '.join(str(e).split())})"
+        raise MalformedDataError(path, problem, int(m.group(1)) if m else None) from e
     except (ValueError, OSError) as e:
         raise MalformedDataError(path, f"cannot read CSV ({e})") from e
 

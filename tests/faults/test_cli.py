@@ -138,5 +138,5 @@ def test_export_over_the_runs_own_file(tmp_path: Path, capsys: pytest.CaptureFix
     for out in (run / "summary.csv", run / "results.nc", run):
         fmt = "gpkg" if out != run else "parquet"
         rc, err = _cli(["export", str(run), "--format", fmt, "--out", str(out)], capsys)
-        assert rc == 2 and "--out" in err and "of the run" in err or "the run directory" in err
+        assert (rc == 2 and "--out" in err and "of the run" in err) or "the run directory" in err
     assert (run / "summary.csv").read_text() == "kept\n"
