@@ -32,7 +32,8 @@ Files
   table (every parameter with value, standard error, low, high, status identified/assumed, source,
   reason), the specifications (name, description, values; the first the main one), the workplace
   source of the anchoring, the data files used although they differ from the registry
-  (``changed_data``: name to path and SHA-256, ``{}`` normally; see ``--accept-changed-data``), the files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
+  (``changed_data``: name to path and SHA-256, ``{}`` normally; see ``--accept-changed-data``), the
+  files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
   ``{"name", "bytes", "sha256"}`` (:func:`file_record`).
 
 The directory is written as one unit (:func:`migravity.utils.atomic.atomic_dir`): every file goes
