@@ -140,3 +140,22 @@ def test_export_over_the_runs_own_file(tmp_path: Path, capsys: pytest.CaptureFix
         rc, err = _cli(["export", str(run), "--format", fmt, "--out", str(out)], capsys)
         assert (rc == 2 and "--out" in err and "of the run" in err) or "the run directory" in err
     assert (run / "summary.csv").read_text() == "kept\n"
+
+
+def test_scenario_tables_checked_before_calibration(tmp_path: Path, data_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: a bad table in the second scenario failed after calibration (5-12 s) and the first scenario's run.
+    After: exit 2 naming the table, and calibration never starts."""
+    from migravity.scenarios import simulate
+
+    def no_calibration(*args: object, **kwargs: object) -> None:
+        raise AssertionError("calibration started before the scenarios were validated")
+
+    monkeypatch.setattr(simulate, "prepare_inputs", no_calibration)
+    (tmp_path / "prices.csv").write_text("lad,pct\nE06000001,-10\nE06000001,5\n")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[house_prices]]\ntable = "prices.csv"\n')
+    rc, err = _cli(["--data-dir", str(data_dir), "run", "wfh_uptake", str(bad), "--out", str(tmp_path / "r")], capsys)
+    assert rc == 2 and "prices.csv" in err and "duplicate key" in err and "line 3" in err
+    assert not (tmp_path / "r").exists()

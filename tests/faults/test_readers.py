@@ -169,3 +169,18 @@ def test_changed_file_refused_unless_accepted(tmp_path: Path, data_dir: Path, mo
     assert len(df) == 331 and np.isfinite(df.workers).all()
     used = datadir.changed_data_used()
     assert list(used) == ["census2021_ts061"] and used["census2021_ts061"]["path"] == str(path)
+
+
+def test_real_file_with_a_lower_case_code(tmp_path: Path, data_dir: Path) -> None:
+    """The real ODMG01EW with one origin code lower-cased: before, its movers vanished as 'outside the study
+    area' (exit 0); after, the load fails naming the line and the value."""
+    import gzip
+
+    src = data_dir / "flows" / "ODMG01EW_LTLA.csv.gz"
+    lines = gzip.decompress(src.read_bytes()).decode("utf-8-sig").splitlines(keepends=True)
+    k = next(i for i, line in enumerate(lines) if line.startswith("E06000001,") and i > 0)
+    lines[k] = "e" + lines[k][1:]
+    place(tmp_path, "odmg01ew", "".join(lines))
+    with pytest.raises(MalformedDataError, match="'e06000001'") as e:
+        load("odmg01ew", tmp_path)
+    assert e.value.line == k + 1
