@@ -127,6 +127,7 @@ def export_cmd(
 ) -> None:
     """Export a run's zones, zone centroids and largest flows for GIS tools or flowmap.blue."""
     from migravity.errors import ConfigError, check_choice
+    from migravity.outputs._paths import refuse_file_parent
     from migravity.outputs.export import FORMATS, export
     from migravity.scenarios.rundir import open_run
 
@@ -135,6 +136,7 @@ def export_cmd(
     fmt = cast("ExportFormat", format)
     if top_k < 0:
         raise ConfigError("--top-k", top_k, "give 0 (no limit) or a positive number of flows")
+    refuse_file_parent(out)  # under a file: fails now (ExportError, exit 1), not after loading the run
     refuse_run_files(run_dir, [out])
     run = open_run(run_dir)
     targets = [(run.scenario(name), target)
