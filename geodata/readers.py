@@ -517,9 +517,17 @@ def read_la_clusters(path: Path) -> pd.DataFrame:
     return out[["code", "name", "global", "economic", "demographic"]]
 
 
+#: Columns of a lookup that hold area codes (``ltla21_code``, ``region23_code``, ...); others (e.g. a
+#: rural-urban classification code) are left as they are.
+_LOOKUP_AREA_COLUMN = re.compile(r"(ltla|utla|lad|region|rgn|cauth|ctry)\d\d_code", re.IGNORECASE)
+
+
 def read_lookup(path: Path) -> pd.DataFrame:
-    """A code lookup, read as strings."""
+    """A code lookup, read as strings; its area-code columns (``ltlaYY_code``, ``regionYY_code``...) are checked."""
     df = read_csv(path, [], dtype=str)
+    for col in df.columns:
+        if _LOOKUP_AREA_COLUMN.fullmatch(str(col)):
+            df[col] = check_codes(df, col, path)
     return df
 
 

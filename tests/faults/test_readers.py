@@ -184,3 +184,15 @@ def test_real_file_with_a_lower_case_code(tmp_path: Path, data_dir: Path) -> Non
     with pytest.raises(MalformedDataError, match="'e06000001'") as e:
         load("odmg01ew", tmp_path)
     assert e.value.line == k + 1
+
+
+def test_lookup_area_code_checked(tmp_path: Path) -> None:
+    """A region lookup with a quoted-and-padded LAD code fails naming the line (other code columns are free)."""
+    from migravity.geodata.readers import read_lookup
+
+    path = place(tmp_path, "lookup_ltla23_region23",
+                 "ltla23_name,ltla23_code,region23_name,region23_code\n"
+                 "Hartlepool,E06000001,North East,E12000001\nMiddlesbrough,\" E06000002\",North East,E12000001\n")
+    with pytest.raises(MalformedDataError, match="' E06000002'") as e:
+        read_lookup(path)
+    assert e.value.line == 3
