@@ -43,6 +43,12 @@ def run_cmd(
     # everything that can be checked without data, before any loading or computation
     preflight(out, json_out, draws, seed, years, vintage, area)
     specs = [load_scenario(s) for s in scenarios]
+    names = [sp.name for sp in specs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        from migravity.errors import ConfigError
+
+        raise ConfigError("scenario", dup[0], "give each scenario a distinct name")
     check_run_memory(specs, draws, years, vintage, area)
     zones = load_zones(vintage, area, state.data_dir)
     for spec in specs:  # codes and tables of every scenario, before calibration and before any scenario runs

@@ -159,3 +159,11 @@ def test_scenario_tables_checked_before_calibration(tmp_path: Path, data_dir: Pa
     rc, err = _cli(["--data-dir", str(data_dir), "run", "wfh_uptake", str(bad), "--out", str(tmp_path / "r")], capsys)
     assert rc == 2 and "prices.csv" in err and "duplicate key" in err and "line 3" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_duplicate_scenario_names_before_loading(empty_data: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Two scenarios with one name: refused before any data is loaded (it used to wait for the calibration)."""
+    rc, err = _cli(["--data-dir", str(empty_data), "run", "wfh_uptake", "wfh_uptake", "--out", str(tmp_path / "r")],
+                   capsys)
+    assert rc == 2 and "distinct name" in err and "dataset" not in err
