@@ -71,3 +71,33 @@ def test_well_conditioned_fit_not_warned() -> None:
     df, sep = _combination_table()
     r = calibrate(df[~sep], origin="origin", destination="destination", flow="flow", cost="dist", terms=["a"])
     assert not any("near-singular" in w for w in r.warnings)
+
+
+def test_missing_zone_attribute_names_the_zones() -> None:
+    """Before: "pair term 'wfh_x_price' has 317 NaN/inf values" with no LAD named and the wrong advice ("drop those
+    rows"). After: the zones whose every pair is NaN are named, with the likely cause."""
+    from migravity.engine.design import design_from_arrays
+    from migravity.errors import InputError
+
+    n = 5
+    labels = [f"E0600000{i}" for i in range(1, n + 1)]
+    attr = np.arange(1.0, n + 1)
+    attr[3] = np.nan  # one LAD's attribute missing
+    term = attr[:, None] * attr[None, :]
+    with pytest.raises(InputError) as e:
+        design_from_arrays(np.ones((n, n)), cost=None, deterrence="power", pair_terms={"wfh_x_price": term},
+                           origin_terms={}, destination_terms={}, mask=~np.eye(n, dtype=bool),
+                           origin_labels=labels, destination_labels=labels)
+    msg = str(e.value)
+    assert "'wfh_x_price' has 8 NaN/inf" in msg and "['E06000004']" in msg and "drop those rows" not in msg
+
+
+def test_nan_in_a_table_term_names_the_rows() -> None:
+    """A NaN in a term column of a table: the first rows are named with their origin and destination."""
+    from migravity.errors import InputError
+
+    df, sep = _combination_table()
+    df = df[~sep].reset_index(drop=True)
+    df.loc[5, "a"] = np.nan
+    with pytest.raises(InputError, match=r"rows 5 \(\d+ -> \d+\); fill or drop those rows"):
+        calibrate(df, origin="origin", destination="destination", flow="flow", cost="dist", terms=["a"])
