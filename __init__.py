@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from migravity.errors import (
+    ChecksumError,
     ConfigError,
     ConvergenceError,
     DataError,
@@ -38,6 +39,7 @@ from migravity.errors import (
 )
 
 __all__ = [
+    "ChecksumError",
     "ConfigError",
     "ConvergenceError",
     "DataError",

@@ -16,6 +16,7 @@ Hierarchy
     |       +-- DataMissingError
     |       +-- MalformedDataError
     |       +-- HarmonisationError
+    |       +-- ChecksumError                   a data file that differs from the registry
     |       +-- RunDirError                     a run directory or one of its files
     +-- FetchError                              exit code 1
     |   +-- FetchFailedError                    datasets not fetched (the others were)
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ChecksumError",
     "ConfigError",
     "ConvergenceError",
     "DataError",
@@ -149,6 +151,33 @@ class MalformedDataError(DataError):
 
 class HarmonisationError(DataError):
     """Codes of one vintage cannot be mapped onto the zones asked for."""
+
+
+class ChecksumError(DataError):
+    """A data file's SHA-256 differs from the registry's (CLI exit code 2).
+
+    Parameters
+    ----------
+    dataset : str
+        Registry name of the dataset.
+    path : path-like
+        The file.
+    expected, found : str
+        The registry's SHA-256 and the file's.
+    """
+
+    #: How to use a changed file anyway, appended to every message.
+    HOW_TO = ("fetch it again (`migravity data fetch {name} --force`), or pass --accept-changed-data "
+              "(or set MIGRAVITY_ACCEPT_CHANGED_DATA=1) to use it anyway; outputs then record it")
+
+    def __init__(self, dataset: str, path: PathLike, expected: str, found: str) -> None:
+        self.dataset = dataset
+        self.path = Path(path)
+        self.expected = expected
+        self.found = found
+        self._init_args = (dataset, path, expected, found)
+        super().__init__(f"{path}: dataset {dataset!r} does not match the registry (SHA-256 {found[:16]}..., "
+                         f"expected {expected[:16]}...): " + self.HOW_TO.format(name=dataset))
 
 
 class RunDirError(DataError):

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from migravity.cli.console import AppState
-from migravity.errors import InputError, MigravityError
+from migravity.errors import ConfigError, InputError, MigravityError
 
 app = typer.Typer(
     name="migravity",
@@ -41,17 +41,40 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     data_dir: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--data-dir", help="Data directory (default: $MIGRAVITY_DATA, else a per-user cache)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on error.")] = False,
+    accept_changed_data: Annotated[bool, typer.Option(
+        "--accept-changed-data",
+        help="Use data files whose checksum differs from the registry (recorded in JSON outputs); "
+             "same as MIGRAVITY_ACCEPT_CHANGED_DATA=1.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     """Spatial-interaction models of UK internal migration, WFH and housing-cost scenarios."""
-    ctx.obj = AppState(data_dir=data_dir, quiet=quiet, debug=debug)
+    if accept_changed_data:
+        import os
+
+        from migravity.geodata.datadir import ACCEPT_CHANGED_ENV
+
+        os.environ[ACCEPT_CHANGED_ENV] = "1"  # seen by every load, also in worker processes
+    ctx.obj = AppState(data_dir=_data_dir(data_dir), quiet=quiet, debug=debug)
+
+
+def _data_dir(value: str | None) -> Path | None:
+    """``--data-dir`` checked: an empty value (which would mean the current directory) or a file is refused."""
+    if value is None:
+        return None
+    if value.strip() == "":
+        raise ConfigError("--data-dir", value, "give a directory; an empty value would mean the current directory "
+                                               "(write --data-dir . for that)")
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError("--data-dir", value, "is a file: give the data directory")
+    return path
 
 
 def _register() -> None:
@@ -128,8 +151,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write(f"migravity: error: {e}\n")
         sys.exit(2)
     except MigravityError as e:
-        if debug:
-            raise
+        if debug:  # the traceback, then the same line and exit code as without --debug
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
         sys.stderr.write(f"migravity: error: {e}\n")
         sys.exit(2 if isinstance(e, InputError) else 1)
     except KeyboardInterrupt as e:

@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from migravity.cli.console import AppState
-from migravity.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
+_LOG = re.compile(r"log\((.+)\)")
 
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise ConfigError("--table", str(path), "no such file")
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    raise ConfigError("--table", str(path), "give a .csv or .parquet file")
+
+def _column(term: str) -> str:
+    """The table column a term reads: ``COL`` or ``log(COL)``."""
+    m = _LOG.fullmatch(term.strip())
+    return m.group(1).strip() if m else term.strip()
+
+
+def _read_table(path: Path, origin: str, destination: str, flow: str, cost: str | None,
+                terms: list[str]) -> pd.DataFrame:
+    """Read ``--table`` strictly: parse failures, missing columns, text in a numeric column, empty
+    labels and an origin-destination pair given twice are errors naming the file and line."""
+    from migravity.utils.tables import read_user_table
+
+    numeric = [flow, *([cost] if cost else []), *(_column(t) for t in terms)]
+    return read_user_table(path, "--table", columns=[origin, destination, *numeric], numeric=numeric,
+                           codes=[origin, destination], key=[origin, destination])
+
+
+def check_grid_memory(n_origins: int, n_destinations: int, n_arrays: int) -> None:
+    """Refuse a table whose dense origin x destination grids cannot fit in memory.
+
+    The engine holds the flows, the mask, each regressor and the fitted values on the full
+    ``n_origins x n_destinations`` grid (float64): ``n_arrays`` grids are counted.
+    """
+    from migravity.utils.preflight import check_memory, gib
+
+    one = 8.0 * n_origins * n_destinations
+    check_memory(one * n_arrays, f"{n_arrays} dense {n_origins:,} x {n_destinations:,} grids ({gib(one)} each)",
+                 "--table", f"{n_origins:,} origins x {n_destinations:,} destinations",
+                 "aggregate the zones, or fit a subset of origins and destinations")
 
 
 def calibrate_cmd(
@@ -46,11 +67,13 @@ def calibrate_cmd(
     from migravity.engine import calibrate
     from migravity.engine.options import check_deterrence, check_se, normalise_constraint
     from migravity.utils.jsonio import write_json
+    from migravity.utils.preflight import check_output_file
 
     state: AppState = ctx.obj
     normalise_constraint(constraint)
     check_deterrence(deterrence)
     check_se(se)
+    check_output_file(json_out, "--json")  # before any work: not a directory, not under a file
     if table is None:
         from migravity.geodata.odtable import od_table
 
@@ -58,17 +81,26 @@ def calibrate_cmd(
         cost = cost or "distance_km"
         terms = term or ["border"]
     else:
-        df = _read_table(table)
         terms = term or []
+        df = _read_table(table, origin, destination, flow, cost, terms)
+        check_grid_memory(int(df[origin].nunique()), int(df[destination].nunique()), 4 + len(terms) + bool(cost))
     with state.progress("calibrating"):
         result = calibrate(df, origin=origin, destination=destination, flow=flow, cost=cost,
                            deterrence=deterrence, constraint=constraint,  # type: ignore[arg-type]
                            terms=terms, se=se)  # type: ignore[arg-type]
     if json_out:
-        write_json(json_out, result.to_dict())
+        write_json(json_out, json_payload(result))
         if json_out == "-":
             return
     state.out.print(result.summary(), markup=False, highlight=False)
+
+
+def json_payload(result: Any) -> dict[str, Any]:
+    """``calibrate --json``: the result's :meth:`~migravity.engine.result.CalibrationResult.to_dict` with
+    the data files used although they differ from the registry (``changed_data``, ``{}`` when none)."""
+    from migravity.geodata.datadir import changed_data_used
+
+    return {**result.to_dict(), "changed_data": changed_data_used()}
 
 
 def register(app: typer.Typer) -> None:

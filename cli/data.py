@@ -22,8 +22,10 @@ def status_cmd(
     """Table of registered datasets: present or missing, rows, vintage, path."""
     from migravity.geodata.status import dataset_status
     from migravity.utils.jsonio import write_json
+    from migravity.utils.preflight import check_output_file
 
     state: AppState = ctx.obj
+    check_output_file(json_out, "--json")  # before any work
     rows = dataset_status(state.data_dir)
     if json_out:
         write_json(json_out, [r.as_dict() for r in rows])
@@ -89,8 +91,10 @@ def facts_cmd(
     """The two stylised facts on the real data: migration between deprivation quintiles, WFH by region."""
     from migravity.analysis.facts import deprivation_flow_matrix, wfh_share_by_region
     from migravity.utils.jsonio import write_json
+    from migravity.utils.preflight import check_output_file
 
     state: AppState = ctx.obj
+    check_output_file(json_out, "--json")  # before any work
     with state.progress("loading Census 2021 flows and deprivation"):
         mat = deprivation_flow_matrix(data_dir=state.data_dir)
         wfh = wfh_share_by_region(data_dir=state.data_dir)

@@ -88,6 +88,28 @@ def export_targets(scenarios: list[str], out: Path, format: str, scenario: str |
     return [(name, out / (f"{name}.gpkg" if format == "gpkg" else name)) for name in scenarios]
 
 
+def refuse_run_files(run_dir: Path, targets: list[Path]) -> None:
+    """Refuse an output that is the run directory itself or one of its files (``export --out RUN/summary.csv``).
+
+    Writing there would overwrite what the run's manifest vouches for, or mix exports into it.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``--out`` and the run file it would overwrite.
+    """
+    from migravity.errors import ConfigError
+    from migravity.scenarios.rundir import WRITTEN_FILES
+
+    run = run_dir.resolve()
+    own = {run / name for name in WRITTEN_FILES}
+    for target in targets:
+        t = target.resolve()
+        if t == run or t in own:
+            raise ConfigError("--out", str(target), f"it is {'the run directory' if t == run else 'a file of the run'} "
+                                                    f"{run_dir}: write the export elsewhere")
+
+
 def export_cmd(
     ctx: typer.Context,
     run_dir: RunDirArg,
@@ -105,6 +127,7 @@ def export_cmd(
 ) -> None:
     """Export a run's zones, zone centroids and largest flows for GIS tools or flowmap.blue."""
     from migravity.errors import ConfigError, check_choice
+    from migravity.outputs._paths import refuse_file_parent
     from migravity.outputs.export import FORMATS, export
     from migravity.scenarios.rundir import open_run
 
@@ -113,9 +136,12 @@ def export_cmd(
     fmt = cast("ExportFormat", format)
     if top_k < 0:
         raise ConfigError("--top-k", top_k, "give 0 (no limit) or a positive number of flows")
+    refuse_file_parent(out)  # under a file: fails now (ExportError, exit 1), not after loading the run
+    refuse_run_files(run_dir, [out])
     run = open_run(run_dir)
     targets = [(run.scenario(name), target)
                for name, target in export_targets(run.scenarios, out, format, scenario, all_scenarios)]
+    refuse_run_files(run_dir, [t for _, t in targets])
     with state.progress("exporting", total=len(targets) + 1) as bar:
         zones = run.zones(state.data_dir)
         bar.advance(1)

@@ -21,8 +21,10 @@ def calibrate_scenario_cmd(
     from migravity.analysis.identification import identify
     from migravity.geodata import load_zones
     from migravity.utils.jsonio import write_json
+    from migravity.utils.preflight import check_output_file
 
     state: AppState = ctx.obj
+    check_output_file(json_out, "--json")  # before any work
     where = data_dir if data_dir is not None else state.data_dir
     zones = load_zones("2023", "EW", where)
     report = identify(zones, where, reporter=state)

@@ -120,8 +120,10 @@ def place_cmd(
     from migravity.errors import ConfigError
     from migravity.scenarios.places import place_profile
     from migravity.scenarios.rundir import open_run
+    from migravity.utils.preflight import check_output_file
 
     state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    check_output_file(json_out, "--json")  # before any work
     kind = _kind(kind, groups)
     if top < 1:
         raise ConfigError("--top", top, "give a positive number")
@@ -189,8 +191,10 @@ def places_cmd(
     """Every place of a grouping for a run: high-skilled workers and the change vs baseline with its interval."""
     from migravity.scenarios.places import aggregate
     from migravity.scenarios.rundir import open_run
+    from migravity.utils.preflight import check_output_file
 
     state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    check_output_file(json_out, "--json")  # before any work
     kind = _kind(kind, groups)
     run = open_run(run_dir)
     grouping = _grouping(run.zones(state.data_dir), kind, groups, year, state.data_dir)

@@ -14,7 +14,9 @@ from migravity.utils.jsonio import write_json
 def _ladder(state: AppState, json_out: str | None, period: str = "pooled", typology: str = "imd") -> dict[str, Any]:
     from migravity.analysis.ladder import LadderOptions, describe, fit_ladder, out_of_sample
     from migravity.analysis.ladder_data import ladder_table
+    from migravity.utils.preflight import check_output_file
 
+    check_output_file(json_out, "--json")  # before any work
     opts = LadderOptions(period=period, typology=typology)  # type: ignore[arg-type]
     # with --json - stdout carries the JSON alone: the tables go to stderr (nowhere when --quiet)
     pure_json = json_out == "-"
@@ -88,8 +90,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The main job: data status, stylised facts, model ladder and out-of-sample test on the real data."""
         from migravity.cli.data import facts_cmd, status_cmd
+        from migravity.utils.preflight import check_output_file
 
         state: AppState = ctx.obj
+        check_output_file(json_out, "--json")  # before the data status, facts and ladder
         status_cmd(ctx, json_out=None)
         facts_cmd(ctx, json_out=None)
         payload = _ladder(state, None)

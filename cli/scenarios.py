@@ -37,11 +37,22 @@ def run_cmd(
     from migravity.scenarios.run import run_scenarios
     from migravity.scenarios.rundir import WRITTEN_FILES, write_run
     from migravity.scenarios.simulate import prepare_inputs
-    from migravity.scenarios.spec import load_scenario
+    from migravity.scenarios.spec import load_scenario, validate_inputs
 
     state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    # everything that can be checked without data, before any loading or computation
+    preflight(out, json_out, draws, seed, years, vintage, area)
     specs = [load_scenario(s) for s in scenarios]
+    names = [sp.name for sp in specs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        from migravity.errors import ConfigError
+
+        raise ConfigError("scenario", dup[0], "give each scenario a distinct name")
+    check_run_memory(specs, draws, years, vintage, area)
     zones = load_zones(vintage, area, state.data_dir)
+    for spec in specs:  # codes and tables of every scenario, before calibration and before any scenario runs
+        validate_inputs(spec, zones.codes, zones.region_codes)
     with state.progress("calibrating on Census 2021 flows"):
         inputs = prepare_inputs(zones, data_dir=state.data_dir)
     run = run_scenarios(inputs, specs, years=years, draws=draws, seed=seed, reporter=state)
@@ -49,9 +60,11 @@ def run_cmd(
     table = run.summary()
     heads = headline(table)
     if json_out:
+        from migravity.geodata.datadir import changed_data_used
         from migravity.utils.jsonio import write_json
 
-        write_json(json_out, {"run_dir": str(out), "settings": dict(run.settings), "scenarios": heads})
+        write_json(json_out, {"run_dir": str(out), "settings": dict(run.settings), "scenarios": heads,
+                              "changed_data": changed_data_used()})
         if json_out == "-":
             return
     rows = []
@@ -86,6 +99,56 @@ def run_cmd(
         state.info(f"baseline: of London's high-skilled leavers in year {s['years']}, "
                    f"{_fmt_ci(r.baseline_mean, r.baseline_q05, r.baseline_q95, True)} stay in the Greater South East.")
     state.info(f"wrote {out}/" + ", ".join(WRITTEN_FILES))
+
+
+#: LADs per (vintage, area), for the memory estimate made before the zones are loaded.
+ZONE_COUNTS: dict[tuple[str, str], int] = {("2023", "EW"): 318, ("2023", "England"): 296, ("2023", "Wales"): 22,
+                                           ("2021", "EW"): 331, ("2021", "England"): 309, ("2021", "Wales"): 22}
+#: Defaults of the run settings when neither the command line nor a scenario file gives them.
+DEFAULT_DRAWS, DEFAULT_YEARS = 200, 10
+
+
+def preflight(out: Path, json_out: str | None, draws: int | None, seed: int | None, years: int | None,
+              vintage: str, area: str) -> None:
+    """Check ``run``'s options before any work: output paths, seed, draws, years, vintage and area.
+
+    Raises
+    ------
+    ConfigError
+        Naming the option, its value and the fix.
+    """
+    from migravity.errors import ConfigError, check_choice
+    from migravity.scenarios.spec import MAX_DRAWS, MAX_YEARS
+    from migravity.utils.preflight import check_output_dir, check_output_file, check_seed
+
+    check_choice("--vintage", vintage, ("2023", "2021"))
+    check_choice("--area", area, ("EW", "England", "Wales"))
+    check_seed(seed)
+    if draws is not None and not 1 <= draws <= MAX_DRAWS:
+        raise ConfigError("--draws", draws, f"give an integer between 1 and {MAX_DRAWS}")
+    if years is not None and not 1 <= years <= MAX_YEARS:
+        raise ConfigError("--years", years, f"give an integer between 1 and {MAX_YEARS}")
+    check_output_dir(out, "--out")
+    check_output_file(json_out, "--json")
+
+
+def check_run_memory(specs: list[Any], draws: int | None, years: int | None, vintage: str, area: str) -> None:
+    """Refuse a run whose simulated stocks cannot fit in memory (the number is in the message).
+
+    Each simulation holds ``draws x (years + 1) x 16 segments x LADs`` float64 stocks; the run keeps
+    one per scenario that changes something and one for the baseline. ``--draws`` and ``--years`` win over the files'.
+    """
+    from migravity.scenarios.segments import N_SEGMENTS
+    from migravity.utils.preflight import check_memory
+
+    n = ZONE_COUNTS.get((vintage, area), 361)
+    d = draws if draws is not None else max((s.draws or DEFAULT_DRAWS for s in specs), default=DEFAULT_DRAWS)
+    y = years if years is not None else max((s.years or DEFAULT_YEARS for s in specs), default=DEFAULT_YEARS)
+    sims = 1 + sum(not s.is_zero for s in specs)  # one baseline (at least), one per scenario that changes something
+    need = 8.0 * d * (y + 1) * N_SEGMENTS * n * sims
+    check_memory(need, f"the simulated stocks ({sims} simulation(s) x {d:,} draws x {y + 1} years x {N_SEGMENTS} "
+                       f"segments x {n} LADs, float64)", "--draws", d,
+                 "lower --draws or --years, or run fewer scenarios at once")
 
 
 _HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad", "london_leavers_gse_share")

@@ -311,11 +311,18 @@ def _fit(job: _FitJob) -> CalibrationResult:
     grid = _fit_grid(design, opts.margins)
     kept_names = [design.names[q] for q in grid.kept]
     comps = _components(grid.mask) if opts.margins == Margins.BOTH else None
-    fit = newton_ppml(grid.y, grid.x, grid.mask, opts.margins, tol=opts.tol, max_iter=opts.max_iter,
-                      dest_components=comps, offset=grid.offset)
+    try:
+        fit = newton_ppml(grid.y, grid.x, grid.mask, opts.margins, tol=opts.tol, max_iter=opts.max_iter,
+                          dest_components=comps, offset=grid.offset)
+    except np.linalg.LinAlgError as e:
+        raise ConfigError(
+            "terms", kept_names,
+            f"the Newton system is singular ({e}): these terms are collinear, or separate zero flows in a "
+            "combination with the fixed effects, on the pairs fitted; drop one of them or the zero-flow pairs "
+            "they single out") from None
     _check_collinear(fit, kept_names, opts.constraint)
     est = _estimates(grid, fit, gid, opts, design.names, kept_names, 1 if comps is None else len(comps))
-    saturation = _saturation_warning(est)
+    saturation = _saturation_warning(est) or _near_singular_warning(fit, kept_names)
     stats = fit_statistics_grid(grid.y, fit.mu, grid.mask, est.n_params, offset=grid.offset)
     fitted, observed = _full_grids(design, grid, fit)
     return CalibrationResult(
@@ -491,6 +498,36 @@ def _saturation_warning(est: _Estimates) -> list[str]:
     return [f"saturated model: {est.n_obs} fitted pairs for {est.n_params} parameters (fixed effects included); "
             "the coefficients fit the data exactly and their standard errors are undefined (NaN): "
             "use fewer terms or more pairs"]
+
+
+#: Condition number of the scaled Hessian of the terms above which a fit is warned near-singular (the
+#: collinearity screen refuses from about 1e10: smallest eigenvalue of the correlation form below 1e-10).
+NEAR_SINGULAR_COND = 1e7
+
+
+def _near_singular_warning(fit: NewtonFit, kept_names: list[str]) -> list[str]:
+    """Warn when the Hessian of the terms (fixed effects concentrated out) is near-singular.
+
+    Scaled to unit diagonal first, so units do not matter; above :data:`NEAR_SINGULAR_COND` the
+    coefficients of the terms with the largest weights in the weakest direction are named.
+    """
+    bread = np.asarray(fit.bread, dtype=float)
+    if bread.ndim != 2 or bread.shape[0] < 2 or not np.isfinite(bread).all():
+        return []
+    d = np.sqrt(np.abs(np.diag(bread)))
+    if (d == 0).any():
+        return []
+    r = bread / np.outer(d, d)
+    vals, vecs = np.linalg.eigh(0.5 * (r + r.T))
+    lo, hi = float(np.abs(vals).min()), float(np.abs(vals).max())
+    cond = hi / lo if lo > 0 else float("inf")
+    if cond <= NEAR_SINGULAR_COND:
+        return []
+    weak = vecs[:, int(np.argmin(np.abs(vals)))]
+    names = [kept_names[q] for q in np.argsort(-np.abs(weak))[:3] if abs(weak[q]) > 0.1]
+    return [f"near-singular fit: the scaled Hessian of the terms has condition number {cond:.3g}; terms {names} "
+            "are nearly collinear (or nearly separate zero flows), so their coefficients and standard errors "
+            "are unreliable: drop or combine one of them"]
 
 
 def _full_grids(design: Design, grid: _FitGrid, fit: NewtonFit) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ never taken as zero flows. Origin and destination labels are mapped separately t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,14 +74,14 @@ def cost_terms(cost: str | None, deterrence: str) -> list[str]:
     return [f"log({cost})", cost]
 
 
-def _transform(values: np.ndarray, expr: str, column: str, take_log: bool, field_name: str) -> np.ndarray:
+def _transform(values: np.ndarray, expr: str, column: str, take_log: bool, field_name: str,
+               where: Callable[[np.ndarray], str] | None = None) -> np.ndarray:
+    """``values`` checked finite (and logged if ``take_log``); ``where`` says where the bad ones are."""
     v = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(v)
     if bad.any():
-        raise InputError(
-            f"{field_name} {column!r} has {int(bad.sum())} NaN/inf value(s) among the observed pairs: "
-            "fill or drop those rows"
-        )
+        raise InputError(f"{field_name} {column!r} has {int(bad.sum())} NaN/inf value(s) among the observed pairs: "
+                         + (where(bad) if where is not None else "fill or drop those rows"))
     if take_log:
         if (v <= 0).any():
             n_bad = int((v <= 0).sum())
@@ -97,6 +97,37 @@ def _transform(values: np.ndarray, expr: str, column: str, take_log: bool, field
             )
         v = np.log(v)
     return v
+
+
+def _first_rows(table: pd.DataFrame, bad: np.ndarray, origin: str, destination: str) -> str:
+    """The first rows of ``table`` flagged in ``bad``, with their origin and destination."""
+    idx = np.flatnonzero(bad)[:3]
+    return ("rows " + ", ".join(f"{table.index[i]!r} ({table[origin].iloc[i]} -> {table[destination].iloc[i]})"
+                                for i in idx) + (" ..." if bad.sum() > 3 else "") + "; fill or drop those rows")
+
+
+def _bad_zones(bad: np.ndarray, labels: np.ndarray) -> str:
+    """Which zones' values are bad: a missing attribute of those zones."""
+    names = [str(labels[i]) for i in np.flatnonzero(bad)]
+    return (f"zones {names[:10]}" + (" ..." if len(names) > 10 else "")
+            + "; the attribute is probably missing (suppressed or absent) for them in its data file: fill it "
+              "(e.g. from a neighbouring year) or leave those zones out")
+
+
+def _bad_pairs(bad: np.ndarray, mask: np.ndarray, o_labels: np.ndarray, d_labels: np.ndarray) -> str:
+    """Which pairs are bad, naming the zones all of whose observed pairs are (a missing zone attribute)."""
+    bad = bad & mask
+    n_row, n_col = bad.sum(axis=1), bad.sum(axis=0)
+    rows = [str(o_labels[i]) for i in np.flatnonzero((n_row > 0) & (n_row == mask.sum(axis=1)))]
+    cols = [str(d_labels[j]) for j in np.flatnonzero((n_col > 0) & (n_col == mask.sum(axis=0)))]
+    zones = sorted(set(rows) | set(cols))
+    if zones:
+        return (f"every observed pair from or to zones {zones[:10]}" + (" ..." if len(zones) > 10 else "")
+                + "; an attribute is probably missing (suppressed or absent) for them in its data file: fill it "
+                  "(e.g. from a neighbouring year) or leave those zones out")
+    i, j = np.argwhere(bad)[0]
+    return (f"first at ({o_labels[i]}, {d_labels[j]}); fill the inputs of this term for those pairs "
+            "or leave them out with the mask")
 
 
 def check_flows(values: np.ndarray, field_name: str = "flow") -> np.ndarray:
@@ -171,7 +202,8 @@ def design_from_table(
     x = np.zeros((len(exprs), n_o, n_d))
     for q, (col, take_log) in enumerate(parsed):
         fld = "cost" if q < n_cost else "term"
-        x[q].reshape(-1)[flat] = _transform(table[col].to_numpy(), exprs[q], col, take_log, fld)
+        x[q].reshape(-1)[flat] = _transform(table[col].to_numpy(), exprs[q], col, take_log, fld,
+                                            where=lambda bad: _first_rows(table, bad, origin, destination))
     kinds = tuple(_kind(x[q], mask) for q in range(len(exprs)))
     off = None
     if offset is not None:
@@ -305,11 +337,14 @@ def design_from_arrays(
             names.append(expr)
             cost_names.append(expr)
             kinds.append("pair")
+    o_names = np.arange(n_o) if origin_labels is None else np.asarray(origin_labels)
+    d_names = np.arange(n_d) if destination_labels is None else np.asarray(destination_labels)
     for name, arr in pair_terms.items():
         a = np.asarray(arr, dtype=np.float64)
         if a.shape != y.shape:
             raise InputError(f"pair term {name!r} has shape {a.shape}, flows {y.shape}")
-        layers.append(np.where(m, _transform(np.where(m, a, 0.0), name, name, False, "pair term"), 0.0))
+        layers.append(np.where(m, _transform(np.where(m, a, 0.0), name, name, False, "pair term",
+                                             where=lambda bad: _bad_pairs(bad, m, o_names, d_names)), 0.0))
         names.append(name)
         kinds.append("pair")
     for name, arr, n, kind in [
@@ -319,7 +354,9 @@ def design_from_arrays(
         a = np.asarray(arr, dtype=np.float64).ravel()
         if a.shape != (n,):
             raise InputError(f"{kind} term {name!r} has shape {a.shape}, expected ({n},)")
-        a = _transform(a, name, name, False, f"{kind} term")
+        labels = o_names if kind == "origin" else d_names
+        a = _transform(a, name, name, False, f"{kind} term",
+                       where=lambda bad, labels=labels: _bad_zones(bad, labels))  # type: ignore[misc]
         full = np.broadcast_to(a[:, None] if kind == "origin" else a[None, :], (n_o, n_d))
         layers.append(np.where(m, full, 0.0))
         names.append(name)

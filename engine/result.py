@@ -136,13 +136,31 @@ class CalibrationResult:
         return self.observed.copy(data=out).rename("ssi")
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"coefficients", "std_errors", "fit", "n_pairs", "seconds"}`` as plain Python types."""
+        """The result as plain Python types, ready for strict JSON (:mod:`migravity.utils.jsonio` turns NaN into null).
+
+        Keys: ``coefficients``, ``std_errors``, ``fit``, ``n_pairs``, ``seconds``, the model
+        (``constraint``, ``deterrence``, ``se``), the convergence (``converged``, ``iterations``,
+        ``message``, ``balancing``), ``warnings`` and ``dropped`` (origins, destinations, pairs, terms).
+        """
+        def plain(v: Any) -> Any:
+            return v.item() if hasattr(v, "item") else v
+
         return {
             "coefficients": {k: float(v) for k, v in self.coefficients.items()},
             "std_errors": {k: float(v) for k, v in self.std_errors.items()},
             "fit": {k: float(v) for k, v in self.fit.items()},
             "n_pairs": int(self.n_pairs),
             "seconds": float(self.seconds),
+            "constraint": self.constraint,
+            "deterrence": self.deterrence,
+            "se": self.se,
+            "converged": bool(self.converged),
+            "iterations": int(self.iterations),
+            "message": self.message,
+            "balancing": {k: float(v) for k, v in self.balancing.items()},
+            "warnings": list(self.warnings),
+            "dropped": {k: [[plain(x) for x in p] if isinstance(p, list | tuple) else plain(p) for p in v]
+                        for k, v in self.dropped.items()},
         }
 
     def table(self) -> pd.DataFrame:

@@ -9,8 +9,16 @@ Rules (applied repeatedly until nothing changes, as ppmlhdfe does):
   of ``v`` on some zero-flow pairs, separates those pairs (its coefficient would run to
   ``+-inf``): those pairs are dropped (fitted flow 0) and the term, now constant on the fit,
   is dropped too (coefficient reported as NaN). This catches, e.g., a binary term whose value 1
-  occurs only on zero-flow pairs. More general separation (a combination of several terms and
-  fixed effects) is not searched for; it shows up as non-convergence.
+  occurs only on zero-flow pairs.
+* The same for a *combination* of terms: a linear combination ``z = x @ w`` that is constant on
+  the pairs with positive flow (a null direction of the centred terms there, found by SVD) and lies
+  on one side of that constant on some zero-flow pairs separates them, as in ppmlhdfe's
+  certificate of separation (its ReLU test with the fixed effects left out). Those pairs are
+  dropped and the term with the largest weight in ``w`` is dropped (NaN), the message naming
+  every term of the combination. Only the null directions of the SVD basis are tried: a
+  separating mixture of several null directions, or a combination with the fixed effects, is not
+  searched for; the fit then stops with one line naming the terms (singular Newton system) or
+  warns that it is near-singular (:mod:`migravity.engine.calibration`).
 """
 
 from __future__ import annotations
@@ -141,8 +149,61 @@ def find_drops(
                     "term, constant on the rest, was dropped (coefficient NaN)"
                 )
                 changed = True
+        if not changed and len(kept) >= 2:
+            changed = _combination_separation(y, x, mask, kept, names, origin_labels, destination_labels, drops)
         if not changed:
             return mask, kept, drops
+
+
+def _combination_separation(
+    y: np.ndarray, x: np.ndarray, mask: np.ndarray, kept: list[int], names: tuple[str, ...],
+    origin_labels: np.ndarray, destination_labels: np.ndarray, drops: Drops,
+) -> bool:
+    """Drop the zero-flow pairs a combination of the ``kept`` terms separates (module docs); in place."""
+    pos = mask & (y > 0)
+    zero = mask & (y == 0)
+    n_pos = int(pos.sum())
+    if n_pos <= 1 or not zero.any():
+        return False
+    xp = np.stack([x[q][pos] for q in kept], axis=1)  # (n_pos, k)
+    if not np.isfinite(xp).all():
+        return False
+    xc = xp - xp.mean(axis=0)
+    scale = np.abs(xc).max(axis=0)
+    scale[scale == 0] = 1.0
+    r = np.linalg.qr(xc / scale, mode="r")  # (min(n_pos, k), k): the SVD below stays k x k
+    _, sv, vt = np.linalg.svd(r, full_matrices=True)
+    sv_full = np.zeros(vt.shape[0])
+    sv_full[: len(sv)] = sv
+    tol = max(sv_full.max(), 1.0) * 1e-9
+    for v in vt[sv_full <= tol]:
+        w = v / scale
+        w = w / np.abs(w).max()
+        z = np.tensordot(w, x[kept], axes=1)
+        c = float(np.mean(z[pos]))
+        eps = 1e-9 * max(1.0, float(np.abs(z[pos]).max()))
+        with np.errstate(invalid="ignore"):
+            diff = np.where(zero, z - c, 0.0)
+        up, down = diff > eps, diff < -eps
+        if up.any() == down.any():
+            continue
+        sep = up | down
+        oi, dj = np.nonzero(sep)
+        mask[sep] = False
+        involved = [(names[q], float(wq)) for q, wq in zip(kept, w, strict=True) if abs(wq) > 1e-6]
+        worst = kept[int(np.argmax(np.abs(w)))]
+        kept.remove(worst)
+        drops.terms.append(names[worst])
+        drops.pairs.extend((_item(origin_labels[i]), _item(destination_labels[j])) for i, j in zip(oi, dj, strict=True))
+        combo = " ".join(f"{'+' if wq >= 0 else '-'} {abs(wq):.3g}*{n}" for n, wq in involved).lstrip("+ ")
+        drops.messages.append(
+            f"terms {[n for n, _ in involved]} separate {len(oi)} zero-flow pair(s) in combination ({combo} is "
+            f"constant where flows are positive and {'above' if up.any() else 'below'} that value only where "
+            f"they are zero): those pairs were dropped (fitted flows 0) and term {names[worst]!r}, collinear "
+            "with the others on the rest, was dropped (coefficient NaN)"
+        )
+        return True
+    return False
 
 
 def _item(v: object) -> object:

@@ -24,6 +24,8 @@ ODWP01EW's ``category`` (place of work indicator, 4 categories): :data:`PLACE_OF
 
 from __future__ import annotations
 
+import re
+
 #: ``-8`` "Does not apply": a non-mover's origin (ODMG01EW), the workplace of a person not in employment (ODWP01EW).
 DOES_NOT_APPLY = "-8"
 #: ``999999999``: an origin (ODMG01EW) or workplace (ODWP01EW) outside the UK.
@@ -48,3 +50,15 @@ PLACE_OF_WORK: dict[int, str] = {
     OFFSHORE_OR_ABROAD: "offshore or outside UK",
     IN_UK: "working in the UK, not at home",
 }
+
+#: A GSS area code as ONS documents it: the nation or UK-level letter (E, W, S, N, K) and eight digits,
+#: e.g. ``E06000001``. Upper case, no spaces or quotes. Readers refuse any other code in an
+#: area-code column unless the dataset documents it (:data:`NON_AREA_CODES`, and the few extra
+#: codes each reader lists).
+GSS_CODE = re.compile(r"[EWSNK]\d{8}")
+#: Northern Ireland's 2011 local government districts in the Census 2011 UK tables (``95AA``...``95ZZ``).
+NI_LGD_2011 = re.compile(r"95[A-Z]{2}")
+#: ITL (International Territorial Levels) codes, e.g. ``TLC31``, in ONS Explore Local Statistics files.
+ITL_CODE = re.compile(r"TL[A-Z0-9]{1,4}")
+#: Destinations of the Census 2011 WU03UK long form that name no area.
+COMMUTE2011_SPECIAL = frozenset({"WFH", "NOFIXED", "OFFSHORE", "OUTSIDEUK"})

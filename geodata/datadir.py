@@ -8,10 +8,19 @@ from typing import TypeAlias
 
 from platformdirs import user_cache_dir
 
-from migravity.errors import DataMissingError
+from migravity.errors import ChecksumError, DataMissingError
 from migravity.geodata.registry import Dataset, get
+from migravity.utils.hashing import sha256_file
 
 ENV_VAR = "MIGRAVITY_DATA"
+#: Set to ``1`` to use data files whose checksum differs from the registry (the CLI's
+#: ``--accept-changed-data`` sets it); every such file is recorded (:func:`changed_data_used`).
+ACCEPT_CHANGED_ENV = "MIGRAVITY_ACCEPT_CHANGED_DATA"
+
+#: SHA-256 of files already hashed, by (path, size, mtime in ns): each file is hashed once per process.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+#: Datasets used although their checksum differs from the registry: name -> path and SHA-256 found.
+_ACCEPTED: dict[str, dict[str, str]] = {}
 
 #: A data directory as every ``data_dir`` parameter accepts it: a path, or ``None`` for the
 #: default (see :func:`resolve_data_dir`).
@@ -91,3 +100,57 @@ def require(dataset: str | Dataset, data_dir: DataDir = None) -> Path:
             f"with --data-dir or ${ENV_VAR}",
         )
     return path
+
+
+def accept_changed_data() -> bool:
+    """True when :data:`ACCEPT_CHANGED_ENV` is set to a true value (``1``, ``true``, ``yes``)."""
+    return os.environ.get(ACCEPT_CHANGED_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def verify_checksum(dataset: str | Dataset, path: Path, *, accept: bool | None = None) -> str:
+    """Check ``path`` against the registry's SHA-256 of ``dataset``.
+
+    Parameters
+    ----------
+    dataset : str or Dataset
+        Registry name, or the dataset itself.
+    path : pathlib.Path
+        The dataset's file.
+    accept : bool, optional
+        Use a changed file anyway (recorded in :func:`changed_data_used`); default
+        :func:`accept_changed_data`.
+
+    Returns
+    -------
+    str
+        The file's SHA-256.
+
+    Raises
+    ------
+    ChecksumError
+        If the file differs from the registry and changed data are not accepted.
+    """
+    ds = _dataset(dataset)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = _DIGESTS[key] = sha256_file(path)
+    if digest == ds.sha256:
+        return digest
+    if not (accept_changed_data() if accept is None else accept):
+        raise ChecksumError(ds.name, path, ds.sha256, digest)
+    _ACCEPTED[ds.name] = {"path": str(path), "sha256": digest, "registry_sha256": ds.sha256}
+    return digest
+
+
+def changed_data_used() -> dict[str, dict[str, str]]:
+    """Datasets used in this process although they differ from the registry (``--accept-changed-data``).
+
+    Returns
+    -------
+    dict
+        Dataset name to ``path``, ``sha256`` (the file's) and ``registry_sha256``; empty when every
+        file used matched the registry. Commands put it in their JSON outputs and manifests.
+    """
+    return {k: dict(v) for k, v in _ACCEPTED.items()}

@@ -79,8 +79,10 @@ class HarmonisationReport:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
-        """The report as a JSON string (xarray/netCDF attributes hold strings)."""
-        return json.dumps(asdict(self), sort_keys=True)
+        """The report as a strict JSON string (NaN as null; xarray/netCDF attributes hold strings)."""
+        from migravity.utils.jsonio import to_jsonable
+
+        return json.dumps(to_jsonable(asdict(self)), sort_keys=True, allow_nan=False)
 
     def summary(self) -> str:
         """One line for logs and tables."""

@@ -4,13 +4,21 @@ Every reader takes the file path and returns a pandas (or geopandas) frame with 
 names. Problems are raised as :class:`~migravity.errors.MalformedDataError` naming the file and,
 where it applies, the line: unparsable rows, missing columns, NaN or negative counts, duplicate
 keys, a geometry without CRS. Readers never drop rows; callers filter explicitly and report.
+
+Strictness: an empty or header-only file is an error; counts must be finite (``inf`` is refused
+like NaN); every area code must be a GSS code (:data:`~migravity.geodata.codes.GSS_CODE`, e.g.
+``E06000001``: upper case, no spaces or quotes) or one of the non-area codes the dataset documents,
+else the load fails naming the file, the line and the value; boundaries must be valid geometries
+lying where their CRS says (:func:`~migravity.geodata.geomcheck.check_geometry`). :func:`load`
+checks each file against the registry's SHA-256 after parsing it
+(:func:`~migravity.geodata.datadir.verify_checksum`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +26,16 @@ import numpy as np
 import pandas as pd
 
 from migravity.errors import MalformedDataError
-from migravity.geodata.codes import PLACE_OF_WORK
-from migravity.geodata.datadir import DataDir, require
+from migravity.geodata.codes import (
+    COMMUTE2011_SPECIAL,
+    GSS_CODE,
+    ITL_CODE,
+    NI_LGD_2011,
+    NON_AREA_CODES,
+    PLACE_OF_WORK,
+)
+from migravity.geodata.datadir import DataDir, require, verify_checksum
+from migravity.geodata.geomcheck import check_geometry
 from migravity.geodata.registry import get
 
 _LINE = re.compile(r"line (\d+)")
@@ -46,10 +62,15 @@ def load(name: str, data_dir: DataDir = None) -> Any:
         If the file is not in the data directory.
     MalformedDataError
         If it cannot be parsed or fails validation.
+    ChecksumError
+        If it parses but differs from the registry's SHA-256 and changed data are not accepted
+        (``--accept-changed-data`` / ``MIGRAVITY_ACCEPT_CHANGED_DATA=1``).
     """
     ds = get(name)
     path = require(ds, data_dir)
-    return globals()[ds.reader](path)
+    out = globals()[ds.reader](path)
+    verify_checksum(ds, path)
+    return out
 
 
 def read_csv(path: Path, columns: Sequence[str], **kwargs: Any) -> pd.DataFrame:
@@ -59,9 +80,12 @@ def read_csv(path: Path, columns: Sequence[str], **kwargs: Any) -> pd.DataFrame:
     """
     try:
         df = pd.read_csv(path, encoding="utf-8-sig", low_memory=False, **kwargs)
+    except pd.errors.EmptyDataError as e:
+        raise MalformedDataError(path, "the file is empty (no header, no rows)") from e
     except pd.errors.ParserError as e:
         m = _LINE.search(str(e))
-        raise MalformedDataError(path, f"cannot parse CSV ({e})", int(m.group(1)) if m else None) from e
+        problem = f"cannot parse CSV ({' '.join(str(e).split())})"
+        raise MalformedDataError(path, problem, int(m.group(1)) if m else None) from e
     except (UnicodeDecodeError, EOFError, OSError) as e:
         raise MalformedDataError(path, f"cannot read file ({e})") from e
     missing = [c for c in columns if c not in df.columns]
@@ -69,17 +93,60 @@ def read_csv(path: Path, columns: Sequence[str], **kwargs: Any) -> pd.DataFrame:
         raise MalformedDataError(
             path, f"missing column(s) {missing}; found {list(df.columns)[:12]}", 1
         )
+    if len(df) == 0:
+        raise MalformedDataError(path, "the file has a header but no data rows", 1)
     return df
+
+
+def check_codes(df: pd.DataFrame, col: str, path: Path, *, also: Collection[str] = (),
+                patterns: Sequence[re.Pattern[str]] = ()) -> pd.Series:
+    """Return ``df[col]`` as strings; raise naming the first line whose value is not an area code.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The file as read.
+    col : str
+        The column of area codes (the file's name for it).
+    path : pathlib.Path
+        The file, for the message.
+    also : collection of str
+        Further codes the dataset documents (e.g. :data:`~migravity.geodata.codes.NON_AREA_CODES`).
+    patterns : sequence of re.Pattern
+        Further code patterns the dataset documents (e.g. ITL codes).
+
+    Raises
+    ------
+    MalformedDataError
+        Naming the line, the value (with its quotes or spaces visible) and how many lines are bad.
+    """
+    s = df[col].astype("string").fillna("")
+    ok = s.str.fullmatch(GSS_CODE.pattern).fillna(False).astype(bool) | s.isin(list(also))
+    for pat in patterns:
+        ok |= s.str.fullmatch(pat.pattern).fillna(False).astype(bool)
+    if not ok.all():
+        bad = np.flatnonzero(~ok.to_numpy())
+        value = str(s.iloc[bad[0]])
+        what = "is empty" if value == "" else f"holds {value!r}, not an area code"
+        raise MalformedDataError(
+            path, f"column {col!r} {what} ({len(bad)} line(s) in all); area codes are GSS codes: a letter "
+                  "E, W, S, N or K and 8 digits (e.g. E06000001), upper case, without spaces or quotes",
+            int(bad[0]) + 2)
+    return s.astype(object)
 
 
 def check_numeric(df: pd.DataFrame, col: str, path: Path, *, nonnegative: bool = True,
                   allow_nan: bool = False) -> pd.Series:
-    """Return ``df[col]`` as float; raise naming the first bad line on NaN or negative values."""
+    """Return ``df[col]`` as float; raise naming the first bad line on text, NaN, infinite or negative values."""
     values = pd.to_numeric(df[col], errors="coerce")
     bad = values.isna() & df[col].notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise MalformedDataError(path, f"column {col!r} holds non-numeric value {df[col].iloc[i]!r}", i + 2)
+    inf = np.isinf(values.to_numpy(dtype=float))
+    if inf.any():
+        i = int(np.flatnonzero(inf)[0])
+        raise MalformedDataError(path, f"column {col!r} holds an infinite value ({df[col].iloc[i]!r})", i + 2)
     if not allow_nan and values.isna().any():
         i = int(np.flatnonzero(values.isna().to_numpy())[0])
         raise MalformedDataError(path, f"column {col!r} is empty (NaN)", i + 2)
@@ -118,7 +185,9 @@ def read_boundaries(path: Path) -> Any:
     if out.geometry.isna().any() or out.geometry.is_empty.any():
         i = int(np.flatnonzero((out.geometry.isna() | out.geometry.is_empty).to_numpy())[0])
         raise MalformedDataError(path, f"feature {out.code.iloc[i]} has no geometry")
+    out["code"] = check_codes(out, "code", path)
     check_unique(out, ["code"], path)
+    check_geometry(out, path)
     return out
 
 
@@ -196,7 +265,11 @@ def read_topojson(path: Path) -> Any:
     if df.geometry.isna().any():
         i = int(np.flatnonzero(df.geometry.isna().to_numpy())[0])
         raise MalformedDataError(path, f"area {df.code.iloc[i]} ({df.layer.iloc[i]}) has no geometry")
+    df["code"] = check_codes(df, "code", path)
     out = gpd.GeoDataFrame(df[["layer", "code", "name", "start", "end"]], geometry=list(df.geometry), crs="EPSG:4326")
+    # decoded quantised TopoJSON leaves some rings touching themselves (42 of the 707 areas of the
+    # registered file): validity is not checked here, only the coordinates' range and order
+    check_geometry(out, path, validity=False)
     return out
 
 
@@ -210,7 +283,8 @@ def read_odmg01ew(path: Path) -> pd.DataFrame:
     """
     o, d = "Migrant LTLA one year ago code", "Lower tier local authorities code"
     df = read_csv(path, [o, d, "Count"], dtype={o: str, d: str})
-    out = pd.DataFrame({"origin": df[o], "destination": df[d],
+    out = pd.DataFrame({"origin": check_codes(df, o, path, also=NON_AREA_CODES),
+                        "destination": check_codes(df, d, path),
                         "count": check_numeric(df, "Count", path)})
     check_unique(out, ["origin", "destination"], path)
     return out
@@ -227,7 +301,7 @@ def read_odwp01ew(path: Path) -> pd.DataFrame:
     cat = "Place of work indicator (4 categories) code"
     df = read_csv(path, [o, d, cat, "Count"], dtype={o: str, d: str})
     out = pd.DataFrame({
-        "origin": df[o], "destination": df[d],
+        "origin": check_codes(df, o, path), "destination": check_codes(df, d, path, also=NON_AREA_CODES),
         "category": check_numeric(df, cat, path, nonnegative=False).astype(int),
         "count": check_numeric(df, "Count", path),
     })
@@ -243,7 +317,8 @@ def read_migration2011(path: Path) -> pd.DataFrame:
     """Census 2011 GB migration (simim): ``origin``, ``destination``, ``count``, ``distance_km``."""
     df = read_csv(path, ["MIGRATIONS", "O_GEOGRAPHY_CODE", "D_GEOGRAPHY_CODE", "DISTANCE"])
     out = pd.DataFrame({
-        "origin": df["O_GEOGRAPHY_CODE"].astype(str), "destination": df["D_GEOGRAPHY_CODE"].astype(str),
+        "origin": check_codes(df, "O_GEOGRAPHY_CODE", path),
+        "destination": check_codes(df, "D_GEOGRAPHY_CODE", path),
         "count": check_numeric(df, "MIGRATIONS", path),
         "distance_km": check_numeric(df, "DISTANCE", path),
     })
@@ -254,8 +329,10 @@ def read_migration2011(path: Path) -> pd.DataFrame:
 def read_commute2011_od(path: Path) -> pd.DataFrame:
     """Census 2011 WU03UK long form: ``origin`` (residence), ``destination`` (workplace or WFH...), ``count``."""
     df = read_csv(path, ["origin_code", "destination_code", "commuters"])
-    out = pd.DataFrame({"origin": df["origin_code"].astype(str),
-                        "destination": df["destination_code"].astype(str),
+    ni = (NI_LGD_2011,)
+    out = pd.DataFrame({"origin": check_codes(df, "origin_code", path, patterns=ni),
+                        "destination": check_codes(df, "destination_code", path, also=COMMUTE2011_SPECIAL,
+                                                   patterns=ni),
                         "count": check_numeric(df, "commuters", path)})
     check_unique(out, ["origin", "destination"], path)
     return out
@@ -275,7 +352,7 @@ def read_commute2011_matrix(path: Path) -> pd.DataFrame:
 def read_geo_date_value(path: Path) -> pd.DataFrame:
     """open-innovations standard layout: ``code``, ``name``, ``date``, ``value``."""
     df = read_csv(path, ["geography_code", "geography_name", "date", "value"], dtype={"date": str})
-    out = pd.DataFrame({"code": df["geography_code"].astype(str), "name": df["geography_name"],
+    out = pd.DataFrame({"code": check_codes(df, "geography_code", path), "name": df["geography_name"],
                         "date": df["date"].astype(str),
                         "value": check_numeric(df, "value", path, allow_nan=True)})
     check_unique(out, ["code", "date"], path)
@@ -289,7 +366,7 @@ def read_els(path: Path) -> pd.DataFrame:
     """
     cols = ["areacd", "areanm", "geography", "period", "observation", "status"]
     df = read_csv(path, cols, dtype={"status": str, "period": str})
-    out = pd.DataFrame({"code": df["areacd"].astype(str), "name": df["areanm"],
+    out = pd.DataFrame({"code": check_codes(df, "areacd", path, patterns=(ITL_CODE,)), "name": df["areanm"],
                         "geography": df["geography"], "period": df["period"].str[:10],
                         "value": check_numeric(df, "observation", path, allow_nan=True),
                         "status": df["status"].fillna("")})
@@ -311,6 +388,7 @@ def read_census2021_age(path: Path) -> pd.DataFrame:
     for c in pct:
         df[c] = check_numeric(df, c, path)
     df = df.rename(columns={"LAD21CD": "code", "LAD21NM": "name"})
+    df["code"] = check_codes(df, "code", path)
     check_unique(df, ["code"], path)
     return df
 
@@ -324,7 +402,7 @@ def read_census2011_syoa(path: Path) -> pd.DataFrame:
     if missing:
         raise MalformedDataError(path, f"missing age column(s) {missing[:5]}", 1)
     out = df[["mnemonic", "name", *ages]].rename(columns={"mnemonic": "code", **ages})
-    out["code"] = out["code"].astype(str)
+    out["code"] = check_codes(out, "code", path)
     for c in ages.values():
         out[c] = check_numeric(out, c, path)
     check_unique(out, ["code"], path)
@@ -340,7 +418,7 @@ def read_mye_syoa(path: Path) -> pd.DataFrame:
     if not whole.all():
         bad = sorted(set(df["age"][~whole].astype(str)))[:5]
         raise MalformedDataError(path, f"ages that are not whole years: {bad}")
-    out = pd.DataFrame({"code": df["code"].astype(str), "name": df["name"], "geography": df["geography"],
+    out = pd.DataFrame({"code": check_codes(df, "code", path), "name": df["name"], "geography": df["geography"],
                         "sex": df["sex"], "age": age.astype(int),
                         "population": check_numeric(df, "population", path)})
     check_unique(out, ["code", "sex", "age"], path)
@@ -354,7 +432,7 @@ def read_mye_components(path: Path) -> pd.DataFrame:
               "population", "population_prev"]
     df = read_csv(path, ["ladcode20", "laname20", "country", "year", *counts])
     df = df.rename(columns={"ladcode20": "code", "laname20": "name"})
-    df["code"] = df["code"].astype(str)
+    df["code"] = check_codes(df, "code", path)
     for c in counts:
         df[c] = check_numeric(df, c, path)
     check_unique(df, ["code", "year"], path)
@@ -376,7 +454,7 @@ def read_mye3_components(path: Path) -> pd.DataFrame:
     end = next((c for c in ("population_mid2020", "population_mid2021") if c in df.columns), None)
     if start is None or end is None:
         raise MalformedDataError(path, f"no start/end population columns in {list(df.columns)[:16]}", 1)
-    out = pd.DataFrame({"code": df["code"].astype(str), "name": df["name"], "geography": df["geography"]})
+    out = pd.DataFrame({"code": check_codes(df, "code", path), "name": df["name"], "geography": df["geography"]})
     out["population_start"] = check_numeric(df, start, path)
     for col in ("births", "deaths"):
         out[col] = check_numeric(df, col, path)
@@ -408,7 +486,7 @@ def read_snpp_wide(path: Path) -> pd.DataFrame:
     for y in years:
         df[y] = check_numeric(df, y, path)
     df = df.rename(columns={code: "code", name: "name"})
-    df["code"] = df["code"].astype(str)
+    df["code"] = check_codes(df, "code", path)
     check_unique(df, ["code"], path)
     long = df.melt(id_vars=["code", "name"], value_vars=years, var_name="year", value_name="population")
     long["year"] = long["year"].astype(int)
@@ -422,7 +500,7 @@ def read_imd(path: Path) -> pd.DataFrame:
     if code is None:
         raise MalformedDataError(path, "no '*_code' column", 1)
     df = df.rename(columns={code: "code"})
-    df["code"] = df["code"].astype(str)
+    df["code"] = check_codes(df, "code", path)
     check_unique(df, ["code"], path)
     return df
 
@@ -430,6 +508,7 @@ def read_imd(path: Path) -> pd.DataFrame:
 def read_la_clusters(path: Path) -> pd.DataFrame:
     """ONS LA clusters: ``code``, ``name``, ``global``, ``economic``, ``demographic`` (``[x]`` = unassigned, None)."""
     df = read_csv(path, ["AREACD", "AREANM", "Global", "Economic", "Demographic"])
+    df["AREACD"] = check_codes(df, "AREACD", path)
     out = df.rename(columns={"AREACD": "code", "AREANM": "name", "Global": "global",
                              "Economic": "economic", "Demographic": "demographic"})
     for c in ("global", "economic", "demographic"):
@@ -438,9 +517,17 @@ def read_la_clusters(path: Path) -> pd.DataFrame:
     return out[["code", "name", "global", "economic", "demographic"]]
 
 
+#: Columns of a lookup that hold area codes (``ltla21_code``, ``region23_code``, ...); others (e.g. a
+#: rural-urban classification code) are left as they are.
+_LOOKUP_AREA_COLUMN = re.compile(r"(ltla|utla|lad|region|rgn|cauth|ctry)\d\d_code", re.IGNORECASE)
+
+
 def read_lookup(path: Path) -> pd.DataFrame:
-    """A code lookup, read as strings."""
+    """A code lookup, read as strings; its area-code columns (``ltlaYY_code``, ``regionYY_code``...) are checked."""
     df = read_csv(path, [], dtype=str)
+    for col in df.columns:
+        if _LOOKUP_AREA_COLUMN.fullmatch(str(col)):
+            df[col] = check_codes(df, col, path)
     return df
 
 
@@ -525,7 +612,7 @@ def _census_table(path: Path, reader: str) -> pd.DataFrame:
     """
     cols = CENSUS_COLUMNS[reader]
     df = read_csv(path, ["lad21cd", "lad21nm", *cols], dtype={"lad21cd": str})
-    out = pd.DataFrame({"code": df["lad21cd"].astype(str), "name": df["lad21nm"]})
+    out = pd.DataFrame({"code": check_codes(df, "lad21cd", path), "name": df["lad21nm"]})
     for src, dst in cols.items():
         out[dst] = check_numeric(df, src, path)
     check_unique(out, ["code"], path)

@@ -260,13 +260,14 @@ def write_flowmap(zones: ZoneSet, flows: xr.DataArray, out_dir: str | os.PathLik
     """
     from pyproj import Transformer
 
-    from migravity.outputs.export_layers import _aligned
+    from migravity.outputs.export_layers import _aligned, refuse_empty
 
     check_filters(top_k, threshold)
     if not isinstance(flows, xr.DataArray):
         raise ConfigError("flows", type(flows).__name__, "give one xarray DataArray (origin, destination)")
     mat = _aligned(zones, str(flows.name or "flows"), flows)
     o, d = select_pairs(mat, top_k=top_k, threshold=threshold, positive=True)
+    refuse_empty(o, mat, threshold)
     counts = mat[o, d]
     if np.all(counts == np.round(counts)):
         counts = counts.astype(np.int64)

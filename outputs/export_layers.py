@@ -256,6 +256,28 @@ def check_filters(top_k: int | None, threshold: float | None) -> None:
         raise ConfigError("threshold", threshold, "give a finite number, or None for no threshold")
 
 
+def refuse_empty(kept: np.ndarray, rank: np.ndarray, threshold: float | None) -> None:
+    """Raise :class:`ConfigError` when the filters kept no pair: an export of nothing is a mistake, not a result.
+
+    Parameters
+    ----------
+    kept : numpy.ndarray
+        Positions of the pairs kept (:func:`select_pairs`).
+    rank : numpy.ndarray
+        The ``(n, n)`` values the pairs were ranked by.
+    threshold : float or None
+        The threshold applied, named in the message with the largest value there is.
+    """
+    if len(kept):
+        return
+    finite = rank[np.isfinite(rank)]
+    largest = float(finite.max()) if finite.size else float("nan")
+    if threshold is not None:
+        raise ConfigError("threshold", threshold, f"no flow is at least {threshold:g} (the largest is {largest:g}): "
+                                                  "the export would be empty; lower the threshold")
+    raise ConfigError("flows", f"largest {largest:g}", "no flow to export (every pair is zero, NaN or the diagonal)")
+
+
 def select_pairs(rank: np.ndarray, *, top_k: int | None = None, threshold: float | None = None,
                  include_diagonal: bool = False, positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Origin and destination positions of the pairs kept, by decreasing ``rank``.
@@ -380,6 +402,7 @@ def flows_layer(zones: ZoneSet, flows: Mapping[str, xr.DataArray], *, top_k: int
         raise ConfigError("rank_by", rank_by, "use one of " + ", ".join(repr(k) for k in names))
     mats = {str(k): _aligned(zones, str(k), v) for k, v in flows.items()}
     o, d = select_pairs(mats[rank_by], top_k=top_k, threshold=threshold, include_diagonal=include_diagonal)
+    refuse_empty(o, mats[rank_by], threshold)
 
     codes, znames = np.asarray(zones.codes, dtype=object), np.asarray(zones.names, dtype=object)
     table: dict[str, Any] = {

@@ -31,7 +31,9 @@ Files
   :data:`SCENARIO_KEYS`), years, draws, seed, quantiles, segments, commute days, the parameter
   table (every parameter with value, standard error, low, high, status identified/assumed, source,
   reason), the specifications (name, description, values; the first the main one), the workplace
-  source of the anchoring, the files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
+  source of the anchoring, the data files used although they differ from the registry
+  (``changed_data``: name to path and SHA-256, ``{}`` normally; see ``--accept-changed-data``), the
+  files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
   ``{"name", "bytes", "sha256"}`` (:func:`file_record`).
 
 The directory is written as one unit (:func:`migravity.utils.atomic.atomic_dir`): every file goes
@@ -92,6 +94,7 @@ import pandas as pd
 import xarray as xr
 
 from migravity.errors import ConfigError, MalformedDataError, RunDirError
+from migravity.geodata.datadir import changed_data_used
 from migravity.scenarios.segments import COMMUTE_DAYS, SEGMENTS
 from migravity.utils.hashing import file_digest
 
@@ -124,7 +127,7 @@ QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 #: Keys of ``manifest.json``, in order.
 MANIFEST_KEYS: tuple[str, ...] = ("version", "created", "zone_vintage", "area", "zones", "scenarios", "years",
                                   "draws", "seed", "quantiles", "segments", "commute_days", "parameters",
-                                  "specifications", "workplace_source", "files")
+                                  "specifications", "workplace_source", "changed_data", "files")
 #: Keys of each entry of the manifest's ``scenarios``.
 SCENARIO_KEYS: tuple[str, ...] = ("name", "description", "source", "mode", "housing_feedback", "spec")
 #: Run settings recorded in the manifest (and as ``results.nc`` attributes).
@@ -580,6 +583,8 @@ def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict[str
                             "values": {k: float(v) for k, v in sp.values.items()}}
                            for sp in inp.params.all_specifications()],
         "workplace_source": inp.workplace_source or None,
+        # data files used although they differ from the registry (--accept-changed-data); {} when none
+        "changed_data": changed_data_used(),
         "files": list(DATA_FILES),  # replaced by their records (file_record) once written
     }
     return {k: out[k] for k in MANIFEST_KEYS}

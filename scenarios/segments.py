@@ -301,13 +301,11 @@ def read_segment_table(path: str | os.PathLike[str], codes: tuple[str, ...]) -> 
     Every LAD of the study area needs all 16 segments; shares per LAD must be in [0, 1] and sum
     to 1 (within 1e-6; they are then renormalised).
     """
-    try:
-        df = pd.read_csv(path, dtype={"lad": str, "segment": str})
-    except (OSError, ValueError) as exc:
-        raise MalformedDataError(Path(path), f"cannot read the segment table: {exc}") from exc
-    missing = {"lad", "segment", "share"} - set(df.columns)
-    if missing:
-        raise MalformedDataError(Path(path), f"missing columns {sorted(missing)}; need lad, segment, share")
+    from migravity.utils.tables import read_user_table
+
+    # parse failures, empty cells, text shares and a (lad, segment) given twice: errors naming file and line
+    df = read_user_table(path, "segment_table", columns=["lad", "segment", "share"], numeric=["share"],
+                         codes=["lad", "segment"], key=["lad", "segment"], dtype={"lad": str, "segment": str})
     bad_seg = sorted(set(df.segment) - set(SEGMENTS))
     if bad_seg:
         raise ConfigError("segment_table.segment", bad_seg[0], "use one of " + ", ".join(SEGMENTS))

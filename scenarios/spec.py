@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from migravity.errors import ConfigError, InputError, MalformedDataError, check_choice
 from migravity.scenarios.params import OVERRIDABLE, check_range
@@ -64,6 +63,8 @@ TOP_KEYS: tuple[str, ...] = ("name", "description", "years", "draws", "seed", "m
 WFH_KEYS: tuple[str, ...] = ("class", "skill", "factor", "share", "to", "regions", "lads")
 CHANGE_KEYS: tuple[str, ...] = ("pct", "area", "regions", "lads", "table")
 MAX_YEARS, MAX_DRAWS = 100, 100_000
+#: Largest seed: ``results.nc`` (netCDF3) stores it as a 32-bit signed integer attribute.
+MAX_SEED = 2**31 - 1
 
 
 def _is_int(v: Any) -> bool:
@@ -169,8 +170,9 @@ class Scenario:
             raise ConfigError("years", self.years, f"give an integer between 1 and {MAX_YEARS}")
         if self.draws is not None and not (_is_int(self.draws) and 1 <= self.draws <= MAX_DRAWS):
             raise ConfigError("draws", self.draws, f"give an integer between 1 and {MAX_DRAWS}")
-        if self.seed is not None and not (_is_int(self.seed) and self.seed >= 0):
-            raise ConfigError("seed", self.seed, "give a non-negative integer")
+        if self.seed is not None and not (_is_int(self.seed) and 0 <= self.seed <= MAX_SEED):
+            raise ConfigError("seed", self.seed,
+                              f"give an integer between 0 and {MAX_SEED} (2**31 - 1, the netCDF3 limit)")
         check_choice("mode", self.mode, MODES)
         if not (_is_num(self.housing_feedback) and 0 <= self.housing_feedback <= 10):
             raise ConfigError("housing_feedback", self.housing_feedback, "give a number between 0 and 10")
@@ -211,6 +213,9 @@ def _changes(raw: Any, key: str, base: Path | None) -> tuple[PercentChange, ...]
         _unknown(f"{where}.", t, CHANGE_KEYS)
         if "pct" not in t and "table" not in t:
             raise ConfigError(f"{where}.pct", None, "give pct (a percent change) or table")
+        if "pct" in t and "table" in t:
+            raise ConfigError(f"{where}.pct", t["pct"], "give pct or table, not both: the table's pct column "
+                                                        "holds the percent changes")
         pct = t.get("pct", 0.0)
         if not _is_num(pct):
             raise ConfigError(f"{where}.pct", pct, "give a number (percent change, e.g. -15)")
@@ -318,6 +323,50 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         raise MalformedDataError(source, f"not valid TOML: {exc}") from exc
 
 
+def _read_text(path: Path) -> str:
+    """The scenario file as text; a binary or non-UTF-8 file is a :class:`MalformedDataError` naming the line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MalformedDataError(path, f"cannot read the scenario file ({exc})") from exc
+    if b"\x00" in data:
+        raise MalformedDataError(path, "a binary file, not a TOML scenario file (NUL bytes)",
+                                 data.count(b"\n", 0, data.index(b"\x00")) + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedDataError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}): save it as UTF-8",
+                                 data.count(b"\n", 0, exc.start) + 1) from exc
+
+
+def validate_inputs(scenario: Scenario, codes: tuple[str, ...], region_codes: tuple[str, ...]) -> None:
+    """Check everything of ``scenario`` that depends on the zones: codes, price/earnings and segment tables.
+
+    Run before any calibration or simulation, so a bad table fails at once (not after earlier
+    scenarios have run).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded scenario.
+    codes, region_codes : tuple of str
+        The study area's LAD codes and their regions.
+
+    Raises
+    ------
+    ConfigError, MalformedDataError
+        As :meth:`Scenario.check_zones`, :func:`percent_vector` and the segment-table reader do.
+    """
+    from migravity.scenarios.segments import read_segment_table
+
+    scenario.check_zones(codes, region_codes)
+    gse = np.zeros(len(codes), dtype=bool)
+    percent_vector(scenario.house_prices, codes, region_codes, gse)
+    percent_vector(scenario.earnings, codes, region_codes, gse)
+    if scenario.segment_table is not None:
+        read_segment_table(scenario.segment_table, codes)
+
+
 def load_scenario(ref: str | os.PathLike[str]) -> Scenario:
     """Load a scenario by library name (e.g. ``"wfh_uptake"``) or from a TOML file path."""
     ref_s = str(ref)
@@ -328,7 +377,7 @@ def load_scenario(ref: str | os.PathLike[str]) -> Scenario:
     if not path.is_file():
         raise InputError(f"scenario {ref_s!r} is neither a file nor a library scenario; library scenarios: "
                          + ", ".join(library_names()))
-    raw = parse_toml(path.read_text(encoding="utf-8"), str(path))
+    raw = parse_toml(_read_text(path), str(path))
     return scenario_from_dict(raw, name=path.stem, base=path.parent.resolve(), source=str(path.resolve()))
 
 
@@ -357,12 +406,11 @@ def percent_vector(changes: tuple[PercentChange, ...], codes: tuple[str, ...], r
 
 
 def _table_pct(ch: PercentChange, pos: dict[str, int]) -> np.ndarray:
-    try:
-        df = pd.read_csv(ch.table, dtype={"lad": str})
-    except (OSError, ValueError) as exc:
-        raise MalformedDataError(str(ch.table), f"cannot read: {exc}") from exc
-    if not {"lad", "pct"} <= set(df.columns):
-        raise MalformedDataError(str(ch.table), "need columns lad, pct")
+    from migravity.utils.tables import read_user_table
+
+    # parse failures, text in pct, an empty lad and a LAD given twice: errors naming the file and line
+    df = read_user_table(str(ch.table), f"{ch.key}.table", columns=["lad", "pct"], numeric=["pct"], codes=["lad"],
+                         key=["lad"], dtype={"lad": str})
     pct = np.zeros(len(pos))
     for lad, v in zip(df.lad, df.pct, strict=True):
         if lad not in pos:

@@ -40,6 +40,15 @@ os.environ.setdefault("MIGRAVITY_DATA", str(SHARED_DATA))
 REAL_DATA_FIXTURES = frozenset({"data_dir"})
 
 
+@pytest.fixture(autouse=True)
+def _no_changed_data_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no record of changed data files (``--accept-changed-data``) and without the switch."""
+    from migravity.geodata import datadir
+
+    monkeypatch.setattr(datadir, "_ACCEPTED", {})
+    monkeypatch.delenv(datadir.ACCEPT_CHANGED_ENV, raising=False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark ``realdata`` every test whose fixture closure includes a real-data fixture."""
     for item in items:

@@ -22,6 +22,7 @@ EXAMPLES: dict[type[BaseException], tuple[Any, ...]] = {
     errors.DataMissingError: ("odmg01ew", Path("/data/flows/odmg.csv.gz"), "run `migravity data fetch`"),
     errors.MalformedDataError: (Path("/data/x.csv"), "column 'count' is empty (NaN)", 7),
     errors.HarmonisationError: ("E06000999 matches no zone",),
+    errors.ChecksumError: ("odmg01ew", Path("/data/flows/odmg.csv.gz"), "0" * 64, "f" * 64),
     errors.RunDirError: (Path("/runs/r1"), "no such run directory"),
     errors.FetchError: ("odmg01ew: HTTP 404 Not Found",),
     errors.FetchFailedError: (

@@ -99,8 +99,9 @@ def test_duplicate_imd_code(tmp_path: Path) -> None:
     assert e.value.line == 4
 
 
-def test_duplicate_region_lookup(tmp_path: Path, data_dir: Path) -> None:
+def test_duplicate_region_lookup(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A region lookup listing one LAD twice is refused when building zones."""
+    monkeypatch.setenv("MIGRAVITY_ACCEPT_CHANGED_DATA", "1")  # an edited registered file, on purpose
     _place(tmp_path, "lad_boundaries_2024", source=data_dir / REGISTRY["lad_boundaries_2024"].filename)
     real = (data_dir / REGISTRY["lookup_ltla23_region23"].filename).read_text(encoding="utf-8").splitlines()
     _place(tmp_path, "lookup_ltla23_region23", "\n".join([*real, real[1].replace("North East", "London")]) + "\n")
@@ -109,8 +110,9 @@ def test_duplicate_region_lookup(tmp_path: Path, data_dir: Path) -> None:
     assert e.value.line == len(real) + 1
 
 
-def test_region_lookup_missing_a_lad(tmp_path: Path, data_dir: Path) -> None:
+def test_region_lookup_missing_a_lad(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An English LAD absent from the region lookup is a HarmonisationError naming it."""
+    monkeypatch.setenv("MIGRAVITY_ACCEPT_CHANGED_DATA", "1")  # an edited registered file, on purpose
     _place(tmp_path, "lad_boundaries_2024", source=data_dir / REGISTRY["lad_boundaries_2024"].filename)
     real = (data_dir / REGISTRY["lookup_ltla23_region23"].filename).read_text(encoding="utf-8").splitlines()
     _place(tmp_path, "lookup_ltla23_region23", "\n".join(r for r in real if ",E06000001," not in r) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,9 @@ def test_run_command(inputs, tmp_path, monkeypatch):
     from migravity.scenarios import simulate
 
     monkeypatch.setattr(simulate, "prepare_inputs", lambda zones, **kw: inputs)
-    monkeypatch.setattr("migravity.geodata.load_zones", lambda *a, **k: None)
+    # run validates each scenario's codes and tables against the zones before calibrating
+    monkeypatch.setattr("migravity.geodata.load_zones",
+                        lambda *a, **k: SimpleNamespace(codes=inputs.codes, region_codes=inputs.region_codes))
     app = typer.Typer()
 
     @app.callback()

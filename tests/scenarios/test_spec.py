@@ -87,7 +87,7 @@ def test_unknown_lad_and_region_codes_name_key_and_allowed(inputs):
 
 def test_toml_file_and_syntax_errors(tmp_path):
     f = tmp_path / "my.toml"
-    f.write_text('description = "x"\n[[house_prices]]\npct = -10\ntable = "prices.csv"\n')
+    f.write_text('description = "x"\n[[house_prices]]\ntable = "prices.csv"\n')  # pct with table: an error
     sc = load_scenario(f)
     assert sc.name == "my" and sc.house_prices[0].table == str(tmp_path / "prices.csv")
     bad = tmp_path / "bad.toml"
