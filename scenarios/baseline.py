@@ -222,6 +222,8 @@ def balance_flows(flows: np.ndarray, out_total: np.ndarray, in_total: np.ndarray
     d = np.asarray(in_total, float)
     if f.shape != (o.size, o.size) or d.shape != o.shape or np.any(o <= 0) or np.any(d <= 0) or np.any(f < 0):
         raise InputError("balance_flows: give non-negative (n, n) flows and positive out and in totals of size n")
+    if np.any(f.sum(axis=1) <= 0) or np.any(f.sum(axis=0) <= 0):
+        raise InputError("balance_flows: every zone needs an observed out-flow and in-flow to be balanced")
     d = d * (o.sum() / d.sum())
     err = np.inf
     for _ in range(max_iter):

@@ -118,7 +118,8 @@ def london_net_internal(run: RunResult) -> list[dict[str, Any]]:
     ``hsl`` and ``workers`` come from the simulations (the model's migration step; for the
     baseline, on the baseline path). ``persons`` (open population only): the scenario's migration
     pattern (move rates and the pivot choice) applied to the baseline population path, i.e. before
-    WFH, price and pay changes, for comparison with the mid-year estimates
+    WFH, price and pay changes (``baseline_persons``: the baseline's pattern), for comparison with the
+    mid-year estimates
     (``precovid_mean``: London's mean net internal migration, mid-2014 -> mid-2019).
     """
     from migravity.scenarios.baseline import population_accounts
@@ -137,11 +138,12 @@ def london_net_internal(run: RunResult) -> list[dict[str, Any]]:
             entry[f"{label}hsl"] = [float(v) for v in net[:, 0]]
             entry[f"{label}workers"] = [float(v) for v in net.sum(axis=1)]
         if inp.open_baseline is not None:
-            pat = inp.with_pattern(sim.scenario.migration_pattern)
-            if pat.pivot_choice is not None:
-                acc = population_accounts(inp.open_baseline, pat.move_rate, pat.pivot_choice, years)
-                entry["persons"] = [float(v) for v in acc["net_internal"][:, lon].sum(-1)]
-                entry["migration_pattern"] = pat.pattern
+            for label, name in (("", sim.scenario.migration_pattern), ("baseline_", None)):
+                pat = inp.with_pattern(name)
+                if pat.pivot_choice is not None:
+                    acc = population_accounts(inp.open_baseline, pat.move_rate, pat.pivot_choice, years)
+                    entry[f"{label}persons"] = [float(v) for v in acc["net_internal"][:, lon].sum(-1)]
+                    entry[f"{label}migration_pattern"] = pat.pattern
             entry["precovid_mean"] = float(inp.open_baseline.precovid_net[lon].sum())
         out.append(entry)
     return out
