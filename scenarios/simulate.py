@@ -292,8 +292,9 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     for name in MIGRATION_PATTERNS:
         rate, f = flows[name]
         pat = replace(inputs, move_rate=rate, pattern=name)
-        pat = replace(pat, pivot_choice=pivot_choice(pat, f))
-        patterns.append(PatternInputs(name, rate, pat.pivot_choice, pivot_constants(pat)))
+        target = pivot_choice(pat, f)
+        pat = replace(pat, pivot_choice=target)
+        patterns.append(PatternInputs(name, rate, target, pivot_constants(pat)))
     main = next(p for p in patterns if p.name == migration_pattern)
     inputs = replace(inputs, pattern=main.name, move_rate=main.move_rate, pivot_choice=main.pivot_choice,
                      pair_constant=main.pair_constant, patterns=tuple(p for p in patterns if p is not main))
