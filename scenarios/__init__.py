@@ -148,18 +148,27 @@ Each has its own pivot constants.
 An exogenous path ``B(t)`` (16 x n): LAD workers grow with the mid-year estimates (mid-2021 ...
 mid-2023) and then the ONS 2018-based SNPP growth applied to the latest estimate (Wales: each
 LAD's 2011 -> 2021 trend), employment rates held; HSL shares follow their Census 2011 -> 2021
-trend carried forward on the logit scale; WFH class mix within a skill group held at year 0.
-Stocks evolve as ``X(t+1) = B(t+1) + (M(X(t)) - M0(B(t)))``, ``M`` the scenario's migration step
-and ``M0`` the no-policy step of the same draw (baseline weights, pattern and move rates,
-production mode, no feedback): ``B(t+1) - M0(B(t))`` holds every non-migration component (natural
-change, international migration, entry to and exit from work, moves into HSL) plus the baseline's
-internal-migration residual. So the no-policy run reproduces ``B`` bit for bit, and a scenario is
-a *variant*: the baseline plus the change in internal migration its policy causes (and its year-0
-WFH reclassification, which stays within each skill group). The variant is additive in persons: a
-scenario that empties a WFH class of a LAD with strong in-migration could drive that class's
-stock negative, which is reported as an error. Optional housing feedback responds to the net
+trend carried forward on the logit scale. With ``M`` the scenario's migration step and ``M0`` the
+no-policy step of the same draw (baseline weights, pattern and move rates, production mode, no
+feedback), the no-policy stocks and the scenario's evolve per segment ``s`` of skill group ``g``
+and LAD ``i`` as
+
+    ``B(t+1)_si = M0(B(t))_si G_gi(t)``, ``X(t+1)_si = M(X(t))_si G_gi(t)``,
+    ``G_gi(t) = P_gi(t+1) / M0(B(t))_gi``,
+
+``P`` the exogenous group totals (workers times the HSL share, or one minus it). ``G - 1`` holds
+every non-migration component (natural change, international migration, entry to and exit from
+work, moves into HSL) plus the baseline's internal-migration residual, as a rate of the group's
+stock after migration. So the no-policy run follows ``P`` exactly (to rounding), a zero scenario
+reproduces it bit for bit, and a scenario is a *variant*: the baseline plus the change in internal
+migration its policy causes, the other components acting on it as rates (the cohort-component
+practice of the GLA/ONS variants: components as rates of the variant's population, a second-order
+term that the summary's ``hs_other_change`` shows). Stocks cannot turn negative. The WFH class mix
+within a group is the year-0 mix moved by migration, not held at year 0 (reason in
+:mod:`migravity.scenarios.baseline`). Optional housing feedback responds to the net
 inflow rate beyond the baseline path's growth:
-``log H_j(t+1) = log H_j(t) + epsilon ((X_j(t+1) - X_j(t)) / X_j(t) - (B_j(t+1) - B_j(t)) / B_j(t))``.
+``log H_j(t+1) = log H_j(t) + epsilon ((X_j(t+1) - X_j(t)) / X_j(t) - (B_j(t+1) - B_j(t)) / B_j(t))``
+(``B_j`` the no-policy stocks of the same draw).
 With ``open_population=False`` (:func:`~migravity.scenarios.simulate.prepare_inputs`) the model is
 the earlier closed population, ``X(t+1) = M(X(t))`` with feedback on ``(S_j(t+1) - S_j(t)) / S_j(t)``.
 Read scenarios as differences from their paired baseline.

@@ -88,15 +88,21 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
 @njit(cache=True, parallel=True)
 def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, same_pair, group, beta,
                    gamma, static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained,
-                   flow_mask, zone_group, path, open_population, stocks_out, flows_out, group_flows_out, net_out):
+                   flow_mask, zone_group, base0, path, group_of, open_population, stocks_out, flows_out,
+                   group_flows_out, net_out):
     """Simulate ``T`` years for each of ``D`` draws, in parallel over chunks of draws.
 
     Closed population (``open_population`` False): ``X(t+1) = M(X(t))``, the scenario's migration
-    step ``M``. Open population: ``X(t+1) = B(t+1) + (M(X(t)) - M0(B(t)))`` with ``B = path`` the
-    exogenous baseline path and ``M0`` the no-policy step of the same draw (``base_*`` weights,
-    pair factors and move rates, production mode, no feedback): the non-migration components and
-    the baseline's own migration residual are ``B(t+1) - M0(B(t))``, so a scenario whose ``M`` is
-    ``M0`` reproduces ``B`` bit for bit.
+    step ``M``. Open population: the no-policy stocks ``B`` (segments) evolve with the no-policy step
+    ``M0`` of the same draw (``base_*`` weights, pair factors and move rates, production mode, no
+    feedback) and the scenario's with ``M``, and every segment of skill group ``g`` in LAD ``i`` is
+    then scaled by the group's non-migration growth factor ``G_gi(t) = P_gi(t+1) / M0(B(t))_gi``
+    (``P = path``, the exogenous group totals)::
+
+        B(t+1)_si = M0(B(t))_si G_gi(t),    X(t+1)_si = M(X(t))_si G_gi(t).
+
+    The groups' totals of ``B`` follow ``path`` (to rounding), the non-migration components act as
+    rates, and a scenario whose ``M`` is ``M0`` reproduces ``B`` bit for bit.
 
     Parameters
     ----------
@@ -131,8 +137,12 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         Segments whose final-year flows are accumulated (and whose net migration is ``net_out[..., 0, :]``).
     zone_group : (n,) int
         Group of each zone (0 .. R - 1) for ``group_flows_out``.
-    path : (T + 1, S, n)
-        The baseline path ``B`` (open population; any shape with ``S`` and ``n`` when closed).
+    base0 : (S, n)
+        Initial no-policy stocks (open population).
+    path : (T + 1, G, n)
+        The exogenous totals of each skill group (open population; any shape when closed).
+    group_of : (S,) int
+        Skill group (0 .. G - 1) of each segment.
     open_population : bool
         Open (the bracket added) or closed.
     stocks_out : (D, T + 1, S, n)
@@ -154,6 +164,7 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
     years = stocks_out.shape[1] - 1
     n_s, n = stock0.shape
     n_chunks = flows_out.shape[0]
+    n_groups = path.shape[1]
     status = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
         k = np.empty((pair.shape[0], n, n))
@@ -192,6 +203,7 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                 for i in range(n):
                     stock[s, i] = stock0[s, i]
                     stocks_out[d, 0, s, i] = stock0[s, i]
+                    base[s, i] = base0[s, i]
             for t in range(1, years + 1):
                 _weights(static[d], theta_h[d], log_price, w)
                 _denominators(k, group, w, den)
@@ -205,14 +217,19 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                     for i in range(n):
                         net_out[d, t - 1, m, i] += new[s, i] - stock[s, i]
                 if open_population:
-                    for s in range(n_s):
-                        for i in range(n):
-                            base[s, i] = path[t - 1, s, i]
                     _year(base, new0, base_move_rate[d], k0, group, w0, den_b, den0, False, no_mask, no_flows,
                           False, zone_group, no_groups)
-                    for s in range(n_s):
-                        for i in range(n):
-                            new[s, i] = path[t, s, i] + (new[s, i] - new0[s, i])
+                    for i in range(n):
+                        for g in range(n_groups):
+                            tot0 = 0.0
+                            for s in range(n_s):
+                                if group_of[s] == g:
+                                    tot0 += new0[s, i]
+                            rate = path[t, g, i] / tot0 if tot0 > 0.0 else 1.0
+                            for s in range(n_s):
+                                if group_of[s] == g:
+                                    new[s, i] = new[s, i] * rate
+                                    new0[s, i] = new0[s, i] * rate
                 if feedback != 0.0:
                     for j in range(n):
                         tot_old = 0.0
@@ -223,8 +240,8 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                             tot_old += stock[s, j]
                             tot_new += new[s, j]
                             if open_population:
-                                b_old += path[t - 1, s, j]
-                                b_new += path[t, s, j]
+                                b_old += base[s, j]
+                                b_new += new0[s, j]
                         if tot_old > 0.0:
                             step = (tot_new - tot_old) / tot_old
                             if open_population and b_old > 0.0:
@@ -237,6 +254,8 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                             status[c] = BAD_VALUE
                         stock[s, i] = v
                         stocks_out[d, t, s, i] = v
+                        if open_population:
+                            base[s, i] = new0[s, i]
     return BAD_VALUE if status.max() > 0 else OK
 
 

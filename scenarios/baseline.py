@@ -17,10 +17,16 @@ r"""The open-population baseline: an exogenous path that follows the country, an
   no damping) scales the trend; on the real data the undamped trend already passes the checks of
   issue 12 (the GSE share of HSL falls 0.8 points in 10 years, the Theil index falls by less than
   its observed 2011 -> 2021 fall), so it is not damped.
-- segments: HSL stock ``W_i(t) h_i(t)`` and other workers ``W_i(t) (1 - h_i(t))``, each split over
-  the WFH classes at its year-0 shares (the IPF fit of :mod:`migravity.scenarios.segments`):
-  ``B_si(t) = S_si(0) (W_i(t) / W_i(0)) (h_i(t) / h_i(0))`` for a high-skilled segment (``1 - h``
-  for the others). Row 0 is the year-0 stock itself.
+- skill groups: HSL stock ``W_i(t) h_i(t)`` and other workers ``W_i(t) (1 - h_i(t))``
+  (:func:`group_path`; :func:`baseline_path` splits them over the WFH classes at their year-0
+  shares). In the simulation these group totals are exogenous; the split over WFH classes is the
+  year-0 mix moved by the no-policy migration (see :mod:`migravity.scenarios`: the non-migration
+  components of a group act as a rate on each of its classes). *Deviation from holding the class
+  mix at year 0* (documented reason): a fixed mix needs a yearly per-class correction that undoes
+  migration's sorting of WFH classes (five-day commuters move towards their workplaces); in
+  persons it drove the high-skilled never-WFH stock of Kensington and Chelsea negative within 10
+  years of ``wfh_uptake`` (real data, seed 2021), and as per-class rates it cancelled most of the
+  scenario's own migration effect. Each LAD's HSL and other-worker totals follow the path exactly.
 
 **Pre-COVID migration pattern** (:func:`precovid_pattern`): the Census 2011 origin-destination
 flows (harmonised to the zones) balanced by IPF to each LAD's mean annual internal out- and
@@ -207,6 +213,12 @@ def baseline_path(open_baseline: OpenBaseline, stock0: np.ndarray, years: int) -
     out[:, N_CLASSES:] = s0[None, N_CLASSES:] * f_other[:, None, :]
     out[0] = s0
     return np.ascontiguousarray(out)
+
+
+def group_path(open_baseline: OpenBaseline, stock0: np.ndarray, years: int) -> np.ndarray:
+    """The exogenous totals ``(years + 1, 2, n)`` of the high-skilled and the other workers (:func:`baseline_path`)."""
+    b = baseline_path(open_baseline, stock0, years)
+    return np.ascontiguousarray(np.stack([b[:, :N_CLASSES].sum(axis=1), b[:, N_CLASSES:].sum(axis=1)], axis=1))
 
 
 def balance_flows(flows: np.ndarray, out_total: np.ndarray, in_total: np.ndarray, *, tol: float = 1e-10,

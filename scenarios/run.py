@@ -97,11 +97,13 @@ def decomposition(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(internal, other)``, each (draws, years + 1, 2, n) by skill group (high-skilled,
     other): ``internal`` the running sum of the simulation's own net internal migration
     (:attr:`Simulation.net_internal`), ``other = stock(t) - stock(0) - internal`` (the open
-    population's bracket: natural change, international migration, entry to and exit from
-    work, moves into HSL; zero, up to rounding, in a closed population). For a scenario minus
-    its baseline the ``other`` parts are equal (every non-migration component is the baseline's),
-    so the whole difference is internal migration (plus the year-0 WFH reclassification, which
-    moves workers between classes within a skill group).
+    population's non-migration components ``M(X(t)) (G(t) - 1)``: natural change, international
+    migration, entry to and exit from work, moves into HSL; zero, up to rounding, in a closed
+    population). Scenario minus baseline: the difference of ``internal`` is the change in internal
+    migration; the difference of ``other`` is the non-migration rates applied to the
+    migration-induced difference of the stocks (second order). The year-0 WFH reclassification
+    moves workers between classes within a skill group, so it leaves both skill-group totals as
+    they are.
     """
     if sim.net_internal is None:
         raise ConfigError("net_internal", None, "simulate with migravity.scenarios.simulate.simulate")
@@ -439,8 +441,9 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
     workers, across LADs / regions), ``gini_lad`` (the Gini index of the same, across LADs).
     ``hs_net_internal`` and ``hs_other_change`` (same geographies as ``hs_stock``): the change of
     the high-skilled stock over the run split into the simulation's own net internal migration and
-    the other components (:func:`decomposition`); a scenario's ``change_*`` of ``hs_other_change``
-    is zero (up to rounding): scenario minus baseline is all internal migration.
+    the other components (:func:`decomposition`); a scenario's ``change_*`` of ``hs_net_internal``
+    is its change in internal migration, that of ``hs_other_change`` the non-migration rates
+    applied to the migration-induced difference (second order).
     ``london_leavers_gse_share`` (national level): of London's high-skilled leavers in the final
     year (movers from London LADs to LADs outside London), the share who stay in the Greater South
     East (``initial``: NaN, a flow).

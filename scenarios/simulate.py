@@ -674,8 +674,9 @@ class Simulation:
         Net internal migration of the simulation's own migration step by year: high-skilled
         workers (0) and the others (1). For the open-population baseline: the model's internal
         migration on the baseline path.
-    path : ndarray, shape (years + 1, 16, n), optional
-        The exogenous baseline path of the open population (None: closed population).
+    path : ndarray, shape (years + 1, 2, n), optional
+        The exogenous baseline totals of the open population by skill group (high-skilled, other)
+        and LAD (None: closed population).
     """
 
     scenario: Scenario
@@ -740,11 +741,11 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
     move = segment_move_rates(own, p, stock_b)
     base_move = move if own is inputs else segment_move_rates(inputs, p, stock_b)
     if inputs.open_baseline is not None:
-        from migravity.scenarios.baseline import baseline_path
+        from migravity.scenarios.baseline import group_path
 
-        path = baseline_path(inputs.open_baseline, stock_b, years)
+        path = group_path(inputs.open_baseline, stock_b, years)
     else:
-        path = np.zeros((1, len(SEGMENTS), inputs.n))
+        path = np.zeros((1, N_GROUPS, inputs.n))
     chunks = opts.n_chunks or min(draws, 4 * numba.get_num_threads())
     stocks = np.empty((draws, years + 1, len(SEGMENTS), inputs.n))
     flows = np.empty((chunks, inputs.n, inputs.n))
@@ -760,8 +761,8 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
         pair, base_pair, base_pair is pair, pair_layers(), np.ascontiguousarray(p["beta_distance"]),
         np.ascontiguousarray(p["gamma_border"]), static, base_static,
         theta_h, np.ascontiguousarray(log_price0 - inputs.log_price), np.zeros(inputs.n),
-        float(scenario.housing_feedback), unconstrained, mask, zone_groups(inputs), path, open_population,
-        stocks, flows, group_flows, net)
+        float(scenario.housing_feedback), unconstrained, mask, zone_groups(inputs), stock_b, path, segment_group(),
+        open_population, stocks, flows, group_flows, net)
     if status != K.OK:
         raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
                              "stock; lower housing_feedback or the perturbations")

@@ -29,8 +29,8 @@ def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inp
     from dataclasses import replace
 
     from migravity.geodata import load_zones
-    from migravity.scenarios.baseline import precovid_pattern
     from migravity.scenarios import _kernels_sim as K
+    from migravity.scenarios.baseline import precovid_pattern
     from migravity.scenarios.simulate import (
         draw_parameters,
         initial_state,
