@@ -88,7 +88,8 @@ class ModelInputs:
         Segment shares of each LAD's workers, fitted by IPF so that each LAD's HSL and mainly-at-home
         counts are the Census 2021 ones (:func:`~migravity.scenarios.segments.fit_segments`).
     move_rate : ndarray
-        Census 2021 inter-LAD out-migrants / usual residents, per origin.
+        Out-migration rate per origin of the migration pattern in use (``pattern``): pre-COVID internal
+        out-migration / population, or Census 2021 inter-LAD out-migrants / usual residents.
     log_dist, border : ndarray, shape (n, n)
         Log distance (km) and shared-border indicator.
     log_access, log_pop, log_price, log_pay : ndarray
@@ -345,8 +346,8 @@ def segment_move_rates(inputs: ModelInputs, p: dict[str, np.ndarray], stock0: np
     ``m_si = s m_i r_s / sum_s' w_s'i r_s'`` with ``r_s = exp(log(move_rate_high) [s high] +
     move_rate_wfh g_s)``, ``g_s`` the WFH intensity, ``w_si`` the year-0 segment shares of ``stock0``
     (the baseline's, so a scenario that moves workers to more WFH moves fewer of them), ``m_i`` the
-    Census 2021 rate and ``s`` ``move_rate_scale``: each origin's total out-migration is the observed
-    rate at year 0 while the high-skilled move more and WFH workers less. Clipped to [0, 1].
+    pattern's rate (``inputs.move_rate``) and ``s`` ``move_rate_scale``: each origin's total out-migration is the
+    pattern's rate at year 0 while the high-skilled move more and WFH workers less. Clipped to [0, 1].
     """
     high = (segment_skill() == 0).astype(float)
     r = np.exp(np.log(p["move_rate_high"])[:, None] * high[None, :]
