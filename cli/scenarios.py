@@ -34,7 +34,7 @@ def run_cmd(
 ) -> None:
     """Run scenarios (e.g. `baseline wfh_uptake`) and write results.nc, summary.csv/.parquet, manifest.json."""
     from migravity.geodata import load_zones
-    from migravity.scenarios.run import run_scenarios
+    from migravity.scenarios.run import london_net_internal, run_scenarios
     from migravity.scenarios.rundir import WRITTEN_FILES, write_run
     from migravity.scenarios.simulate import prepare_inputs
     from migravity.scenarios.spec import load_scenario, validate_inputs
@@ -59,6 +59,9 @@ def run_cmd(
     write_run(run, out)
     table = run.summary()
     heads = headline(table)
+    london = {e["scenario"]: e for e in london_net_internal(run)}
+    for h in heads:
+        h["london_net_internal"] = london.get(h["scenario"])
     if json_out:
         from migravity.geodata.datadir import changed_data_used
         from migravity.utils.jsonio import write_json
@@ -85,14 +88,22 @@ def run_cmd(
     g = nat[nat.metric == "gse_hs_share"].iloc[0]
     base = run.runs[0][1].stocks.sum(axis=2)  # baseline, all workers: (draws, years + 1, lad)
     all_share = base[..., run.inputs.gse].sum(-1) / base.sum(-1)
+    closed = run.inputs.open_baseline is None
     state.info(f"baseline: GSE share of high-skilled workers {100 * g.initial:.2f}% at year 0, "
                f"{_fmt_ci(g.baseline_mean, g.baseline_q05, g.baseline_q95, True)} at year {s['years']}; "
                f"of all workers {100 * all_share[0, 0]:.2f}% and {100 * all_share[:, -1].mean():.2f}%. "
-               "The baseline continues the observed Census 2021 inter-LAD migration (year to March 2021, the "
-               "first COVID year, with a strong net outflow from London) and assumes it skill-neutral (the Census "
-               "has no skill breakdown of flows): every skill group's movers from an origin choose destinations as "
-               "all its 2021 movers did. Its drift is that year carried forward, not a forecast; the high-skilled, "
-               "more concentrated in the GSE, lose more share points. Compare scenarios with it, not with year 0.")
+               + ("The baseline is a closed population replaying its migration pattern; its drift is that "
+                  "pattern carried forward, not a forecast. Compare scenarios with it, not with year 0." if closed else
+                  "The baseline follows the country: LAD workers grow with the mid-year estimates and then the "
+                  "ONS 2018-based projection's growth, HSL shares follow their 2011 -> 2021 trend, and internal "
+                  "migration follows the pre-COVID pattern. Each scenario is that baseline plus the change in "
+                  "internal migration its policy causes."))
+    base_london = london.get(heads[0]["scenario"]) if heads else None
+    if base_london and "baseline_persons" in base_london:
+        state.info(f"baseline: London's net internal migration in year 1, {base_london['baseline_persons'][0]:+,.0f} "
+                   "persons "
+                   f"(pre-COVID mid-year-estimate mean {base_london['precovid_mean']:+,.0f}); "
+                   f"high-skilled workers {base_london['baseline_hsl'][0]:+,.0f}.")
     ll = nat[nat.metric == "london_leavers_gse_share"]
     if len(ll):
         r = ll.iloc[0]

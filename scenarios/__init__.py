@@ -126,30 +126,52 @@ the destination totals only (one ``kappa_j``), the baseline GSE share of high-sk
 from 54.5% to 48.9% in 10 years (London 24.4% to 18.1%) while the other workers' rose: an
 artefact of the extrapolation, not of any data on who moves where.
 
-**Dynamics** (closed system; annual steps ``t``): movers ``M_si = m_si S_si(t)`` with segment move
+**Migration step** (annual steps ``t``): movers ``M_si = m_si S_si(t)`` with segment move
 rates ``m_si = m_i r_s / sum_s' w_s'i r_s'``, ``r_s = exp(log(move_rate_high) [s high] +
-move_rate_wfh g_s)``, ``w_si`` the baseline's year-0 segment shares and ``m_i`` the Census 2021
-inter-LAD out-migrants / usual residents of ``i`` (times an assumed scale): each origin's
-out-migration is the observed rate at year 0, the high-skilled move more (``move_rate_high`` 1.3
+move_rate_wfh g_s)``, ``w_si`` the baseline's year-0 segment shares and ``m_i`` the migration
+pattern's out-migrants / population of ``i`` (times an assumed scale): each origin's
+out-migration is the pattern's rate at year 0, the high-skilled move more (``move_rate_high`` 1.3
 [1.1, 1.5]) and WFH workers less (``move_rate_wfh`` -0.3 [-0.6, 0]), so a scenario that moves
-workers into WFH lowers out-migration. ``S_sj(t+1) = S_sj(t) - M_sj + sum_i M_si p_sij``. Totals are conserved. In the
+workers into WFH lowers out-migration. One step: ``M(S)_sj = S_sj - M_sj + sum_i M_si p_sij``. In the
 ``unconstrained`` mode the movers also respond to the origin's access to attractive destinations:
 ``M_si = min(1, m_i D_si(t) / D_si^0) S_si(t)`` with ``D_si = sum_j K_ij W_sj`` and ``D^0`` the
-baseline's at year 0. Optional housing feedback:
-``log H_j(t+1) = log H_j(t) + epsilon (S_j(t+1) - S_j(t)) / S_j(t)``.
+baseline's at year 0.
 
-**Baseline drift.** Nothing changes in the baseline, yet it is not stationary: year 1 reproduces
-the observed flows of the year to March 2021 (the first COVID year, with a strong net outflow
-from London) and later years carry them forward, with the same origin-destination choice for
-every skill group (exactly in year 1; later the WFH mix of each origin's movers shifts a little).
-On the real data (mean of 1,000 draws, before segment move rates and workplace anchoring; to be
-refreshed from the final run) the Greater South East's share of all workers falls from
-42.7% to 40.5% in 10 years, of high-skilled workers from 54.5% to 50.3% and of other workers from
-33.1% to 32.6% (London: 15.7% to 13.2%; high-skilled 24.4% to 19.5%; other 8.6% to 8.1%). The
-high-skilled start more concentrated in the GSE and London, whose movers leave at the observed
-rates and choose as all movers did, so their share falls by more points: the same observed
-pattern applied to a different starting distribution, not a skill-specific response.
-Read scenarios as differences from their paired baseline, never from year 0.
+**Migration patterns** (``migration_pattern`` of a scenario; :mod:`migravity.scenarios.baseline`):
+``precovid`` (the baseline's): the Census 2011 origin-destination flows balanced by IPF to each
+LAD's mean annual internal out- and in-migration of the mid-year-estimate components over
+mid-2014 -> mid-2019, move rate = pre-COVID out-migration / population; ``census2021``: the
+Census 2020-21 flows and move rates (the first COVID year; library scenario ``covid_year``).
+Each has its own pivot constants.
+
+**Baseline: an open population that follows the country** (:mod:`migravity.scenarios.baseline`).
+An exogenous path ``B(t)`` (16 x n): LAD workers grow with the mid-year estimates (mid-2021 ...
+mid-2023) and then the ONS 2018-based SNPP growth applied to the latest estimate (Wales: each
+LAD's 2011 -> 2021 trend), employment rates held; HSL shares follow their Census 2011 -> 2021
+trend carried forward on the logit scale. With ``M`` the scenario's migration step and ``M0`` the
+no-policy step of the same draw (baseline weights, pattern and move rates, production mode, no
+feedback), the no-policy stocks and the scenario's evolve per segment ``s`` of skill group ``g``
+and LAD ``i`` as
+
+    ``B(t+1)_si = M0(B(t))_si G_gi(t)``, ``X(t+1)_si = M(X(t))_si G_gi(t)``,
+    ``G_gi(t) = P_gi(t+1) / M0(B(t))_gi``,
+
+``P`` the exogenous group totals (workers times the HSL share, or one minus it). ``G - 1`` holds
+every non-migration component (natural change, international migration, entry to and exit from
+work, moves into HSL) plus the baseline's internal-migration residual, as a rate of the group's
+stock after migration. So the no-policy run follows ``P`` exactly (to rounding), a zero scenario
+reproduces it bit for bit, and a scenario is a *variant*: the baseline plus the change in internal
+migration its policy causes, the other components acting on it as rates (the cohort-component
+practice of the GLA/ONS variants: components as rates of the variant's population, a second-order
+term that the summary's ``hs_other_change`` shows). Stocks cannot turn negative. The WFH class mix
+within a group is the year-0 mix moved by migration, not held at year 0 (reason in
+:mod:`migravity.scenarios.baseline`). Optional housing feedback responds to the net
+inflow rate beyond the baseline path's growth:
+``log H_j(t+1) = log H_j(t) + epsilon ((X_j(t+1) - X_j(t)) / X_j(t) - (B_j(t+1) - B_j(t)) / B_j(t))``
+(``B_j`` the no-policy stocks of the same draw).
+With ``open_population=False`` (:func:`~migravity.scenarios.simulate.prepare_inputs`) the model is
+the earlier closed population, ``X(t+1) = M(X(t))`` with feedback on ``(S_j(t+1) - S_j(t)) / S_j(t)``.
+Read scenarios as differences from their paired baseline.
 
 **Scenarios** reclassify workers between WFH classes at year 0 (within LAD and skill group), and
 shift house prices and pay by percent. Each scenario is compared with its paired baseline under

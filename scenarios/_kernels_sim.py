@@ -69,7 +69,7 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
                 continue
             rate = move_rate[s, i]
             if unconstrained:
-                rate = rate * d / den0[s, i]
+                rate = rate * (d / den0[s, i])  # exactly ``rate`` when d == den0 (the baseline)
                 if rate > 1.0:
                     rate = 1.0
             movers = rate * stock[s, i]
@@ -86,47 +86,74 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
 
 
 @njit(cache=True, parallel=True)
-def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma, static, base_static, theta_h,
-                   log_price0, base_log_price0, feedback, unconstrained, flow_mask, zone_group,
-                   stocks_out, flows_out, group_flows_out):
+def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, same_pair, group, beta,
+                   gamma, static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained,
+                   flow_mask, zone_group, base0, path, group_of, open_population, stocks_out, flows_out,
+                   group_flows_out, net_out):
     """Simulate ``T`` years for each of ``D`` draws, in parallel over chunks of draws.
+
+    Closed population (``open_population`` False): ``X(t+1) = M(X(t))``, the scenario's migration
+    step ``M``. Open population: the no-policy stocks ``B`` (segments) evolve with the no-policy step
+    ``M0`` of the same draw (``base_*`` weights, pair factors and move rates, production mode, no
+    feedback) and the scenario's with ``M``, and every segment of skill group ``g`` in LAD ``i`` is
+    then scaled by the group's non-migration growth factor ``G_gi(t) = P_gi(t+1) / M0(B(t))_gi``
+    (``P = path``, the exogenous group totals)::
+
+        B(t+1)_si = M0(B(t))_si G_gi(t),    X(t+1)_si = M(X(t))_si G_gi(t).
+
+    The groups' totals of ``B`` follow ``path`` (to rounding), the non-migration components act as
+    rates, and a scenario whose ``M`` is ``M0`` reproduces ``B`` bit for bit.
 
     Parameters
     ----------
     stock0 : (S, n)
         Initial stocks of the scenario.
-    move_rate : (D, S, n)
-        Annual inter-LAD move rate per draw, segment and origin.
+    move_rate, base_move_rate : (D, S, n)
+        Annual inter-LAD move rate per draw, segment and origin (scenario; no-policy step).
     log_dist, border : (n, n)
         Log distance and shared-border indicator.
-    pair : (P, n, n)
+    pair, base_pair : (P, n, n)
         Factor of the pair weights per layer, e.g. ``exp(kappa_gij + anchor_cij)`` per segment
-        (ones = no pivot, no anchoring).
+        (ones = no pivot, no anchoring), of the scenario and of the no-policy step.
+    same_pair : bool
+        ``base_pair`` is ``pair`` (its deterrence is not computed twice).
     group : (S,) int
         Layer of ``pair`` each segment uses.
     beta, gamma : (D,)
         Distance deterrence and border effect per draw.
     static, base_static : (D, S, n)
-        Destination log weights other than house prices (scenario; baseline, for the
+        Destination log weights other than house prices (scenario; no-policy, also the
         unconstrained mode's reference).
     theta_h : (D, S)
         House-price elasticity per draw and segment.
     log_price0, base_log_price0 : (n,)
         Initial log house prices of the scenario and of the baseline.
     feedback : float
-        Elasticity of log house prices to the net inflow rate (0 = no feedback).
+        Elasticity of log house prices to the net inflow rate (open population: to the net inflow
+        rate beyond the baseline path's growth; 0 = no feedback).
     unconstrained : bool
         Movers per origin scale with the origin's attraction relative to the baseline's.
     flow_mask : (S,) bool
-        Segments whose final-year flows are accumulated.
+        Segments whose final-year flows are accumulated (and whose net migration is ``net_out[..., 0, :]``).
     zone_group : (n,) int
         Group of each zone (0 .. R - 1) for ``group_flows_out``.
+    base0 : (S, n)
+        Initial no-policy stocks (open population).
+    path : (T + 1, G, n)
+        The exogenous totals of each skill group (open population; any shape when closed).
+    group_of : (S,) int
+        Skill group (0 .. G - 1) of each segment.
+    open_population : bool
+        Open (the bracket added) or closed.
     stocks_out : (D, T + 1, S, n)
         Written: stocks by year (year 0 = ``stock0``).
     flows_out : (C, n, n)
         Written: final-year flows of the masked segments, summed over the draws of chunk ``c``.
     group_flows_out : (D, R, R)
         Written: final-year flows of the masked segments between zone groups, per draw.
+    net_out : (D, T, 2, n)
+        Written: net internal migration of the scenario's step ``M`` by year, of the masked
+        segments (0) and of the others (1).
 
     Returns
     -------
@@ -137,45 +164,89 @@ def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma
     years = stocks_out.shape[1] - 1
     n_s, n = stock0.shape
     n_chunks = flows_out.shape[0]
+    n_groups = path.shape[1]
     status = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
         k = np.empty((pair.shape[0], n, n))
+        k0 = k if same_pair else np.empty((base_pair.shape[0], n, n))
         w = np.empty((n_s, n))
+        w0 = np.empty((n_s, n))
         den = np.empty((n_s, n))
         den0 = np.ones((n_s, n))
+        den_b = np.empty((n_s, n))
         stock = np.empty((n_s, n))
         new = np.empty((n_s, n))
+        new0 = np.empty((n_s, n))
+        base = np.empty((n_s, n))
         log_price = np.empty(n)
         flows = flows_out[c]
         flows[:, :] = 0.0
+        no_flows = np.zeros((n, n))
+        no_groups = np.zeros((group_flows_out.shape[1], group_flows_out.shape[2]))
+        no_mask = np.zeros(n_s, dtype=np.bool_)
         lo = c * n_draws // n_chunks
         hi = (c + 1) * n_draws // n_chunks
         for d in range(lo, hi):
             group_flows_out[d, :, :] = 0.0
             _deterrence(beta[d], gamma[d], log_dist, border, pair, k)
+            if not same_pair:
+                _deterrence(beta[d], gamma[d], log_dist, border, base_pair, k0)
             if unconstrained:
                 _weights(base_static[d], theta_h[d], base_log_price0, w)
                 _denominators(k, group, w, den0)
+            if open_population:
+                _weights(base_static[d], theta_h[d], base_log_price0, w0)
+                _denominators(k0, group, w0, den_b)
             for j in range(n):
                 log_price[j] = log_price0[j]
             for s in range(n_s):
                 for i in range(n):
                     stock[s, i] = stock0[s, i]
                     stocks_out[d, 0, s, i] = stock0[s, i]
+                    base[s, i] = base0[s, i]
             for t in range(1, years + 1):
                 _weights(static[d], theta_h[d], log_price, w)
                 _denominators(k, group, w, den)
                 _year(stock, new, move_rate[d], k, group, w, den, den0, unconstrained, flow_mask, flows, t == years,
                       zone_group, group_flows_out[d])
+                for i in range(n):
+                    net_out[d, t - 1, 0, i] = 0.0
+                    net_out[d, t - 1, 1, i] = 0.0
+                for s in range(n_s):
+                    m = 0 if flow_mask[s] else 1
+                    for i in range(n):
+                        net_out[d, t - 1, m, i] += new[s, i] - stock[s, i]
+                if open_population:
+                    _year(base, new0, base_move_rate[d], k0, group, w0, den_b, den0, False, no_mask, no_flows,
+                          False, zone_group, no_groups)
+                    for i in range(n):
+                        for g in range(n_groups):
+                            tot0 = 0.0
+                            for s in range(n_s):
+                                if group_of[s] == g:
+                                    tot0 += new0[s, i]
+                            rate = path[t, g, i] / tot0 if tot0 > 0.0 else 1.0
+                            for s in range(n_s):
+                                if group_of[s] == g:
+                                    new[s, i] = new[s, i] * rate
+                                    new0[s, i] = new0[s, i] * rate
                 if feedback != 0.0:
                     for j in range(n):
                         tot_old = 0.0
                         tot_new = 0.0
+                        b_old = 0.0
+                        b_new = 0.0
                         for s in range(n_s):
                             tot_old += stock[s, j]
                             tot_new += new[s, j]
+                            if open_population:
+                                b_old += base[s, j]
+                                b_new += new0[s, j]
                         if tot_old > 0.0:
-                            log_price[j] += feedback * (tot_new - tot_old) / tot_old
+                            step = (tot_new - tot_old) / tot_old
+                            if open_population and b_old > 0.0:
+                                step = step - (b_new - b_old) / b_old
+                            log_price[j] += feedback * step
                 for s in range(n_s):
                     for i in range(n):
                         v = new[s, i]
@@ -183,6 +254,8 @@ def simulate_draws(stock0, move_rate, log_dist, border, pair, group, beta, gamma
                             status[c] = BAD_VALUE
                         stock[s, i] = v
                         stocks_out[d, t, s, i] = v
+                        if open_population:
+                            base[s, i] = new0[s, i]
     return BAD_VALUE if status.max() > 0 else OK
 
 

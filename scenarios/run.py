@@ -31,8 +31,9 @@ from migravity.scenarios.spec import Mode, Scenario
 from migravity.utils.progress import SILENT, Reporter
 
 __all__ = [
-    "DEFAULTS", "NETCDF_ENGINE", "QUANTILES", "RunResult", "SimulationOptions", "gini", "manifest", "results_dataset",
-    "run_options", "run_scenarios", "settle", "spec_inputs", "summary_table", "theil", "write_run",
+    "DEFAULTS", "NETCDF_ENGINE", "QUANTILES", "SKILL_GROUPS", "RunResult", "SimulationOptions", "decomposition",
+    "gini", "london_net_internal", "manifest", "results_dataset", "run_options", "run_scenarios", "settle",
+    "spec_inputs", "summary_table", "theil", "write_run",
 ]
 
 #: Headline metrics with a specification range (``spec_low``/``spec_high`` in the summary): the
@@ -84,6 +85,70 @@ def gini(hs: np.ndarray, workers: np.ndarray) -> np.ndarray:
 
 def _hs(stocks: np.ndarray) -> np.ndarray:
     return stocks[..., :N_CLASSES, :].sum(axis=-2)
+
+
+#: Skill groups of the decomposition variables (``skill_group`` of ``results.nc``).
+SKILL_GROUPS: tuple[str, ...] = ("high", "other")
+
+
+def decomposition(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative change since year 0 split into internal migration and the other components.
+
+    Returns ``(internal, other)``, each (draws, years + 1, 2, n) by skill group (high-skilled,
+    other): ``internal`` the running sum of the simulation's own net internal migration
+    (:attr:`Simulation.net_internal`), ``other = stock(t) - stock(0) - internal`` (the open
+    population's non-migration components ``M(X(t)) (G(t) - 1)``: natural change, international
+    migration, entry to and exit from work, moves into HSL; zero, up to rounding, in a closed
+    population). Scenario minus baseline: the difference of ``internal`` is the change in internal
+    migration; the difference of ``other`` is the non-migration rates applied to the
+    migration-induced difference of the stocks (second order). The year-0 WFH reclassification
+    moves workers between classes within a skill group, so it leaves both skill-group totals as
+    they are.
+    """
+    if sim.net_internal is None:
+        raise ConfigError("net_internal", None, "simulate with migravity.scenarios.simulate.simulate")
+    d, t1 = sim.stocks.shape[:2]
+    internal = np.zeros((d, t1, 2, sim.stocks.shape[-1]))
+    internal[:, 1:] = np.cumsum(sim.net_internal, axis=1)
+    groups = np.stack([_hs(sim.stocks), sim.stocks[..., N_CLASSES:, :].sum(axis=-2)], axis=2)
+    return internal, groups - groups[:, :1] - internal
+
+
+def london_net_internal(run: RunResult) -> list[dict[str, Any]]:
+    """Per scenario, per year: London's net internal migration (mean over draws) of the scenario and its baseline.
+
+    ``hsl`` and ``workers`` come from the simulations (the model's migration step; for the
+    baseline, on the baseline path). ``persons`` (open population only): the scenario's migration
+    pattern (move rates and the pivot choice) applied to the baseline population path, i.e. before
+    WFH, price and pay changes (``baseline_persons``: the baseline's pattern), for comparison with the
+    mid-year estimates
+    (``precovid_mean``: London's mean net internal migration, mid-2014 -> mid-2019).
+    """
+    from migravity.scenarios.baseline import population_accounts
+    from migravity.scenarios.simulate import LONDON_REGION
+
+    inp = run.inputs
+    lon = np.asarray(inp.region_codes) == LONDON_REGION
+    years = run.settings["years"]
+    out = []
+    for sim, base in run.runs:
+        entry: dict[str, Any] = {"scenario": sim.scenario.name, "year": list(range(1, years + 1))}
+        for label, s in (("", sim), ("baseline_", base)):
+            if s.net_internal is None:
+                continue
+            net = s.net_internal[..., lon].sum(-1).mean(axis=0)  # (years, 2)
+            entry[f"{label}hsl"] = [float(v) for v in net[:, 0]]
+            entry[f"{label}workers"] = [float(v) for v in net.sum(axis=1)]
+        if inp.open_baseline is not None:
+            for label, name in (("", sim.scenario.migration_pattern), ("baseline_", None)):
+                pat = inp.with_pattern(name)
+                if pat.pivot_choice is not None:
+                    acc = population_accounts(inp.open_baseline, pat.move_rate, pat.pivot_choice, years)
+                    entry[f"{label}persons"] = [float(v) for v in acc["net_internal"][:, lon].sum(-1)]
+                    entry[f"{label}migration_pattern"] = pat.pattern
+            entry["precovid_mean"] = float(inp.open_baseline.precovid_net[lon].sum())
+        out.append(entry)
+    return out
 
 
 def settle(scenarios: Sequence[Scenario], *, years: int | None = None, draws: int | None = None,
@@ -184,10 +249,15 @@ def run_options(scenarios: Sequence[Scenario], options: SimulationOptions | None
 
 
 def spec_inputs(inputs: ModelInputs, spec: Specification) -> ModelInputs:
-    """``inputs`` with the point values of ``spec`` and the pivot constants re-solved at them."""
+    """``inputs`` with the point values of ``spec`` and the pivot constants re-solved at them (every pattern)."""
     params = inputs.params.with_values(spec.values)
     out = replace(inputs, params=params)
-    return replace(out, pair_constant=pivot_constants(out)) if inputs.pivot_choice is not None else out
+    out = replace(out, pair_constant=pivot_constants(out)) if inputs.pivot_choice is not None else out
+    patterns = []
+    for pat in out.patterns:
+        alt = out.with_pattern(pat.name)
+        patterns.append(replace(pat, pair_constant=pivot_constants(alt)))
+    return replace(out, patterns=tuple(patterns))
 
 
 def headline_values(inputs: ModelInputs, sim: Simulation, base: Simulation) -> tuple[np.ndarray, ...]:
@@ -319,12 +389,18 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
         data[f"{prefix}london_leavers_gse_share"] = (("scenario", "quantile"), np.stack([_nanq(v, qq) for v in vals]))
         data[f"{prefix}london_leavers_gse_share_mean"] = (("scenario",), np.array([_nanmean(v) for v in vals]))
     data["spec_headline"] = (("scenario", "specification", "headline"), run.spec_headline())
+    d_dec = ("scenario", "year", "skill_group", "lad")
+    for prefix, items in (("", sims), ("baseline_", bases)):
+        parts = [decomposition(s) for s in items]
+        data[f"{prefix}net_internal"] = (d_dec, np.stack([p[0].mean(axis=0) for p in parts]))
+        data[f"{prefix}other_change"] = (d_dec, np.stack([p[1].mean(axis=0) for p in parts]))
     codes = list(inp.codes)
     ds = xr.Dataset(data, coords={
         "specification": run.specification_names, "headline": list(SPEC_HEADLINES),
         "scenario": [s.scenario.name for s in sims], "quantile": qs, "year": np.arange(run.settings["years"] + 1),
         "draw": np.arange(run.settings["draws"]),
-        "segment": list(SEGMENTS), "lad": codes, "origin": codes, "destination": codes,
+        "segment": list(SEGMENTS), "skill_group": list(SKILL_GROUPS), "lad": codes, "origin": codes,
+        "destination": codes,
         "lad_name": ("lad", list(inp.names)), "region": ("lad", list(inp.region_codes)),
         "region_name": ("lad", list(inp.region_names)), "gse": ("lad", inp.gse.astype(np.int8)),
         "imd_quintile": ("lad", inp.imd_quintile),
@@ -333,6 +409,9 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
         "commute_days": ("segment", [COMMUTE_DAYS[c] for _ in SKILLS for c in WFH_CLASSES]),
     })
     ds.attrs.update({"zone_vintage": inp.zone_vintage, "area": inp.area, "units": "workers",
+                     "baseline_pattern": inp.pattern,
+                     "population": "open (baseline path follows the country)" if inp.open_baseline is not None
+                     else "closed (Census 2021 workers)",
                      **{k: int(v) for k, v in run.settings.items()}})
     return ds
 
@@ -360,6 +439,11 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
     rest, regions, IMD quintiles and LADs; ``gse_hs_share`` (share of high-skilled workers in the
     GSE), ``theil_lad`` and ``theil_region`` (Theil index of high-skilled workers relative to all
     workers, across LADs / regions), ``gini_lad`` (the Gini index of the same, across LADs).
+    ``hs_net_internal`` and ``hs_other_change`` (same geographies as ``hs_stock``): the change of
+    the high-skilled stock over the run split into the simulation's own net internal migration and
+    the other components (:func:`decomposition`); a scenario's ``change_*`` of ``hs_net_internal``
+    is its change in internal migration, that of ``hs_other_change`` the non-migration rates
+    applied to the migration-induced difference (second order).
     ``london_leavers_gse_share`` (national level): of London's high-skilled leavers in the final
     year (movers from London LADs to LADs outside London), the share who stay in the Greater South
     East (``initial``: NaN, a flow).
@@ -386,8 +470,11 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
         for label, s in (("scenario", sim), ("baseline", base)):
             hs = _hs(s.stocks[:, -1])  # (D, n)
             allw = s.stocks[:, -1].sum(axis=1)
+            internal, other = decomposition(s)
             vals[label] = {
                 "hs_stock": hs @ masks.T,
+                "hs_net_internal": internal[:, -1, 0] @ masks.T,
+                "hs_other_change": other[:, -1, 0] @ masks.T,
                 "gse_hs_share": (hs[:, inp.gse].sum(-1) / hs.sum(-1))[:, None],
                 "theil_lad": theil(hs, allw)[:, None],
                 "theil_region": theil(hs @ rmask.T, allw @ rmask.T)[:, None],
@@ -395,14 +482,16 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
                 "london_leavers_gse_share": s.london_leavers_gse_share()[:, None],
             }
         hs0 = _hs(sim.stocks[0, 0])
-        initial = {"hs_stock": masks @ hs0, "gse_hs_share": [hs0[inp.gse].sum() / hs0.sum()],
+        zeros = np.zeros(len(groups))
+        initial = {"hs_stock": masks @ hs0, "hs_net_internal": zeros, "hs_other_change": zeros,
+                   "gse_hs_share": [hs0[inp.gse].sum() / hs0.sum()],
                    "theil_lad": [theil(hs0, sim.stocks[0, 0].sum(0))],
                    "theil_region": [theil(rmask @ hs0, rmask @ sim.stocks[0, 0].sum(0))],
                    "gini_lad": [gini(hs0, sim.stocks[0, 0].sum(0))], "london_leavers_gse_share": [np.nan]}
         for metric in ("gse_hs_share", "theil_lad", "theil_region", "gini_lad", "london_leavers_gse_share",
-                       "hs_stock"):
+                       "hs_stock", "hs_net_internal", "hs_other_change"):
             b, s = vals["baseline"][metric], vals["scenario"][metric]
-            labels = ([(g[0], g[1], g[2]) for g in groups] if metric == "hs_stock"
+            labels = ([(g[0], g[1], g[2]) for g in groups] if metric.startswith("hs_")
                       else [("national", groups[0][1], groups[0][2])])
             for k, (level, code, name) in enumerate(labels):
                 row = {"scenario": sim.scenario.name, "metric": metric, "level": level, "code": code, "name": name,

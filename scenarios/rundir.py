@@ -23,6 +23,11 @@ Files
   (``gse_hs_share_change``, ``theil_lad_change``, ``london_leavers_gse_share``,
   ``baseline_london_leavers_gse_share``) under each specification at its point values (the
   first the main specification's draw 0).
+  ``net_internal`` / ``other_change`` and their ``baseline_*`` (scenario, year, skill_group, lad;
+  mean over draws, cumulative since year 0): the change of each skill group's stock split into the
+  simulation's own net internal migration and the other components
+  (:func:`migravity.scenarios.run.decomposition`). Attributes ``baseline_pattern`` and
+  ``population`` (open or closed) say which baseline the run used.
   Built by :func:`migravity.scenarios.run.results_dataset`.
 - ``summary.csv`` and ``summary.parquet`` (:data:`SUMMARY_CSV`, :data:`SUMMARY_PARQUET`): the tidy
   headline table (:func:`migravity.scenarios.run.summary_table`).

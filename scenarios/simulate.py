@@ -29,13 +29,45 @@ from migravity.scenarios.segments import (
     segment_intensity,
     segment_skill,
 )
-from migravity.scenarios.spec import MAX_DRAWS, MAX_YEARS, MODES, Mode, Scenario, percent_vector
+from migravity.scenarios.spec import (
+    MAX_DRAWS,
+    MAX_YEARS,
+    MIGRATION_PATTERNS,
+    MODES,
+    MigrationPattern,
+    Mode,
+    Scenario,
+    percent_vector,
+)
 
 if TYPE_CHECKING:
     from migravity.analysis.evidence import ScenarioEvidence
     from migravity.geodata.zones import ZoneSet
+    from migravity.scenarios.baseline import OpenBaseline
 
 N_GROUPS = len(SKILLS)  # skill groups: 0 = high, 1 = other
+
+
+@dataclass(frozen=True, eq=False)
+class PatternInputs:
+    """A migration pattern other than the baseline's: move rates, target choice and pivot constants.
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`~migravity.scenarios.spec.MIGRATION_PATTERNS`.
+    move_rate : ndarray, shape (n,)
+        Inter-LAD out-migrants / population per origin.
+    pivot_choice : ndarray, shape (n, n)
+        The destination choice the pattern reproduces (see :func:`pivot_choice`).
+    pair_constant : ndarray, shape (2, n, n)
+        Its pivot constants (:func:`pivot_constants`).
+    """
+
+    name: str
+    move_rate: np.ndarray
+    pivot_choice: np.ndarray
+    pair_constant: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +88,8 @@ class ModelInputs:
         Segment shares of each LAD's workers, fitted by IPF so that each LAD's HSL and mainly-at-home
         counts are the Census 2021 ones (:func:`~migravity.scenarios.segments.fit_segments`).
     move_rate : ndarray
-        Census 2021 inter-LAD out-migrants / usual residents, per origin.
+        Out-migration rate per origin of the migration pattern in use (``pattern``): pre-COVID internal
+        out-migration / population, or Census 2021 inter-LAD out-migrants / usual residents.
     log_dist, border : ndarray, shape (n, n)
         Log distance (km) and shared-border indicator.
     log_access, log_pop, log_price, log_pay : ndarray
@@ -83,6 +116,14 @@ class ModelInputs:
         workplace anchoring (:mod:`migravity.scenarios.anchoring`); None = no anchoring.
     workplace_source : str
         Where ``workplace`` comes from (recorded in the run).
+    pattern : str
+        Name of the migration pattern held by ``move_rate``, ``pivot_choice`` and ``pair_constant``
+        (the baseline's; :data:`~migravity.scenarios.spec.MIGRATION_PATTERNS`).
+    patterns : tuple of PatternInputs
+        The other migration patterns a scenario can choose (``migration_pattern``).
+    open_baseline : OpenBaseline, optional
+        The exogenous baseline path's data (:mod:`migravity.scenarios.baseline`); None = a closed
+        population of the year-0 workers.
     """
 
     codes: tuple[str, ...]
@@ -110,9 +151,21 @@ class ModelInputs:
     workplace_source: str = ""
     zone_vintage: str = "2023"
     area: str = "EW"
+    pattern: str = "census2021"
+    patterns: tuple[PatternInputs, ...] = ()
+    open_baseline: OpenBaseline | None = None
 
     def __post_init__(self) -> None:
         n = len(self.codes)
+        check_choice("pattern", self.pattern, MIGRATION_PATTERNS)
+        for pat in self.patterns:
+            check_choice("patterns", pat.name, MIGRATION_PATTERNS)
+            if np.shape(pat.move_rate) != (n,) or np.shape(pat.pair_constant) != (N_GROUPS, n, n):
+                raise ConfigError(f"patterns[{pat.name}]", np.shape(pat.pair_constant),
+                                  f"give move rates of shape ({n},) and pair constants of shape (2, {n}, {n})")
+        if self.open_baseline is not None and self.open_baseline.population.shape[1] != n:
+            raise ConfigError("open_baseline", self.open_baseline.population.shape,
+                              f"give a baseline path over the {n} zones")
         if self.dest_constant is None:
             object.__setattr__(self, "dest_constant", np.zeros(n))
         if self.pair_constant is None:
@@ -144,10 +197,31 @@ class ModelInputs:
         """Number of LADs."""
         return len(self.codes)
 
+    @property
+    def pattern_names(self) -> tuple[str, ...]:
+        """The baseline's migration pattern and the alternatives, in order."""
+        return (self.pattern, *(p.name for p in self.patterns))
+
+    def with_pattern(self, name: str | None) -> ModelInputs:
+        """These inputs with migration pattern ``name`` as the one in use (None or the current: unchanged)."""
+        if name is None or name == self.pattern:
+            return self
+        for k, pat in enumerate(self.patterns):
+            if pat.name == name:
+                current = PatternInputs(self.pattern, self.move_rate,
+                                        self.pivot_choice if self.pivot_choice is not None else np.zeros((self.n,) * 2),
+                                        np.asarray(self.pair_constant))
+                others = (*self.patterns[:k], current, *self.patterns[k + 1:])
+                return replace(self, pattern=pat.name, move_rate=pat.move_rate, pivot_choice=pat.pivot_choice,
+                               pair_constant=pat.pair_constant, patterns=others)
+        raise ConfigError("migration_pattern", name, "use one of " + ", ".join(self.pattern_names)
+                          + " (the patterns prepared for this run)")
+
 
 def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelParameters | None = None,
                    evidence: ScenarioEvidence | None = None,
-                   workplace_source: WorkplaceSource | None = "commute2011") -> ModelInputs:
+                   workplace_source: WorkplaceSource | None = "commute2011",
+                   migration_pattern: MigrationPattern = "precovid", open_population: bool = True) -> ModelInputs:
     """Load the real data for ``zones`` and calibrate the parameters (unless given).
 
     Parameters
@@ -164,6 +238,13 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     workplace_source : {"commute2011", "commute2021"} or None
         Travel-to-work flows of workplace anchoring (default the pre-COVID Census 2011 matrix);
         None switches anchoring off.
+    migration_pattern : {"precovid", "census2021"}
+        The baseline's migration pattern (default the pre-COVID one,
+        :func:`migravity.scenarios.baseline.precovid_pattern`); the other is prepared as an
+        alternative for scenarios that choose it (``migration_pattern`` of a scenario file).
+    open_population : bool
+        Open-population baseline following the country (default,
+        :mod:`migravity.scenarios.baseline`); False: the closed population of the Census 2021 workers.
     """
     from migravity.geodata import contiguity_matrix, distance_matrix, load_attributes, load_flows
     from migravity.geodata.skills import load_skills
@@ -175,6 +256,7 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     attrs = load_attributes(zones, data_dir).assign(
         workers=skills["workers_2021"], wfh_workers=skills["wfh_2021"], wfh_share=skills["wfh_share_2021"])
     params = params if params is not None else calibrate_parameters(zones, attrs, data_dir, evidence=evidence)
+    check_choice("migration_pattern", migration_pattern, MIGRATION_PATTERNS)
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
     np.fill_diagonal(mig, 0.0)
     out = mig.sum(axis=1)
@@ -203,8 +285,23 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         inputs = replace(inputs, workplace=workplace_shares(zones, workplace_source, data_dir),
                          workplace_source=SOURCE_LABELS[workplace_source])
     # ------------------------------------------------------------------------------------------------
-    inputs = replace(inputs, pivot_choice=pivot_choice(inputs, mig))
-    return replace(inputs, pair_constant=pivot_constants(inputs))
+    from migravity.scenarios.baseline import load_open_baseline, precovid_pattern
+
+    pre_flows, pre_rate = precovid_pattern(zones, data_dir)
+    flows = {"census2021": (move_rate, mig), "precovid": (pre_rate, pre_flows)}
+    patterns = []
+    for name in MIGRATION_PATTERNS:
+        rate, f = flows[name]
+        pat = replace(inputs, move_rate=rate, pattern=name)
+        target = pivot_choice(pat, f)
+        pat = replace(pat, pivot_choice=target)
+        patterns.append(PatternInputs(name, rate, target, pivot_constants(pat)))
+    main = next(p for p in patterns if p.name == migration_pattern)
+    inputs = replace(inputs, pattern=main.name, move_rate=main.move_rate, pivot_choice=main.pivot_choice,
+                     pair_constant=main.pair_constant, patterns=tuple(p for p in patterns if p is not main))
+    if open_population:
+        inputs = replace(inputs, open_baseline=load_open_baseline(zones, data_dir, skills=skills))
+    return inputs
 
 
 def segment_group() -> np.ndarray:
@@ -249,8 +346,8 @@ def segment_move_rates(inputs: ModelInputs, p: dict[str, np.ndarray], stock0: np
     ``m_si = s m_i r_s / sum_s' w_s'i r_s'`` with ``r_s = exp(log(move_rate_high) [s high] +
     move_rate_wfh g_s)``, ``g_s`` the WFH intensity, ``w_si`` the year-0 segment shares of ``stock0``
     (the baseline's, so a scenario that moves workers to more WFH moves fewer of them), ``m_i`` the
-    Census 2021 rate and ``s`` ``move_rate_scale``: each origin's total out-migration is the observed
-    rate at year 0 while the high-skilled move more and WFH workers less. Clipped to [0, 1].
+    pattern's rate (``inputs.move_rate``) and ``s`` ``move_rate_scale``: each origin's total out-migration is the
+    pattern's rate at year 0 while the high-skilled move more and WFH workers less. Clipped to [0, 1].
     """
     high = (segment_skill() == 0).astype(float)
     r = np.exp(np.log(p["move_rate_high"])[:, None] * high[None, :]
@@ -574,6 +671,13 @@ class Simulation:
     group_flows : ndarray, shape (draws, 3, 3), optional
         Final-year high-skilled mover flows between London, the rest of the GSE and the rest
         (:func:`zone_groups`), per draw.
+    net_internal : ndarray, shape (draws, years, 2, n), optional
+        Net internal migration of the simulation's own migration step by year: high-skilled
+        workers (0) and the others (1). For the open-population baseline: the model's internal
+        migration on the baseline path.
+    path : ndarray, shape (years + 1, 2, n), optional
+        The exogenous baseline totals of the open population by skill group (high-skilled, other)
+        and LAD (None: closed population).
     """
 
     scenario: Scenario
@@ -581,6 +685,8 @@ class Simulation:
     hs_flows: np.ndarray
     options: SimulationOptions | None = None
     group_flows: np.ndarray | None = None
+    net_internal: np.ndarray | None = None
+    path: np.ndarray | None = None
 
     def london_leavers_gse_share(self) -> np.ndarray:
         """Per draw: share of London's high-skilled leavers who stay in the GSE (final year)."""
@@ -622,32 +728,47 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
                                 housing_feedback=housing_feedback)
     scenario = opts.apply(scenario)
     draws, years = opts.draws, opts.years
+    own = inputs.with_pattern(scenario.migration_pattern)  # the scenario's migration pattern
+    open_population = inputs.open_baseline is not None
     stock0, log_price0, log_pay = initial_state(inputs, scenario)
     p = draw_parameters(inputs, scenario, draws, opts.seed)
     static, theta_h = segment_weights(inputs, p, log_pay)
     unconstrained = scenario.mode == "unconstrained"
-    if unconstrained:
+    if unconstrained or open_population:
         base_static, _ = segment_weights(inputs, p, inputs.log_pay)
     else:
         base_static = static
-    move = segment_move_rates(inputs, p, year0_stock(inputs, scenario))
+    stock_b = year0_stock(inputs, scenario)
+    move = segment_move_rates(own, p, stock_b)
+    base_move = move if own is inputs else segment_move_rates(inputs, p, stock_b)
+    if inputs.open_baseline is not None:
+        from migravity.scenarios.baseline import group_path
+
+        path = group_path(inputs.open_baseline, stock_b, years)
+    else:
+        path = np.zeros((1, N_GROUPS, inputs.n))
     chunks = opts.n_chunks or min(draws, 4 * numba.get_num_threads())
     stocks = np.empty((draws, years + 1, len(SEGMENTS), inputs.n))
     flows = np.empty((chunks, inputs.n, inputs.n))
     group_flows = np.empty((draws, N_ZONE_GROUPS, N_ZONE_GROUPS))
+    net = np.empty((draws, years, 2, inputs.n))
     mask = segment_skill() == 0
     # anchor_strength is held at its point value in the draws (params.HELD_AT_POINT)
-    pair = segment_pair_factors(inputs, float(p["anchor_strength"][0]))
+    strength = float(p["anchor_strength"][0])
+    pair = segment_pair_factors(own, strength)
+    base_pair = pair if own is inputs else segment_pair_factors(inputs, strength)
     status = K.simulate_draws(
-        stock0, move, np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border),
-        pair, pair_layers(), np.ascontiguousarray(p["beta_distance"]),
+        stock0, move, base_move, np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border),
+        pair, base_pair, base_pair is pair, pair_layers(), np.ascontiguousarray(p["beta_distance"]),
         np.ascontiguousarray(p["gamma_border"]), static, base_static,
         theta_h, np.ascontiguousarray(log_price0 - inputs.log_price), np.zeros(inputs.n),
-        float(scenario.housing_feedback), unconstrained, mask, zone_groups(inputs), stocks, flows, group_flows)
+        float(scenario.housing_feedback), unconstrained, mask, zone_groups(inputs), stock_b, path, segment_group(),
+        open_population, stocks, flows, group_flows, net)
     if status != K.OK:
         raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
                              "stock; lower housing_feedback or the perturbations")
-    return Simulation(scenario, stocks, flows.sum(axis=0) / draws, opts, group_flows)
+    return Simulation(scenario, stocks, flows.sum(axis=0) / draws, opts, group_flows, net,
+                      path if open_population else None)
 
 
 def pair_factor(inputs: ModelInputs) -> np.ndarray:
@@ -658,4 +779,4 @@ def pair_factor(inputs: ModelInputs) -> np.ndarray:
 def baseline_of(scenario: Scenario) -> Scenario:
     """The baseline paired with ``scenario``: its settings and parameters, no perturbation."""
     return replace(scenario, name="baseline", description="baseline", wfh=(), house_prices=(), earnings=(),
-                   source="derived", raw={})
+                   source="derived", raw={}, migration_pattern=None)

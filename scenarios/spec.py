@@ -10,6 +10,8 @@ A scenario file (all keys optional except where noted)::
     mode = "production"                   # or "unconstrained"
     housing_feedback = 0.0                # d log(price) / (net inflow / workers); 0 = off
     segment_table = "my_segments.csv"     # lad, segment, share (replaces the derived shares)
+    migration_pattern = "census2021"      # destination choice and move rates of the migration step:
+                                          # "precovid" or "census2021" (default: the baseline's)
 
     [[wfh]]                               # change a WFH class share, within a skill group
     class = "never"                       # never, monthly, 1day, 2day, 3day, 4day, always, variable
@@ -57,9 +59,14 @@ SkillChoice = Literal["high", "other", "all"]
 SKILL_CHOICES: tuple[str, ...] = ("high", "other", "all")
 AreaChoice = Literal["all", "gse", "outside_gse"]
 AREAS: tuple[str, ...] = ("all", "gse", "outside_gse")
+MigrationPattern = Literal["precovid", "census2021"]
+#: Migration patterns a scenario can run with: ``precovid`` (Census 2011 origin-destination choice balanced
+#: to the mid-2014 -> mid-2019 mid-year-estimate internal totals, the default baseline's) and ``census2021``
+#: (the Census 2020-21 flows and move rates: the first COVID year).
+MIGRATION_PATTERNS: tuple[str, ...] = ("precovid", "census2021")
 
 TOP_KEYS: tuple[str, ...] = ("name", "description", "years", "draws", "seed", "mode", "housing_feedback",
-                             "segment_table", "wfh", "house_prices", "earnings", "parameters")
+                             "segment_table", "wfh", "house_prices", "earnings", "parameters", "migration_pattern")
 WFH_KEYS: tuple[str, ...] = ("class", "skill", "factor", "share", "to", "regions", "lads")
 CHANGE_KEYS: tuple[str, ...] = ("pct", "area", "regions", "lads", "table")
 MAX_YEARS, MAX_DRAWS = 100, 100_000
@@ -160,6 +167,7 @@ class Scenario:
     segment_table: str | None = None
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    migration_pattern: MigrationPattern | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.name, str) and self.name and self.name.replace("_", "").replace("-", "").isalnum()):
@@ -174,6 +182,8 @@ class Scenario:
             raise ConfigError("seed", self.seed,
                               f"give an integer between 0 and {MAX_SEED} (2**31 - 1, the netCDF3 limit)")
         check_choice("mode", self.mode, MODES)
+        if self.migration_pattern is not None:
+            check_choice("migration_pattern", self.migration_pattern, MIGRATION_PATTERNS)
         if not (_is_num(self.housing_feedback) and 0 <= self.housing_feedback <= 10):
             raise ConfigError("housing_feedback", self.housing_feedback, "give a number between 0 and 10")
         for name, value in self.parameters:
@@ -184,7 +194,7 @@ class Scenario:
     @property
     def is_zero(self) -> bool:
         """True when the scenario changes nothing (its result is the baseline's)."""
-        return not (self.wfh or self.house_prices or self.earnings)
+        return not (self.wfh or self.house_prices or self.earnings or self.migration_pattern is not None)
 
     def check_zones(self, codes: tuple[str, ...], region_codes: tuple[str, ...]) -> None:
         """Raise :class:`ConfigError` for LAD or region codes that are not in the study area."""
@@ -276,6 +286,7 @@ def scenario_from_dict(raw: dict[str, Any], *, name: str | None = None, base: Pa
     _unknown("", raw, TOP_KEYS)
     for key, kind, fix in (("name", str, "give a string"), ("description", str, "give a string"),
                            ("mode", str, "use one of " + ", ".join(MODES)),
+                           ("migration_pattern", str, "use one of " + ", ".join(MIGRATION_PATTERNS)),
                            ("segment_table", str, "give a path to a CSV (lad, segment, share)")):
         if key in raw and not isinstance(raw[key], kind):
             raise ConfigError(key, raw[key], fix)
@@ -306,7 +317,7 @@ def scenario_from_dict(raw: dict[str, Any], *, name: str | None = None, base: Pa
         earnings=_changes(raw.get("earnings", []), "earnings", base),
         years=raw.get("years"), draws=raw.get("draws"), seed=raw.get("seed"), mode=raw.get("mode", "production"),
         housing_feedback=float(raw.get("housing_feedback", 0.0)), parameters=tuple(plist),
-        segment_table=seg, source=source, raw=raw)
+        segment_table=seg, source=source, raw=raw, migration_pattern=raw.get("migration_pattern"))
 
 
 def library_names() -> tuple[str, ...]:

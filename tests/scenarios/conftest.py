@@ -55,6 +55,48 @@ def synthetic_inputs(n: int = 12, seed: int = 0, workplace: bool = False) -> Mod
         workplace=pi)
 
 
+def open_inputs(n: int = 12, seed: int = 0, workplace: bool = False, horizon: int = 12) -> ModelInputs:
+    """:func:`synthetic_inputs` with an open-population baseline and a second migration pattern.
+
+    The baseline path: populations growing 0-1.5% a year by LAD, HSL shares trending by up to
+    +-0.05 on the logit scale a year; the baseline pattern is ``precovid`` (a random target
+    choice), the alternative ``census2021`` another random choice and other move rates.
+    """
+    from dataclasses import replace
+
+    from migravity.scenarios.baseline import OpenBaseline
+    from migravity.scenarios.simulate import PatternInputs, pivot_constants
+
+    inp = synthetic_inputs(n, seed, workplace)
+    rng = np.random.default_rng(seed + 100)
+    # smoother segment shares (no near-empty class whose in-migration dwarfs its stock: the variant is additive)
+    inp = replace(inp, shares=rng.dirichlet(np.full(16, 30.0), size=n))
+    pop0 = inp.workers * rng.uniform(1.8, 2.4, n)
+    rate = rng.uniform(0.0, 0.015, n)
+    pop = pop0[None, :] * (1.0 + rate[None, :]) ** np.arange(horizon + 1)[:, None]
+    ob = OpenBaseline(population=pop, hsl_slope=rng.uniform(-0.05, 0.05, n), births_rate=np.full(n, 0.011),
+                      deaths_rate=np.full(n, 0.009), precovid_net=rng.normal(0.0, 500.0, n))
+
+    def choice(k: int) -> np.ndarray:
+        r = np.random.default_rng(seed + k)
+        # destinations in proportion to their size, so that no LAD's net migration dwarfs its stock
+        t = r.uniform(0.5, 1.0, (n, n)) * np.exp(-0.01 * np.exp(inp.log_dist)) * inp.workers[None, :]
+        np.fill_diagonal(t, 0.0)
+        return t / t.sum(axis=1, keepdims=True)
+
+    main = replace(inp, pattern="precovid", pivot_choice=choice(1))
+    main = replace(main, pair_constant=pivot_constants(main))
+    alt = replace(main, move_rate=rng.uniform(0.03, 0.12, n), pivot_choice=choice(2))
+    pattern = PatternInputs("census2021", alt.move_rate, alt.pivot_choice, pivot_constants(alt))
+    return replace(main, patterns=(pattern,), open_baseline=ob)
+
+
+@pytest.fixture(scope="session")
+def open_population_inputs() -> ModelInputs:
+    """A 12-LAD synthetic study area with an open-population baseline and two migration patterns."""
+    return open_inputs()
+
+
 @pytest.fixture(scope="session")
 def inputs() -> ModelInputs:
     """A 12-LAD synthetic study area."""

@@ -20,11 +20,17 @@ def real_inputs(real_model_inputs, data_dir):
     return real_model_inputs, mig
 
 
-def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inputs):
+@pytest.mark.parametrize("pattern", ["census2021", "precovid"])
+def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inputs, data_dir, pattern):
     """The key property of the pivot: in year 1 of the baseline, each skill group's movers from each origin
-    choose destinations as all Census 2021 movers from that origin did (zero pairs filled), so the all-worker
-    inflows are the observed ones."""
+    choose destinations as all movers of the pattern from that origin did (Census 2021, or the Census 2011
+    flows balanced to the pre-COVID totals; zero pairs filled), so the all-worker inflows are the pattern's.
+    Checked on the closed population (the open one adds the exogenous non-migration components)."""
+    from dataclasses import replace
+
+    from migravity.geodata import load_zones
     from migravity.scenarios import _kernels_sim as K
+    from migravity.scenarios.baseline import precovid_pattern
     from migravity.scenarios.simulate import (
         draw_parameters,
         initial_state,
@@ -37,6 +43,9 @@ def test_baseline_year1_is_skill_neutral_and_reproduces_observed_choice(real_inp
     )
 
     inputs, mig = real_inputs
+    inputs = replace(inputs.with_pattern(pattern), open_baseline=None)
+    if pattern == "precovid":
+        mig = precovid_pattern(load_zones("2023", "EW", data_dir), data_dir)[0]
     mig = mig * (1 - np.eye(inputs.n))
     out = mig.sum(axis=1)
     assert inputs.n == 318
