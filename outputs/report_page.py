@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from migravity.errors import MalformedDataError
-from migravity.scenarios.rundir import RunDir, open_run
+from migravity.scenarios.rundir import DERIVED_FILES, RunDir, open_run
 from migravity.utils.atomic import atomic_write_text
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
 __all__ = ["ATTRIBUTION", "REPORT_FILE", "SIMPLIFY_M", "TOP_FLOWS", "build_report_page", "boundaries_geojson",
            "write_report_page"]
 
-#: File name of the page in a run directory.
-REPORT_FILE = "report.html"
+#: File name of the page in a run directory (one of the run directory's derived files).
+REPORT_FILE = DERIVED_FILES[0]
 #: Simplification tolerance of the boundaries (metres, British National Grid).
 SIMPLIFY_M = 400.0
 #: Decimal places kept in the WGS84 coordinates (4: about 10 m).
