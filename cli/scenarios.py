@@ -32,7 +32,7 @@ def run_cmd(
         str | None, typer.Option("--json", help="Also write the headline figures as JSON here ('-' = stdout only).")
     ] = None,
 ) -> None:
-    """Run scenarios (e.g. `baseline wfh_uptake`); write results.nc, summary.csv/.parquet, manifest.json, report.html."""
+    """Run scenarios (`baseline wfh_uptake`); write results.nc, summary.csv/.parquet, manifest.json, report.html."""
     from migravity.geodata import load_zones
     from migravity.outputs.report_page import write_report_page
     from migravity.scenarios.run import run_scenarios

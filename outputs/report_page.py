@@ -50,8 +50,15 @@ if TYPE_CHECKING:
     from migravity.geodata.datadir import DataDir
     from migravity.geodata.zones import ZoneSet
 
-__all__ = ["ATTRIBUTION", "REPORT_FILE", "SIMPLIFY_M", "TOP_FLOWS", "build_report_page", "boundaries_geojson",
-           "write_report_page"]
+__all__ = [
+    "ATTRIBUTION",
+    "REPORT_FILE",
+    "SIMPLIFY_M",
+    "TOP_FLOWS",
+    "boundaries_geojson",
+    "build_report_page",
+    "write_report_page",
+]
 
 #: File name of the page in a run directory (one of the run directory's derived files).
 REPORT_FILE = DERIVED_FILES[0]
@@ -70,7 +77,8 @@ ATTRIBUTION: tuple[str, ...] = (
     "Northern Ireland Statistics and Research Agency; source: ONS. Index of Multiple Deprivation 2019: Ministry "
     "of Housing, Communities and Local Government; Welsh Index of Multiple Deprivation 2019: Welsh Government.",
 )
-_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["toImage"]}
+_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover",
+           "modeBarButtonsToRemove": ["toImage"]}
 _HS = "hs_stock"
 
 
@@ -178,8 +186,8 @@ def _map_figures(table: pd.DataFrame, scenario: str, years: int | None) -> dict[
         trace = go.Choropleth(
             locations=codes, z=np.round(z, 3), featureidkey="id", locationmode="geojson-id",
             customdata=np.column_stack([names, np.round(lo, 3), np.round(hi, 3)]),
-            hovertemplate=(f"<b>%{{customdata[0]}}</b><br>change %{{z:{fmt}}}{suffix}<br>"
-                           f"5-95%: [%{{customdata[1]:{fmt}}}{suffix}, %{{customdata[2]:{fmt}}}{suffix}]<extra></extra>"),
+            hovertemplate=(f"<b>%{{customdata[0]}}</b><br>change %{{z:{fmt}}}{suffix}<br>5-95%: "
+                           f"[%{{customdata[1]:{fmt}}}{suffix}, %{{customdata[2]:{fmt}}}{suffix}]<extra></extra>"),
             colorscale="RdBu", zmid=0.0, zmin=-zmax, zmax=zmax, marker_line_width=0.3,
             marker_line_color="#777777", colorbar={"title": {"text": title, "side": "right"}, "tickformat": fmt},
         )
@@ -443,14 +451,15 @@ def build_report_page(run: RunDir, zones: ZoneSet) -> str:
     for sc in scenarios:
         per[sc] = {"map": _map_figures(table, sc, years),
                    "regions": _bar_figure(table, sc, "region", "change by region"),
-                   "imd": _bar_figure(table, sc, "imd_quintile", "change by deprivation quintile (IMD 2019)")}
+                   "imd": _bar_figure(table, sc, "imd_quintile", "change by IMD 2019 quintile")}
         hidden = "" if sc == initial else " hidden"
         flow_blocks.append(f'<div data-scenario="{_e(sc)}"{hidden}><h3>{_e(sc)}</h3>'
                            f"{_flows_table(_flows_frame(run, sc, names))}</div>")
     data = _clean({"initial": initial, "config": _CONFIG, "scenarios": per})
     options = "".join(f'<option value="{_e(s)}"{" selected" if s == initial else ""}>{_e(s)}</option>'
                       for s in scenarios)
-    desc = {str(s.get("name")): str(s.get("description") or "") for s in man.get("scenarios", []) if isinstance(s, dict)}
+    desc = {str(s.get("name")): str(s.get("description") or "") for s in man.get("scenarios", [])
+            if isinstance(s, dict)}
     desc_blocks = "".join(f'<p class="note" data-scenario="{_e(s)}"{"" if s == initial else " hidden"}>'
                           f"<b>{_e(s)}</b>: {_e(desc.get(s, ''))}</p>" for s in scenarios)
     draws, seed = man.get("draws", run.draws), man.get("seed", "?")

@@ -100,7 +100,8 @@ if TYPE_CHECKING:
     from migravity.scenarios.run import RunResult
 
 __all__ = [
-    "DATA_FILES", "DERIVED_FILES", "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES",
+    "DATA_FILES", "DERIVED_FILES",
+    "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES",
     "SCENARIO_KEYS", "SUMMARY_CSV", "SUMMARY_PARQUET", "WRITTEN_FILES", "RunDir", "RunDirError", "file_record",
     "manifest", "open_run", "reduce_variable", "seal", "verify_files", "write_run",
 ]

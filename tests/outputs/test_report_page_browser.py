@@ -85,7 +85,8 @@ def _map_state(drv: Any) -> dict[str, Any]:
             return !e.hidden; }).map(function (e) { return e.getAttribute('data-scenario'); });
         var fills = Array.from(document.querySelectorAll('#mg-map path.choroplethlocation')).map(function (p) {
             return window.getComputedStyle(p).fill; });
-        return {z: Array.from(g._fullData[0].z), fills: fills, title: t ? t.textContent : '', colorbar: cb ? cb.textContent : '',
+        return {z: Array.from(g._fullData[0].z), fills: fills, title: t ? t.textContent : '',
+                colorbar: cb ? cb.textContent : '',
                 locations: document.querySelectorAll('#mg-map path.choroplethlocation').length, shown: shown,
                 regions: document.querySelectorAll('#mg-regions svg .bars path').length,
                 imd: document.querySelectorAll('#mg-imd svg .bars path').length,
@@ -100,6 +101,16 @@ def _non_white(png: bytes) -> float:
 
     img = imread(io.BytesIO(png), format="png")[..., :3]
     return float((img.min(axis=-1) < 0.95).mean())
+
+
+def _save_small(png: bytes, out: Path) -> None:
+    """Save a screenshot as a small palette PNG (for the README)."""
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    img.quantize(colors=96, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
 
 
 def test_page_in_headless_chromium(driver: Any, page: tuple[str, Path], tmp_path: Path) -> None:
@@ -126,12 +137,12 @@ def test_page_in_headless_chromium(driver: Any, page: tuple[str, Path], tmp_path
     (tmp_path / f"{kind}.png").write_bytes(png)
     assert _non_white(png) > 0.05
     if kind == "real" and os.environ.get("MIGRAVITY_REPORT_SCREENSHOT"):
-        Path(os.environ["MIGRAVITY_REPORT_SCREENSHOT"]).write_bytes(png)
+        _save_small(png, Path(os.environ["MIGRAVITY_REPORT_SCREENSHOT"]))
 
     names = [str(o.get_attribute("value")) for o in Select(driver.find_element("id", "mg-scenario")).options]
     if kind == "synthetic":
         assert names == list(SCENARIOS)
-    other = next(n for n in names if n not in (initial, "baseline"))
+    other = next((n for n in names if n not in (initial, "baseline")), "baseline")  # another, else the baseline
     Select(driver.find_element("id", "mg-scenario")).select_by_value(other)
     _wait_shown(driver, f"{other}:count")
     second = _map_state(driver)
