@@ -110,7 +110,7 @@ def _save_small(png: bytes, out: Path) -> None:
     from PIL import Image
 
     img = Image.open(io.BytesIO(png)).convert("RGB")
-    img.quantize(colors=96, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    img.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(out, optimize=True)
 
 
 def test_page_in_headless_chromium(driver: Any, page: tuple[str, Path], tmp_path: Path) -> None:
