@@ -25,7 +25,7 @@ Self-contained: plotly's JavaScript bundle (shipped inside the ``plotly`` wheel)
 (as ``include_plotlyjs=True`` does), the LAD boundaries once, simplified (:data:`SIMPLIFY_M` metres
 in British National Grid) and converted to WGS84 GeoJSON; no CDN, no web fonts, no request of any
 kind. The figures are built and validated by plotly in Python; a short script switches them. The
-file is about 5.5 MB, of which 4.7 MB is plotly's bundle.
+file is about 5.5 MB for six scenarios, of which 4.8 MB is plotly's bundle.
 
 Reading the run needs only the columns and variables named here; extra ones are ignored.
 """
