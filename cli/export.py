@@ -182,6 +182,9 @@ def plot_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Attach ``export`` and ``plot`` to the root app."""
+    """Attach ``export``, ``plot`` and ``report-page`` to the root app."""
+    from migravity.cli.report_page import register as register_report_page
+
     app.command("export")(export_cmd)
     app.command("plot")(plot_cmd)
+    register_report_page(app)

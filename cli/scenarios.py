@@ -32,8 +32,9 @@ def run_cmd(
         str | None, typer.Option("--json", help="Also write the headline figures as JSON here ('-' = stdout only).")
     ] = None,
 ) -> None:
-    """Run scenarios (e.g. `baseline wfh_uptake`) and write results.nc, summary.csv/.parquet, manifest.json."""
+    """Run scenarios (`baseline wfh_uptake`); write results.nc, summary.csv/.parquet, manifest.json, report.html."""
     from migravity.geodata import load_zones
+    from migravity.outputs.report_page import write_report_page
     from migravity.scenarios.run import london_net_internal, run_scenarios
     from migravity.scenarios.rundir import WRITTEN_FILES, write_run
     from migravity.scenarios.simulate import prepare_inputs
@@ -57,6 +58,8 @@ def run_cmd(
         inputs = prepare_inputs(zones, data_dir=state.data_dir)
     run = run_scenarios(inputs, specs, years=years, draws=draws, seed=seed, reporter=state)
     write_run(run, out)
+    with state.progress("writing the report page"):
+        page = write_report_page(out, zones=zones)
     table = run.summary()
     heads = headline(table)
     london = {e["scenario"]: e for e in london_net_internal(run)}
@@ -109,7 +112,7 @@ def run_cmd(
         r = ll.iloc[0]
         state.info(f"baseline: of London's high-skilled leavers in year {s['years']}, "
                    f"{_fmt_ci(r.baseline_mean, r.baseline_q05, r.baseline_q95, True)} stay in the Greater South East.")
-    state.info(f"wrote {out}/" + ", ".join(WRITTEN_FILES))
+    state.info(f"wrote {out}/" + ", ".join((*WRITTEN_FILES, page.name)) + f" (open {page} in a browser)")
 
 
 #: LADs per (vintage, area), for the memory estimate made before the zones are loaded.

@@ -108,7 +108,8 @@ if TYPE_CHECKING:
     from migravity.scenarios.run import RunResult
 
 __all__ = [
-    "DATA_FILES", "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES",
+    "DATA_FILES", "DERIVED_FILES",
+    "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES",
     "SCENARIO_KEYS", "SUMMARY_CSV", "SUMMARY_PARQUET", "WRITTEN_FILES", "RunDir", "RunDirError", "file_record",
     "manifest", "open_run", "reduce_variable", "seal", "verify_files", "write_run",
 ]
@@ -123,6 +124,10 @@ WRITTEN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_CSV, SUMMARY_PARQUET, MA
 DATA_FILES: tuple[str, ...] = WRITTEN_FILES[:-1]
 #: Keys of each entry of the manifest's ``files``.
 FILE_KEYS: tuple[str, ...] = ("name", "bytes", "sha256")
+#: Files derived from a run and written beside it after the run (``report.html``, see
+#: :mod:`migravity.outputs.report_page`): not listed in the manifest (they can be rebuilt from the run at any
+#: time), and replaced with the run directory, so an earlier run holding them may be overwritten.
+DERIVED_FILES: tuple[str, ...] = ("report.html",)
 #: The files a run directory must hold to be read.
 RUN_FILES: tuple[str, ...] = (MANIFEST_FILE, RESULTS_FILE)
 #: xarray engine of ``results.nc``: netCDF3 via scipy, no HDF5 library needed.
@@ -601,7 +606,7 @@ def _check_replaceable(out: Path) -> None:
         return
     if not out.is_dir() or out.is_symlink():
         raise ConfigError("--out", str(out), "exists and is not a directory; give a new or an earlier run directory")
-    others = sorted(p.name for p in out.iterdir() if p.name not in WRITTEN_FILES)
+    others = sorted(p.name for p in out.iterdir() if p.name not in WRITTEN_FILES + DERIVED_FILES)
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         raise ConfigError("--out", str(out), f"holds files that are not a run's ({shown}), which writing the run "

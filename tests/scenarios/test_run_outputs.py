@@ -119,6 +119,7 @@ def test_run_command(inputs, tmp_path, monkeypatch):
     assert "High-skilled workers after 2 years" in result.output
     assert set(pd.read_csv(tmp_path / "r" / "summary.csv").scenario) == {"baseline", "northern_housing_relief"}
     assert (tmp_path / "r" / "manifest.json").is_file()
+    assert (tmp_path / "r" / "report.html").is_file()  # the run's report page, beside the listed files
     # --json -: only the JSON headline on stdout
     result = CliRunner().invoke(app, ["run", "baseline", "northern_housing_relief", "--out", str(tmp_path / "j"),
                                       "--draws", "4", "--years", "2", "--seed", "1", "--json", "-"],
