@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-import numba
 import numpy as np
 
 from migravity.errors import ConfigError, ConvergenceError, MigravityError, check_choice
@@ -557,6 +556,10 @@ def segment_weights(inputs: ModelInputs, p: dict[str, np.ndarray], log_pay: np.n
 
 
 MAX_FEEDBACK = 10.0
+#: Draws per kernel call: the interval at which Ctrl-C and SIGTERM are seen during a Monte Carlo.
+BATCH_DRAWS = 32
+#: Work chunks per kernel call (a fixed number, so results do not depend on the thread count).
+CHUNKS_PER_BATCH = 16
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int | None) -> int:
@@ -585,8 +588,9 @@ class SimulationOptions:
     housing_feedback : float, optional
         Overrides every scenario's ``housing_feedback``, 0 to 10 (default: each scenario's own).
     n_chunks : int, optional
-        Work chunks over draws (default: 4 per numba thread, at most ``draws``); results do not
-        depend on it.
+        Work chunks per batch of :data:`BATCH_DRAWS` draws (default :data:`CHUNKS_PER_BATCH`, a fixed
+        number: results are bit-for-bit the same for any thread count); only the last bits of the
+        summed final-year flows depend on it.
 
     Raises
     ------
@@ -747,9 +751,8 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
         path = group_path(inputs.open_baseline, stock_b, years)
     else:
         path = np.zeros((1, N_GROUPS, inputs.n))
-    chunks = opts.n_chunks or min(draws, 4 * numba.get_num_threads())
     stocks = np.empty((draws, years + 1, len(SEGMENTS), inputs.n))
-    flows = np.empty((chunks, inputs.n, inputs.n))
+    flow_sum = np.zeros((inputs.n, inputs.n))
     group_flows = np.empty((draws, N_ZONE_GROUPS, N_ZONE_GROUPS))
     net = np.empty((draws, years, 2, inputs.n))
     mask = segment_skill() == 0
@@ -757,17 +760,27 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
     strength = float(p["anchor_strength"][0])
     pair = segment_pair_factors(own, strength)
     base_pair = pair if own is inputs else segment_pair_factors(inputs, strength)
-    status = K.simulate_draws(
-        stock0, move, base_move, np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border),
-        pair, base_pair, base_pair is pair, pair_layers(), np.ascontiguousarray(p["beta_distance"]),
-        np.ascontiguousarray(p["gamma_border"]), static, base_static,
-        theta_h, np.ascontiguousarray(log_price0 - inputs.log_price), np.zeros(inputs.n),
-        float(scenario.housing_feedback), unconstrained, mask, zone_groups(inputs), stock_b, path, segment_group(),
-        open_population, stocks, flows, group_flows, net)
-    if status != K.OK:
-        raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
-                             "stock; lower housing_feedback or the perturbations")
-    return Simulation(scenario, stocks, flows.sum(axis=0) / draws, opts, group_flows, net,
+    beta, gamma = np.ascontiguousarray(p["beta_distance"]), np.ascontiguousarray(p["gamma_border"])
+    common = (np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border))
+    # Draws run in batches of BATCH_DRAWS, so Ctrl-C / SIGTERM (raised in Python between kernel calls)
+    # stops a long Monte Carlo within about a second; each batch splits into a number of chunks that
+    # does not depend on the thread count, so the summed flows (and every per-draw output, computed by
+    # one thread in a fixed order) are bit-for-bit the same whatever NUMBA_NUM_THREADS is.
+    for lo in range(0, draws, BATCH_DRAWS):
+        hi = min(draws, lo + BATCH_DRAWS)
+        flows = np.empty((opts.n_chunks or min(hi - lo, CHUNKS_PER_BATCH), inputs.n, inputs.n))
+        part = slice(lo, hi)
+        status = K.simulate_draws(
+            stock0, move[part], base_move[part], *common,
+            pair, base_pair, base_pair is pair, pair_layers(), beta[part], gamma[part], static[part],
+            base_static[part], theta_h[part], np.ascontiguousarray(log_price0 - inputs.log_price),
+            np.zeros(inputs.n), float(scenario.housing_feedback), unconstrained, mask, zone_groups(inputs), stock_b,
+            path, segment_group(), open_population, stocks[part], flows, group_flows[part], net[part])
+        if status != K.OK:
+            raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
+                                 "stock; lower housing_feedback or the perturbations")
+        flow_sum += flows.sum(axis=0)
+    return Simulation(scenario, stocks, flow_sum / draws, opts, group_flows, net,
                       path if open_population else None)
 
 

@@ -104,8 +104,14 @@ def test_run_command(inputs, tmp_path, monkeypatch):
 
     monkeypatch.setattr(simulate, "prepare_inputs", lambda zones, **kw: inputs)
     # run validates each scenario's codes and tables against the zones before calibrating
-    monkeypatch.setattr("migravity.geodata.load_zones",
-                        lambda *a, **k: SimpleNamespace(codes=inputs.codes, region_codes=inputs.region_codes))
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    geometry = gpd.GeoSeries([box(400_000 + 5_000 * k, 300_000, 404_000 + 5_000 * k, 304_000)
+                              for k in range(len(inputs.codes))], index=list(inputs.codes), crs=27700)
+    zones = SimpleNamespace(codes=inputs.codes, names=inputs.names, region_codes=inputs.region_codes,
+                            geometry=geometry)  # what the scenario checks and the report page read
+    monkeypatch.setattr("migravity.geodata.load_zones", lambda *a, **k: zones)
     app = typer.Typer()
 
     @app.callback()

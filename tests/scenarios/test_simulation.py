@@ -242,3 +242,46 @@ def test_share_out_of_range_after_change_is_an_error(inputs):
     sc = _zero(wfh=(WfhChange("never", factor=50.0, to=("1day",)),))
     with pytest.raises(ConfigError, match=r"wfh\[0\]\.factor"):
         simulate(inputs, sc, draws=1, years=1)
+
+
+def test_bit_for_bit_the_same_whatever_the_thread_count(inputs):
+    # issue 14: results.nc differed by 1 ULP between thread counts for the same seed
+    import numba
+
+    sc = _zero(wfh=(WfhChange("always", factor=2.0),), house_prices=(PercentChange(pct=10.0, area="gse"),))
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = simulate(inputs, sc, draws=40, seed=3, years=3)
+    finally:
+        numba.set_num_threads(threads)
+    many = simulate(inputs, sc, draws=40, seed=3, years=3)
+    np.testing.assert_array_equal(one.stocks, many.stocks)
+    np.testing.assert_array_equal(one.hs_flows, many.hs_flows)
+
+
+def test_draw_batches_give_the_same_draws_and_let_ctrl_c_through(inputs, monkeypatch):
+    # issue 14: Ctrl-C could take 50 s to stop a long Monte Carlo (one kernel call for all draws)
+    import migravity.scenarios.simulate as S
+
+    sc = _zero(wfh=(WfhChange("always", factor=2.0),))
+    batched = simulate(inputs, sc, draws=70, seed=5, years=2)  # 3 batches of at most BATCH_DRAWS
+    monkeypatch.setattr(S, "BATCH_DRAWS", 1000)
+    whole = simulate(inputs, sc, draws=70, seed=5, years=2)
+    np.testing.assert_array_equal(batched.stocks, whole.stocks)
+    np.testing.assert_allclose(batched.hs_flows, whole.hs_flows, rtol=1e-12)
+
+    monkeypatch.setattr(S, "BATCH_DRAWS", 8)
+    calls = []
+    real = K.simulate_draws
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what the signal handler raises between two kernel calls
+        return real(*args)
+
+    monkeypatch.setattr(S.K, "simulate_draws", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        simulate(inputs, sc, draws=64, seed=5, years=2)
+    assert len(calls) == 2  # stopped at the next batch, not after all 8
