@@ -64,6 +64,15 @@ class AppState:
             table.add_row(*[_fmt(v) for v in r])
         self.out.print(table)
 
+    def report(self, text: str, json_out: str | None) -> None:
+        """Print a plain-text report: on stdout, or on stderr (nowhere when quiet) when ``--json -``
+        makes stdout carry the JSON alone."""
+        if json_out == "-":
+            if not self.quiet:
+                self.err.print(text, markup=False, highlight=False, soft_wrap=True)
+            return
+        self.out.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def info(self, message: str) -> None:
         """Print a status line on stderr unless quiet."""
         if not self.quiet:

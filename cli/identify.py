@@ -30,12 +30,7 @@ def calibrate_scenario_cmd(
     report = identify(zones, where, reporter=state)
     if json_out:
         write_json(json_out, report.to_dict())
-    # with --json - stdout carries the JSON alone: the report goes to stderr (nowhere when --quiet)
-    if json_out == "-":
-        if not state.quiet:
-            state.err.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
-        return
-    state.out.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
+    state.report(report.summary(), json_out)
 
 
 def register(app: typer.Typer) -> None:

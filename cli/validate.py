@@ -44,12 +44,7 @@ def validate_cmd(
         from migravity.outputs.plots_validate import scorecard_figure
 
         save_figure(scorecard_figure(card), chart)
-    # with --json - stdout carries the JSON alone: the table goes to stderr (nowhere when --quiet)
-    if json_out == "-":
-        if not state.quiet:
-            state.err.print(card.summary(), markup=False, highlight=False, soft_wrap=True)
-        return
-    state.out.print(card.summary(), markup=False, highlight=False, soft_wrap=True)
+    state.report(card.summary(), json_out)
 
 
 def register(app: typer.Typer) -> None:

@@ -37,8 +37,7 @@ from migravity.geodata.codes import (
 from migravity.geodata.datadir import DataDir, require, verify_checksum
 from migravity.geodata.geomcheck import check_geometry
 from migravity.geodata.registry import get
-
-_LINE = re.compile(r"line (\d+)")
+from migravity.utils.tables import parse_csv
 
 
 def load(name: str, data_dir: DataDir = None) -> Any:
@@ -78,16 +77,7 @@ def read_csv(path: Path, columns: Sequence[str], **kwargs: Any) -> pd.DataFrame:
 
     Parse errors become :class:`MalformedDataError` with the file and line number.
     """
-    try:
-        df = pd.read_csv(path, encoding="utf-8-sig", low_memory=False, **kwargs)
-    except pd.errors.EmptyDataError as e:
-        raise MalformedDataError(path, "the file is empty (no header, no rows)") from e
-    except pd.errors.ParserError as e:
-        m = _LINE.search(str(e))
-        problem = f"cannot parse CSV ({' '.join(str(e).split())})"
-        raise MalformedDataError(path, problem, int(m.group(1)) if m else None) from e
-    except (UnicodeDecodeError, EOFError, OSError) as e:
-        raise MalformedDataError(path, f"cannot read file ({e})") from e
+    df = parse_csv(path, **kwargs)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise MalformedDataError(

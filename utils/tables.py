@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,16 +143,25 @@ def _read_csv(path: Path, dtype: dict[str, type] | None) -> pd.DataFrame:
         raise MalformedDataError(
             path, f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8 (e.g. from latin-1)", line
         ) from e
+    return parse_csv(path, dtype=dtype)
+
+
+def parse_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` (UTF-8, optionally gzipped) whose failures are one :class:`MalformedDataError` line.
+
+    An empty file, a parse error (with its line number where pandas gives one), undecodable bytes or
+    a truncated archive name the file; the data files' readers and the user tables share it.
+    """
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", low_memory=False, dtype=dtype)
+        return pd.read_csv(path, encoding="utf-8-sig", low_memory=False, **kwargs)
     except pd.errors.EmptyDataError as e:
         raise MalformedDataError(path, "the file is empty (no header, no rows)") from e
     except pd.errors.ParserError as e:
         m = _LINE.search(str(e))
         problem = f"cannot parse CSV ({' '.join(str(e).split())})"
         raise MalformedDataError(path, problem, int(m.group(1)) if m else None) from e
-    except (ValueError, OSError) as e:
-        raise MalformedDataError(path, f"cannot read CSV ({e})") from e
+    except (ValueError, EOFError, OSError) as e:
+        raise MalformedDataError(path, f"cannot read file ({e})") from e
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
