@@ -44,7 +44,7 @@ def root(
         str | None,
         typer.Option("--data-dir", help="Data directory (default: $MIGRAVITY_DATA, else a per-user cache)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or status output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No output but errors (no tables, reports, progress or status lines).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on error.")] = False,
     accept_changed_data: Annotated[bool, typer.Option(
         "--accept-changed-data",
@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
-    command = typer.main.get_command(app)
+    from migravity.cli.options import finish
+
+    command = finish(typer.main.get_command(app))
     try:
         with sigterm_as_interrupt():
             rc = command.main(args=args, prog_name="migravity", standalone_mode=False)

@@ -35,6 +35,19 @@ class AppState:
     out: Console = field(default_factory=_console)
     err: Console = field(default_factory=lambda: _console(stderr=True))
 
+    def __post_init__(self) -> None:
+        if self.quiet:
+            self.set_quiet()
+
+    def set_quiet(self) -> None:
+        """``--quiet``: nothing printed but errors (tables, reports and status lines included)."""
+        self.quiet = True
+        self.out.quiet = self.err.quiet = True
+
+    def json_on_stdout(self) -> None:
+        """``--json -``: stdout carries the JSON alone; what would be printed there goes to stderr."""
+        self.out = self.err
+
     @property
     def interactive(self) -> bool:
         """True when progress should be shown: a terminal on stderr and not ``--quiet``."""
@@ -54,24 +67,23 @@ class AppState:
             yield _TaskHandle(bar, task)
 
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Print a table on stdout."""
-        from rich.table import Table
+        """Print a table on stdout (stderr under ``--json -``), no cell ever cut short with "…".
 
-        table = Table(title=title)
-        for c in columns:
-            table.add_column(c)
-        for r in rows:
-            table.add_row(*[_fmt(v) for v in r])
-        self.out.print(table)
+        On a terminal long cells wrap within their column; piped or redirected the table is printed at
+        its natural width (one line per row, whatever the console width), so scripts read every value.
+        """
+        print_table(self.out, title, columns, rows)
 
-    def report(self, text: str, json_out: str | None) -> None:
-        """Print a plain-text report: on stdout, or on stderr (nowhere when quiet) when ``--json -``
-        makes stdout carry the JSON alone."""
-        if json_out == "-":
-            if not self.quiet:
-                self.err.print(text, markup=False, highlight=False, soft_wrap=True)
-            return
+    def text(self, text: str) -> None:
+        """Print plain text on stdout (stderr under ``--json -``, nowhere under ``--quiet``)."""
         self.out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def report(self, text: str, json_out: str | None = None) -> None:
+        """Print a plain-text report: on stdout, or on stderr (nowhere when quiet) when ``--json -``
+        makes stdout carry the JSON alone (``json_out`` is kept for callers; the routing is the state's)."""
+        if json_out == "-" and self.out is not self.err:
+            self.json_on_stdout()
+        self.text(text)
 
     def info(self, message: str) -> None:
         """Print a status line on stderr unless quiet."""
@@ -89,6 +101,27 @@ class _TaskHandle:
 
     def update(self, **kwargs: Any) -> None:
         self._bar.update(self._task, **kwargs)
+
+
+def print_table(console: Console, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Print a rich table on ``console``: cells fold instead of being cut with "…"; off a terminal,
+    at the table's natural width (never narrower than the console)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*[_fmt(v) for v in r])
+    if not console.is_terminal:
+        from rich.console import Console
+        from rich.measure import Measurement
+
+        natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+        if natural > console.width:  # a console as wide as the table, on the same file
+            console = Console(file=console.file, width=natural, quiet=console.quiet, force_terminal=False,
+                              no_color=console.no_color)
+    console.print(table)
 
 
 def _fmt(v: Any) -> str:

@@ -144,7 +144,7 @@ def place_cmd(
         write_json(json_out, profile)
         if json_out == "-":
             return
-    typer.echo("\n".join(format_profile(profile, top)))
+    state.text("\n".join(format_profile(profile, top)))
 
 
 def _kind(kind: str | None, groups: Path | None) -> str:

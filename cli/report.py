@@ -18,13 +18,10 @@ def _ladder(state: AppState, json_out: str | None, period: str = "pooled", typol
 
     check_output_file(json_out, "--json")  # before any work
     opts = LadderOptions(period=period, typology=typology)  # type: ignore[arg-type]
-    # with --json - stdout carries the JSON alone: the tables go to stderr (nowhere when --quiet)
-    pure_json = json_out == "-"
-    console = state.err if pure_json else state.out
-
-    def show(text: str) -> None:
-        if not (pure_json and state.quiet):
-            console.print(text, markup=False, highlight=False, soft_wrap=True)
+    # with --json - stdout carries the JSON alone: state.out is then stderr (nowhere when --quiet)
+    if json_out == "-":
+        state.json_on_stdout()
+    show = state.text
 
     t0 = time.perf_counter()
     with state.progress(f"fitting the model ladder M1-M4 ({period}, {typology})"):
@@ -45,14 +42,8 @@ def _ladder(state: AppState, json_out: str | None, period: str = "pooled", typol
         oos = out_of_sample(state.data_dir, table=table if opts.period == "pooled" else None)
     t2 = time.perf_counter()
     rows: list[tuple[Any, ...]] = [(i, r.cpc, r.srmse) for i, r in oos.scores.iterrows()]
-    if not (pure_json and state.quiet):
-        original = state.out
-        state.out = console
-        try:
-            state.table("Out of sample: doubly-constrained gravity (log distance + border), E&W, 2023 codes",
-                        ["model", "CPC", "SRMSE"], rows)
-        finally:
-            state.out = original
+    state.table("Out of sample: doubly-constrained gravity (log distance + border), E&W, 2023 codes",
+                ["model", "CPC", "SRMSE"], rows)
     show("2011 coefficients: " + ", ".join(f"{k} {v:.4f}" for k, v in oos.coefficients_2011.items())
          + "; 2021: " + ", ".join(f"{k} {v:.4f}" for k, v in oos.coefficients_2021.items()))
     payload = {
