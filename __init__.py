@@ -57,6 +57,11 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    # the lazy attributes (calibrate, __version__) are listed too: dir(migravity) shows the public API
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     # Lazy: `import migravity` stays cheap (no numba compile, no geopandas, no importlib.metadata, which
     # alone is most of `import migravity.cli`) until the engine or the version is used.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -99,7 +99,7 @@ def facts_cmd(
         mat = deprivation_flow_matrix(data_dir=state.data_dir)
         wfh = wfh_share_by_region(data_dir=state.data_dir)
     if json_out:
-        write_json(json_out, {"deprivation_flows": mat.to_dict(), "wfh_by_region": wfh.to_dict()})
+        write_json(json_out, facts_payload(mat, wfh))
         if json_out == "-":
             return
     cols = [str(c) for c in mat.columns]
@@ -110,7 +110,7 @@ def facts_cmd(
         [(str(i), *[int(v) for v in row]) for i, row in zip(mat.index, mat.to_numpy(), strict=True)],
     )
     q1 = mat.iloc[0]
-    state.out.print(
+    state.text(
         f"Most deprived quintile sends {q1.iloc[0] / q1.iloc[-1]:.1f}x more migrants to other most-deprived "
         f"LADs than to the least deprived."
     )
@@ -119,6 +119,39 @@ def facts_cmd(
         ["region", "workers", "WFH", "WFH share %"],
         [(r.Index, int(r.workers), int(r.wfh), 100 * r.share) for r in wfh.itertuples()],
     )
+
+
+def facts_payload(mat: Any, wfh: Any) -> dict[str, Any]:
+    """``data facts --json``: the flows keyed origin quintile -> destination quintile (as the printed table
+    reads: rows are origins), each part named and described.
+
+    Parameters
+    ----------
+    mat : pandas.DataFrame
+        :func:`migravity.analysis.facts.deprivation_flow_matrix` (origin quintiles x destination quintiles).
+    wfh : pandas.DataFrame
+        :func:`migravity.analysis.facts.wfh_share_by_region`.
+
+    Returns
+    -------
+    dict
+    """
+    return {
+        "deprivation_flows": {
+            "description": "Inter-LAD migrants, England, Census 2021, by IMD quintile of the origin and of the "
+                           "destination LAD (1 = most deprived)",
+            "keys": ["origin_quintile", "destination_quintile"],
+            "unit": "persons",
+            "flows": {str(o): {str(d): int(v) for d, v in row.items()} for o, row in mat.iterrows()},
+        },
+        "wfh_by_region": {
+            "description": "Working mainly at or from home, Census 2021, by region of residence",
+            "keys": ["region"],
+            "units": {"workers": "persons", "wfh": "persons", "share": "fraction of workers (0-1)"},
+            "regions": {str(r): {k: (float(v) if k == "share" else int(v)) for k, v in row.items()}
+                        for r, row in wfh.iterrows()},
+        },
+    }
 
 
 def register(app: typer.Typer) -> None:

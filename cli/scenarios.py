@@ -13,10 +13,50 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _fmt_ci(mean: float, lo: float, hi: float, pct: bool = False) -> str:
+def _fmt_ci(mean: float, lo: float, hi: float, pct: bool = False, points: bool = False) -> str:
+    """``mean [lo, hi]``; ``pct``: a share as a percentage; ``points``: a change of a share in percentage points."""
+    if points:
+        return f"{100 * mean:+.2f} pts [{100 * lo:+.2f}, {100 * hi:+.2f}]"
     if pct:
         return f"{100 * mean:.2f}% [{100 * lo:.2f}, {100 * hi:.2f}]"
     return f"{mean:,.4g} [{lo:,.4g}, {hi:,.4g}]"
+
+
+#: Columns of ``run``'s headline table.
+HEADLINE_COLUMNS = ["scenario", "GSE share", "change", "Theil change", "Gini change", "inequality (Theil)",
+                    "top gain", "top loss"]
+#: What the change columns of a reference scenario (the baseline, changing nothing) say.
+REFERENCE = "reference"
+
+
+def headline_rows(heads: list[dict[str, Any]], reference: set[str]) -> list[list[str]]:
+    """Rows of ``run``'s headline table; a change of the GSE share is in percentage points ("pts").
+
+    Parameters
+    ----------
+    heads : list of dict
+        From :func:`headline`.
+    reference : set of str
+        Scenarios that change nothing (the baseline): their change columns say "reference".
+
+    Returns
+    -------
+    list of list of str
+    """
+    rows = []
+    for h in heads:
+        g, th, gi = h["gse_hs_share"], h["theil_lad"], h["gini_lad"]
+        share = _fmt_ci(g["scenario_mean"], g["scenario_q05"], g["scenario_q95"], True)
+        if h["scenario"] in reference:
+            rows.append([h["scenario"], share, *[REFERENCE] * 6])
+            continue
+        rows.append([h["scenario"], share,
+                     _fmt_ci(g["change_mean"], g["change_q05"], g["change_q95"], points=True),
+                     _fmt_ci(th["change_mean"], th["change_q05"], th["change_q95"]),
+                     _fmt_ci(gi["change_mean"], gi["change_q05"], gi["change_q95"]), th["verdict"],
+                     f"{h['top_gain']['name']} {h['top_gain']['change_mean']:+,.0f}",
+                     f"{h['top_loss']['name']} {h['top_loss']['change_mean']:+,.0f}"])
+    return rows
 
 
 def run_cmd(
@@ -73,20 +113,10 @@ def run_cmd(
                               "changed_data": changed_data_used()})
         if json_out == "-":
             return
-    rows = []
-    for h in heads:
-        g, th, gi = h["gse_hs_share"], h["theil_lad"], h["gini_lad"]
-        rows.append([h["scenario"], _fmt_ci(g["scenario_mean"], g["scenario_q05"], g["scenario_q95"], True),
-                     _fmt_ci(g["change_mean"], g["change_q05"], g["change_q95"], True),
-                     _fmt_ci(th["change_mean"], th["change_q05"], th["change_q95"]),
-                     _fmt_ci(gi["change_mean"], gi["change_q05"], gi["change_q95"]), th["verdict"],
-                     f"{h['top_gain']['name']} {h['top_gain']['change_mean']:+,.0f}",
-                     f"{h['top_loss']['name']} {h['top_loss']['change_mean']:+,.0f}"])
+    rows = headline_rows(heads, {sp.name for sp in specs if sp.is_zero})
     s = run.settings
     state.table(f"High-skilled workers after {s['years']} years ({s['draws']} draws, seed {s['seed']}; "
-                "mean [5%, 95%], change vs baseline)",
-                ["scenario", "GSE share", "change", "Theil change", "Gini change", "inequality (Theil)", "top gain",
-                 "top loss"], rows)
+                "mean [5%, 95%], change vs baseline, GSE share change in percentage points)", HEADLINE_COLUMNS, rows)
     nat = table[table.level == "national"]
     g = nat[nat.metric == "gse_hs_share"].iloc[0]
     base = run.runs[0][1].stocks.sum(axis=2)  # baseline, all workers: (draws, years + 1, lad)

@@ -26,12 +26,13 @@ def test_facts_json(data_dir: Path) -> None:
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert set(out) == {"deprivation_flows", "wfh_by_region"}
-    dep = out["deprivation_flows"]
-    assert sorted(dep) == ["1", "2", "3", "4", "5"] and all(len(col) == 5 for col in dep.values())
-    assert 3.5 < dep["1"]["1"] / dep["5"]["1"] < 5  # columns are destinations: 1->1 over 1->5
-    wfh = out["wfh_by_region"]
-    assert wfh["workers"]["England and Wales"] == 27_773_528
-    assert wfh["share"]["London"] > wfh["share"]["Rest of England and Wales"]
+    dep = out["deprivation_flows"]["flows"]
+    assert out["deprivation_flows"]["keys"] == ["origin_quintile", "destination_quintile"]
+    assert sorted(dep) == ["1", "2", "3", "4", "5"] and all(len(row) == 5 for row in dep.values())
+    assert 3.5 < dep["1"]["1"] / dep["1"]["5"] < 5  # keyed origin -> destination: 1->1 over 1->5
+    wfh = out["wfh_by_region"]["regions"]
+    assert wfh["England and Wales"]["workers"] == 27_773_528
+    assert wfh["London"]["share"] > wfh["Rest of England and Wales"]["share"]
 
 
 def test_facts_missing_data(tmp_path: Path) -> None:
