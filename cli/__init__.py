@@ -44,7 +44,8 @@ def root(
         str | None,
         typer.Option("--data-dir", help="Data directory (default: $MIGRAVITY_DATA, else a per-user cache)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No output but errors (no tables, reports, progress or status lines).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No output but errors (no tables, reports, progress or status lines).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on error.")] = False,
     accept_changed_data: Annotated[bool, typer.Option(
         "--accept-changed-data",

@@ -113,7 +113,7 @@ def _finish_command(command: Any, globals_from: list[Any]) -> None:
             _hide_flag_type(option)
         return option
 
-    command.get_help_option = get_help_option  # type: ignore[method-assign]
+    command.get_help_option = get_help_option
     if command.name == "run":
         names_list = ", ".join(library_names())
         command.help = (command.help or "").rstrip() + f"\n\nLibrary scenarios: {names_list}."
