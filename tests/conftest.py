@@ -88,7 +88,7 @@ def main_job(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> cli_he
     with pytest.MonkeyPatch.context() as mp:
         for name in ("fit_ladder", "out_of_sample"):
             mp.setattr(ladder, name, keep(name, getattr(ladder, name)))
-        res = cli_helpers.run(["--data-dir", str(data_dir), "--quiet", "report", "--json", str(out)])
+        res = cli_helpers.run(["--data-dir", str(data_dir), "report", "--json", str(out)])
     payload = json.loads(out.read_text()) if out.is_file() else {}
     return cli_helpers.MainJob(res.returncode, res.stdout, res.stderr, payload, returned)
 

@@ -32,7 +32,7 @@ def patched(monkeypatch, identification_report):
 
 def test_calibrate_scenario_json_file(patched, data_dir, tmp_path, capsys):
     out = tmp_path / "ident.json"
-    rc = _run(["--quiet", "calibrate-scenario", "--data-dir", str(data_dir), "--json", str(out)])
+    rc = _run(["calibrate-scenario", "--data-dir", str(data_dir), "--json", str(out)])
     assert rc == 0
     assert patched == [(318, data_dir)]
     text = capsys.readouterr().out

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.realdata
 
 
 def _place(*args: str) -> cli_helpers.CliResult:
-    return cli_helpers.run(["--quiet", "place", *args])
+    return cli_helpers.run(["place", *args])
 
 
 def test_place_json_and_text(sample_run_dir: Path) -> None:
@@ -61,5 +61,5 @@ def test_places_table(sample_run_dir: Path) -> None:
     one = json.loads(_place("West Midlands", str(sample_run_dir), "--json", "-", "--no-attributes").stdout)
     assert rows["West Midlands"]["change_mean"] == pytest.approx(one["high_skilled"]["change"]["mean"])
     assert rows["West Midlands"]["change_mean"] == pytest.approx(sum(m["change"]["mean"] for m in one["members"]))
-    text = cli_helpers.run(["--quiet", "places", str(sample_run_dir), "--kind", "region"])
+    text = cli_helpers.run(["places", str(sample_run_dir), "--kind", "region"])
     assert text.returncode == 0 and "North East" in text.stdout

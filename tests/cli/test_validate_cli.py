@@ -33,7 +33,7 @@ def patched(monkeypatch, validation_scorecard):
 
 def test_validate_writes_json_and_png(patched, data_dir, tmp_path, capsys):
     out, png = tmp_path / "card.json", tmp_path / "sub" / "card.png"
-    rc = _run(["--quiet", "validate", "--data-dir", str(data_dir), "--json", str(out), "--chart", str(png)])
+    rc = _run(["validate", "--data-dir", str(data_dir), "--json", str(out), "--chart", str(png)])
     assert rc == 0
     assert patched == [(318, data_dir, 2021)]
     text = capsys.readouterr().out
