@@ -92,6 +92,8 @@ def _hide_flag_type(option: Any) -> None:
 
 
 def _finish_command(command: Any, globals_from: list[Any]) -> None:
+    if not hasattr(command, "params"):  # not a click command (a test's stand-in)
+        return
     names = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
     for param in command.params:
         _hide_flag_type(param)
@@ -123,7 +125,7 @@ def finish(command: Any, globals_from: list[Any] | None = None) -> Any:
     """Apply the module's additions to ``command`` (the root app) and every subcommand, in place; returns it."""
     if globals_from is None:  # the root: it has the global options itself
         _finish_command(command, [])
-        globals_from = [p for p in command.params if set(p.opts).intersection(GLOBAL_FLAGS)]
+        globals_from = [p for p in getattr(command, "params", []) if set(p.opts).intersection(GLOBAL_FLAGS)]
     else:
         _finish_command(command, globals_from)
     for sub in getattr(command, "commands", {}).values():

@@ -116,7 +116,7 @@ def test_run_command(inputs, tmp_path, monkeypatch):
 
     @app.callback()
     def root(ctx: typer.Context) -> None:
-        ctx.obj = AppState(quiet=True)
+        ctx.obj = AppState()  # not a terminal: no progress bars; --quiet would hide the table too
 
     cli.register(app)
     result = CliRunner().invoke(app, ["run", "baseline", "northern_housing_relief", "--out", str(tmp_path / "r"),
