@@ -177,8 +177,9 @@ Read scenarios as differences from their paired baseline.
 shift house prices and pay by percent. Each scenario is compared with its paired baseline under
 the *same* parameter draws (:mod:`migravity.scenarios.params`): the parameters come from a
 :class:`~migravity.analysis.evidence.ScenarioEvidence`; identified ones are drawn jointly from
-``N(value, vcov)`` (the clustered covariance of the identification analysis; until it lands, the
-cross-section's block-diagonal robust ``V1``/``V2``), assumed ones uniformly over their ranges
+``N(value, vcov)`` (by default the two-way clustered covariance of the identification from change,
+:func:`migravity.analysis.identification.identify`; with ``evidence_from_cross_section`` the old
+cross-section's robust ``V1``/``V2``), assumed ones uniformly over their ranges
 (draw 0 = point values), seeded; ``anchor_strength`` is held at its point value. ``kappa_gij``
 and ``gamma_j`` are held at their point values in every draw, so only draw 0 reproduces the
 observed choice exactly. **Specification uncertainty**: every other specification of the evidence
