@@ -14,8 +14,16 @@ from typing import Annotated, Any
 import typer
 
 from migravity.cli.console import AppState
+from migravity.cli.export import RunDirArg, ScenarioOpt
 
 __all__ = ["format_profile", "place_cmd", "places_cmd", "register"]
+
+KindOpt = Annotated[
+    str | None, typer.Option("--kind", help="cauth (combined authorities, default), region or user (--groups).")
+]
+GroupsOpt = Annotated[
+    Path | None, typer.Option("--groups", help="CSV of lad,group rows: your own places (implies --kind user).")
+]
 
 
 def _ci(d: dict[str, float], signed: bool = False) -> str:
@@ -94,16 +102,10 @@ def format_profile(p: dict[str, Any], top: int = 5) -> list[str]:
 def place_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Place name, case-insensitive (e.g. 'West Midlands').")],
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `migravity run NAME... --out DIR`.")],
-    scenario: Annotated[
-        str | None, typer.Option("--scenario", help="Scenario of the run (default: the first that is not 'baseline').")
-    ] = None,
-    kind: Annotated[
-        str | None, typer.Option("--kind", help="cauth (combined authorities, default), region or user (--groups).")
-    ] = None,
-    groups: Annotated[
-        Path | None, typer.Option("--groups", help="CSV of lad,group rows: your own places (implies --kind user).")
-    ] = None,
+    run_dir: RunDirArg,
+    scenario: ScenarioOpt = None,
+    kind: KindOpt = None,
+    groups: GroupsOpt = None,
     year: Annotated[
         int | None, typer.Option("--year", help="Combined-authority membership year (default: latest year of the "
                                                 "run's LAD codes).")
@@ -173,16 +175,10 @@ def _grouping(zones: Any, kind: str, groups: Path | None, year: int | None, data
 
 def places_cmd(
     ctx: typer.Context,
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `migravity run NAME... --out DIR`.")],
-    scenario: Annotated[
-        str | None, typer.Option("--scenario", help="Scenario of the run (default: the first that is not 'baseline').")
-    ] = None,
-    kind: Annotated[
-        str | None, typer.Option("--kind", help="cauth (combined authorities, default), region or user (--groups).")
-    ] = None,
-    groups: Annotated[
-        Path | None, typer.Option("--groups", help="CSV of lad,group rows: your own places (implies --kind user).")
-    ] = None,
+    run_dir: RunDirArg,
+    scenario: ScenarioOpt = None,
+    kind: KindOpt = None,
+    groups: GroupsOpt = None,
     year: Annotated[int | None, typer.Option("--year", help="Combined-authority membership year.")] = None,
     json_out: Annotated[
         str | None, typer.Option("--json", help="Also write the table as JSON here ('-' = stdout only).")

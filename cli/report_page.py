@@ -14,13 +14,14 @@ from typing import Annotated
 import typer
 
 from migravity.cli.console import AppState
+from migravity.cli.export import RunDirArg
 
 __all__ = ["register", "report_page_cmd"]
 
 
 def report_page_cmd(
     ctx: typer.Context,
-    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `migravity run NAME... --out DIR`.")],
+    run_dir: RunDirArg,
     out: Annotated[
         Path | None, typer.Option("--out", help="HTML file to write (default: RUN_DIR/report.html).")
     ] = None,
