@@ -236,15 +236,14 @@ def balance_flows(flows: np.ndarray, out_total: np.ndarray, in_total: np.ndarray
         raise InputError("balance_flows: give non-negative (n, n) flows and positive out and in totals of size n")
     if np.any(f.sum(axis=1) <= 0) or np.any(f.sum(axis=0) <= 0):
         raise InputError("balance_flows: every zone needs an observed out-flow and in-flow to be balanced")
+    from migravity.engine.balancing import balance_factors
+
     d = d * (o.sum() / d.sum())
-    err = np.inf
-    for _ in range(max_iter):
-        f *= (o / f.sum(axis=1))[:, None]
-        f *= (d / f.sum(axis=0))[None, :]
-        err = float(np.max(np.abs(f.sum(axis=1) / o - 1.0)))
-        if err < tol:
-            return f
-    raise ConvergenceError(f"balance_flows: margins not met after {max_iter} IPF sweeps (relative error {err:.3g})")
+    res = balance_factors(f, o, d, constraint="doubly", tol=tol, max_iter=max_iter, strict=False)
+    if not res.converged:
+        raise ConvergenceError(f"balance_flows: margins not met after {res.iterations} IPF sweeps "
+                               f"(relative error {res.max_error:.3g})")
+    return res.row_factors[:, None] * f * res.col_factors[None, :]
 
 
 def precovid_pattern(zones: ZoneSet, data_dir: DataDir = None) -> tuple[np.ndarray, np.ndarray]:
