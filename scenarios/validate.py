@@ -57,6 +57,7 @@ import pandas as pd
 from migravity.errors import ConfigError, InputError
 from migravity.geodata.datadir import DataDir
 from migravity.geodata.zones import ZoneSet
+from migravity.scenarios.baseline import net_internal_persons
 from migravity.utils.progress import SILENT, Reporter
 
 if TYPE_CHECKING:
@@ -192,26 +193,9 @@ def hindcast(stocks: np.ndarray, rates: np.ndarray, choice: np.ndarray, steps: i
     return out
 
 
-def net_internal(population: np.ndarray, rate: np.ndarray, choice: np.ndarray) -> np.ndarray:
-    """Net internal migration of the no-policy step: ``choice^T (m * pop) - m * pop`` per period.
-
-    Parameters
-    ----------
-    population : ndarray, shape (T, n) or (n,)
-        Start-of-period populations.
-    rate : ndarray, shape (n,)
-        Move rate per origin.
-    choice : ndarray, shape (n, n)
-        Destination choice (rows sum to 1).
-
-    Returns
-    -------
-    ndarray, the shape of ``population``
-        Inflow minus outflow (sums to 0 over the zones of each period).
-    """
-    pop = np.asarray(population, dtype=float)
-    movers = pop * np.asarray(rate, dtype=float)
-    return movers @ np.asarray(choice, dtype=float) - movers
+#: Net internal migration of the no-policy step, ``choice^T (m * pop) - m * pop`` per period: the
+#: baseline's own function (:func:`migravity.scenarios.baseline.net_internal_persons`).
+net_internal = net_internal_persons
 
 
 # ---- metrics -------------------------------------------------------------------------------------------
