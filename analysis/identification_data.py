@@ -36,6 +36,7 @@ import pandas as pd
 
 from migravity.errors import DataError
 from migravity.geodata.datadir import DataDir
+from migravity.geodata.flows import commute2011_matrix
 from migravity.geodata.zones import ZoneSet
 
 PERIODS: tuple[str, str] = ("2011", "2021")
@@ -125,20 +126,8 @@ def _dated(zones: ZoneSet, data_dir: DataDir, period: str, sources: dict[str, st
             _check_complete(f"weekly_pay {period}", frame["weekly_pay"].to_numpy(dtype=float), zones.codes))
 
 
-def commute2011(zones: ZoneSet, data_dir: DataDir = None) -> np.ndarray:
-    """Census 2011 WU03UK commuting on ``zones``: the (n, n) residence x workplace matrix.
-
-    Harmonised from the 2011 census-merged districts to the zones' vintage; flows to or from
-    outside the zones, working at home, no fixed place, offshore and abroad are left out.
-    """
-    from migravity.geodata.flows import restrict_to_zones
-    from migravity.geodata.harmonise import code_map, harmonise_od
-    from migravity.geodata.readers import load
-
-    raw = load("commute2011", data_dir)
-    keep = raw.origin.str.match(r"^[EWS]\d{8}$") & raw.destination.str.match(r"^[EWS]\d{8}$")
-    od, rep = harmonise_od(raw[keep], code_map("2011cm", zones.vintage, data_dir), dataset="commute2011")
-    return restrict_to_zones(od, zones, rep)
+#: Census 2011 commuting on the zones (the geodata loader; kept under this name for the analysis).
+commute2011 = commute2011_matrix
 
 
 def commute_deterrence_2011(zones: ZoneSet, distance: np.ndarray, border: np.ndarray,

@@ -145,3 +145,28 @@ def load_flows(kind: FlowKind, zones: ZoneSet, data_dir: DataDir = None) -> xr.D
         name=kind, attrs={"dataset": dataset, "units": "persons", "harmonisation": rep.to_json(),
                           "summary": rep.summary()},
     )
+
+
+def commute2011_matrix(zones: ZoneSet, data_dir: DataDir = None) -> np.ndarray:
+    """Census 2011 WU03UK commuting on ``zones``: the (n, n) residence x workplace matrix (persons).
+
+    Harmonised from the 2011 census-merged districts (``2011cm``: the 2013 renames applied, the
+    merged Westminster + City of London split by population) to the zones' vintage; flows to or
+    from outside the zones, working at home, no fixed place, offshore and abroad are left out.
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        Study area.
+    data_dir : path-like, optional
+        Data directory.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float counts, rows = residence, columns = workplace, the intra-zone flow on the diagonal.
+    """
+    raw = load("commute2011", data_dir)
+    keep = raw.origin.str.match(r"^[EWS]\d{8}$") & raw.destination.str.match(r"^[EWS]\d{8}$")
+    od, rep = harmonise_od(raw[keep], code_map("2011cm", zones.vintage, data_dir), dataset="commute2011")
+    return restrict_to_zones(od, zones, rep)

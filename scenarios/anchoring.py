@@ -31,16 +31,6 @@ if TYPE_CHECKING:
 
 WorkplaceSource = Literal["commute2011", "commute2021"]
 WORKPLACE_SOURCES: tuple[str, ...] = ("commute2011", "commute2021")
-#: Census 2011 district codes replaced by 2013-2015 (the 2016 chain lookup starts from the new ones).
-RENAMES_2011: dict[str, str] = {
-    "E06000048": "E06000057",  # Northumberland
-    "E08000020": "E08000037",  # Gateshead
-    "E07000097": "E07000242",  # East Hertfordshire
-    "E07000101": "E07000243",  # Stevenage
-    "E07000100": "E07000240",  # St Albans
-    "E07000104": "E07000241",  # Welwyn Hatfield
-    "E41000324": "E09000033",  # Westminster + City of London (census-merged; split by population after)
-}
 SOURCE_LABELS: dict[str, str] = {
     "commute2011": "Census 2011 WU03UK travel to work (pre-COVID), harmonised to the zones",
     "commute2021": "Census 2021 ODWP01EW travel to work",
@@ -56,9 +46,8 @@ def workplace_shares(zones: ZoneSet, source: WorkplaceSource = "commute2011", da
     zones : migravity.geodata.ZoneSet
         The study area.
     source : {"commute2011", "commute2021"}
-        Census 2011 WU03UK (default: pre-COVID commuting; the 2011 district codes are renamed to
-        2016 ones, then harmonised like the 2011 migration flows, the merged Westminster + City and
-        Cornwall + Scilly split by population) or Census 2021 ODWP01EW (in the first COVID year).
+        Census 2011 WU03UK (default: pre-COVID commuting, :func:`migravity.geodata.flows.commute2011_matrix`)
+        or Census 2021 ODWP01EW (in the first COVID year).
         Working mainly from home, offshore, abroad and no fixed place are left out.
     data_dir : path-like, optional
         Data directory.
@@ -74,16 +63,9 @@ def workplace_shares(zones: ZoneSet, source: WorkplaceSource = "commute2011", da
 
         flows = load_flows("commute2021", zones, data_dir).to_numpy().astype(float)
     else:
-        from migravity.geodata.flows import restrict_to_zones
-        from migravity.geodata.harmonise import code_map, harmonise_od
-        from migravity.geodata.readers import load
+        from migravity.geodata.flows import commute2011_matrix
 
-        df = load("commute2011", data_dir)
-        geo = df.origin.str.fullmatch(r"[EWSN]\d{8}") & df.destination.str.fullmatch(r"[EWSN]\d{8}")
-        df = df[geo].replace({"origin": RENAMES_2011, "destination": RENAMES_2011})
-        df = df.groupby(["origin", "destination"], as_index=False)["count"].sum()
-        od, rep = harmonise_od(df, code_map("2016m", zones.vintage, data_dir), dataset="commute2011")
-        flows = restrict_to_zones(od, zones, rep)
+        flows = commute2011_matrix(zones, data_dir)
     rows = flows.sum(axis=1, keepdims=True)
     out = np.divide(flows, rows, out=np.zeros_like(flows), where=rows > 0)
     empty = rows[:, 0] <= 0
