@@ -232,8 +232,9 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     params : ModelParameters, optional
         Parameters already calibrated on these zones.
     evidence : ScenarioEvidence, optional
-        The scenario parameters' evidence (default: the cross-section calibration's,
-        :func:`migravity.scenarios.params.evidence_from_cross_section`). Ignored when ``params`` is given.
+        The scenario parameters' evidence (default: the identification from change,
+        :func:`migravity.analysis.identification.identify`; see
+        :func:`migravity.scenarios.params.calibrate_parameters`). Ignored when ``params`` is given.
     workplace_source : {"commute2011", "commute2021"} or None
         Travel-to-work flows of workplace anchoring (default the pre-COVID Census 2011 matrix);
         None switches anchoring off.
@@ -277,13 +278,12 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
         intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat, dest_constant=gamma,
         zone_vintage=zones.vintage, area=zones.area)
-    # --- workplace anchoring (helper D): the travel-to-work shares pi_ik --------------------------
+    # workplace anchoring: each origin's travel-to-work shares pi_ik
     if workplace_source is not None:
         from migravity.scenarios.anchoring import SOURCE_LABELS, workplace_shares
 
         inputs = replace(inputs, workplace=workplace_shares(zones, workplace_source, data_dir),
                          workplace_source=SOURCE_LABELS[workplace_source])
-    # ------------------------------------------------------------------------------------------------
     from migravity.scenarios.baseline import load_open_baseline, precovid_pattern
 
     pre_flows, pre_rate = precovid_pattern(zones, data_dir)
