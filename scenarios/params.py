@@ -71,6 +71,8 @@ if TYPE_CHECKING:
 STAGE1_SOURCE = "calibrated (stage 1: Census 2021 ODMG01EW, doubly-constrained PPML, robust covariance)"
 STAGE2_SOURCE = "calibrated (stage 2: WLS of destination effects, HC1 covariance)"
 COMMUTE_SOURCE = "calibrated (Census 2021 ODWP01EW, doubly-constrained PPML)"
+COMMUTE_2011_SOURCE = ("calibrated (Census 2011 WU03UK, doubly-constrained PPML; with the 2011 jobs it defines the job "
+                       "accessibility of the identification and of the scenarios)")
 ASSUMED_SOURCE = "assumed"
 CALIBRATED_SOURCE = STAGE1_SOURCE  # backwards-compatible name
 CROSS_SECTION_REASON = ("cross-section of the first COVID year (Census 2021); placeholder until the "
@@ -196,6 +198,8 @@ class ModelParameters:
         Fit statistics and notes of the evidence.
     gamma, residual : ndarray, shape (n,), optional
         Stage-1 destination effects (worker-weighted mean 0) and the stage-2 residual.
+    commute_source : str
+        Where ``beta_commute`` comes from (the parameter table's source).
     """
 
     decisions: dict[str, ParameterDecision]
@@ -209,6 +213,7 @@ class ModelParameters:
     fit: dict[str, float] = field(default_factory=dict)
     gamma: np.ndarray | None = None
     residual: np.ndarray | None = None
+    commute_source: str = COMMUTE_SOURCE
 
     def __post_init__(self) -> None:
         missing = [p for p in PARAMETERS if p not in self.decisions]
@@ -236,14 +241,15 @@ class ModelParameters:
     @classmethod
     def from_evidence(cls, evidence: ScenarioEvidence, *, beta_commute: float, beta_commute_se: float,
                       job_access: np.ndarray, wfh_national: float, gamma: np.ndarray | None = None,
-                      residual: np.ndarray | None = None, fit: dict[str, float] | None = None) -> ModelParameters:
+                      residual: np.ndarray | None = None, fit: dict[str, float] | None = None,
+                      commute_source: str = COMMUTE_SOURCE) -> ModelParameters:
         """Build the parameters from ``evidence``, completed with :func:`default_decisions` where it is silent.
 
         Parameters
         ----------
         evidence : ScenarioEvidence
             Identified and assumed parameters, covariance, specifications.
-        beta_commute, beta_commute_se, job_access, wfh_national, gamma, residual
+        beta_commute, beta_commute_se, job_access, wfh_national, gamma, residual, commute_source
             Structural inputs (see the class attributes).
         fit : dict, optional
             Fit statistics (the evidence's ``notes`` are added).
@@ -258,7 +264,7 @@ class ModelParameters:
             specs = (Specification("main", "point values of the evidence", {}),)
         return cls(decisions, np.asarray(evidence.vcov, float), tuple(evidence.identified_names), float(beta_commute),
                    float(beta_commute_se), np.asarray(job_access, float), float(wfh_national), specs,
-                   {**(fit or {}), **evidence.notes}, gamma, residual)
+                   {**(fit or {}), **evidence.notes}, gamma, residual, commute_source)
 
     @property
     def mean(self) -> dict[str, float]:
@@ -353,7 +359,7 @@ class ModelParameters:
         rows = [{"parameter": "beta_commute", "value": self.beta_commute, "std_error": self.beta_commute_se,
                  "low": self.beta_commute - 1.645 * self.beta_commute_se,
                  "high": self.beta_commute + 1.645 * self.beta_commute_se, "status": "identified",
-                 "source": COMMUTE_SOURCE, "reason": "held at its estimate in the draws (standard error tiny)",
+                 "source": self.commute_source, "reason": "held at its estimate in the draws (standard error tiny)",
                  "description": "commuting distance deterrence (job accessibility, workplace anchoring)"}]
         for p in (*PARAMETERS, *sorted(set(self.decisions) - set(PARAMETERS))):
             d = self.decisions[p]
@@ -580,6 +586,6 @@ def calibrate_parameters(zones: ZoneSet, attributes: xr.Dataset | None = None, d
         # the identified WFH x access response is per unit of log A_j built from the 2011 jobs and the
         # Census 2011 commuting deterrence: the scenarios use the same accessibility
         ctx.update(beta_commute=data.beta_commute_2011, beta_commute_se=data.beta_commute_2011_se,
-                   job_access=data.job_access("2011"))
+                   job_access=data.job_access("2011"), commute_source=COMMUTE_2011_SOURCE)
         fit.update({f"identification_{k}": v for k, v in evidence.notes.items()})
     return ModelParameters.from_evidence(evidence, fit=fit, **ctx)

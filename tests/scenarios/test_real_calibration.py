@@ -93,6 +93,7 @@ def test_parameters_come_from_the_identification_and_are_plausible(real_inputs):
     lo, hi = inputs.params.ranges["delta_wfh_price"]
     assert lo <= 0.0 <= hi  # the assumed range covers zero
     assert inputs.params.beta_commute < -2.0  # Census 2011 commuting deterrence, as in the identification
+    assert "Census 2011" in table.loc["beta_commute", "source"]
     np.testing.assert_allclose(np.average(inputs.params.residual, weights=inflow), 0.0, atol=1e-8)  # WLS weights
 
 
