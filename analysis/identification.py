@@ -505,10 +505,10 @@ def identify(zones: ZoneSet, data_dir: DataDir = None, *, reporter: Reporter = S
             change_rows += _rows(fit, spec=spec.name, exposure=spec.exposure, scale=_scale(inp, spec.exposure))
             task.advance()
             if spec.name == "main":
+                main_df, main_x = df, x  # the frame the leave-one-region-out fits subset
                 one = fit_ppml(df, x, CHANGE_FE, cluster=("origin",))
                 change_rows += _rows(one, spec="main", exposure=spec.exposure, scale=_scale(inp, spec.exposure))
                 task.advance()
-        main_df, main_x = change_frame(inp, SPECS[0])
         pdf, px = price_frame(inp)
         loro_rows: list[dict[str, Any]] = []
         zone_region = np.array(data.region_codes)
