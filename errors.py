@@ -202,7 +202,16 @@ class RunDirError(DataError):
 
 
 class FetchError(MigravityError):
-    """A download failed or did not match its checksum (CLI exit code 1)."""
+    """A download failed or did not match its checksum (CLI exit code 1).
+
+    Attributes
+    ----------
+    network : str or None
+        For a host that could not be reached, that reason (``"cannot reach HOST: ..."``), so that
+        several datasets failing on it are reported in one line; ``None`` otherwise.
+    """
+
+    network: str | None = None
 
 
 class FetchFailedError(FetchError):
@@ -243,13 +252,13 @@ class FetchFailedError(FetchError):
         Returns
         -------
         str
-            The single reason as it is, or ``"could not fetch N of M datasets: "`` followed by
-            the reasons joined by ``"; "``.
+            The single reason as it is, or ``"could not fetch N of M datasets:"`` followed by
+            one indented line per reason.
         """
         reasons = list(reasons)
         if len(reasons) == 1:
             return reasons[0]
-        return f"could not fetch {n_failed} of {n_failed + n_ok} datasets: " + "; ".join(reasons)
+        return f"could not fetch {n_failed} of {n_failed + n_ok} datasets:" + "".join(f"\n  {r}" for r in reasons)
 
 
 class ExportError(MigravityError):

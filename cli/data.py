@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,8 +20,8 @@ def status_cmd(
         typer.Option("--json", help="Also write the table as JSON to this path ('-' = stdout)."),
     ] = None,
 ) -> None:
-    """Table of registered datasets: present or missing, rows, vintage, path."""
-    from migravity.geodata.status import dataset_status
+    """Table of registered datasets: present, in the bundle or missing; rows, vintage, path."""
+    from migravity.geodata.status import dataset_status, source_summary
     from migravity.utils.jsonio import write_json
     from migravity.utils.preflight import check_output_file
 
@@ -31,6 +32,7 @@ def status_cmd(
         write_json(json_out, [r.as_dict() for r in rows])
         if json_out == "-":
             return
+    state.text(source_summary(state.data_dir))
     state.table(
         "migravity datasets",
         ["dataset", "status", "rows", "vintage", "coverage", "path"],
@@ -65,11 +67,19 @@ def fetch_cmd(
     state: AppState = ctx.obj
 
     def show(results: list[FetchResult]) -> None:
-        state.table(
-            "migravity data fetch",
-            ["dataset", "result", "bytes", "path"],
-            [(r.name, r.result, r.size, str(r.path)) for r in results],
-        )
+        got = [r for r in results if r.result != "manual"]
+        manual = [r for r in results if r.result == "manual"]
+        if got:
+            state.table("migravity data fetch", ["dataset", "result", "bytes", "path"],
+                        [(r.name, r.result, r.size, str(r.path)) for r in got])
+        if manual:
+            covered = sum(r.bundled for r in manual)
+            state.table(
+                f"not fetched: no address serves the exact bytes of these {len(manual)} files (converted from the "
+                f"publishers' releases); the shipped bundle covers {covered}",
+                ["dataset", "in bundle", "official page"],
+                [(r.name, "yes" if r.bundled else "no", r.page) for r in manual],
+            )
 
     try:
         results = fetch(names or None, data_dir=state.data_dir, source=source, force=force,
@@ -152,6 +162,61 @@ def facts_payload(mat: Any, wfh: Any) -> dict[str, Any]:
                         for r, row in wfh.iterrows()},
         },
     }
+
+
+@data_app.command("bundle")
+def bundle_cmd(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the bundle (default: the package's geodata/bundle/lad_bundle.zip)."),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Rebuild in a temporary file and compare with the shipped bundle; exit 1 if "
+                                     "any member differs."),
+    ] = False,
+) -> None:
+    """Build the shipped data bundle from the raw files of the data directory (--data-dir or $MIGRAVITY_DATA).
+
+    The bundle holds every LAD-level input of the main job and the library scenarios, exactly as the readers
+    parse them from the raw files, with each source's provenance and attribution (see `migravity data status`).
+    """
+    import time
+
+    from migravity.errors import ConfigError, DataError
+    from migravity.geodata.bundle import BUNDLE_PATH, build_bundle, check_bundle
+    from migravity.geodata.datadir import explicit_data_dir, resolve_data_dir
+
+    state: AppState = ctx.obj
+    if not explicit_data_dir(state.data_dir):
+        raise ConfigError("--data-dir", None, "name the raw data directory to build from (--data-dir PATH or "
+                                              "$MIGRAVITY_DATA), e.g. `migravity --data-dir ../shared/data "
+                                              "data bundle`")
+    if check and out is not None:
+        raise ConfigError("--out", str(out), "--check compares with the shipped bundle; leave --out out")
+    root = resolve_data_dir(state.data_dir)
+    t0 = time.perf_counter()
+    with state.progress("bundling") as task:
+        def step(name: str) -> None:
+            task.update(description=f"bundling {name}")
+
+        if check:
+            res = check_bundle(root, progress=step)
+        else:
+            manifest = build_bundle(root, out or BUNDLE_PATH, progress=step)
+    seconds = time.perf_counter() - t0
+    if check:
+        if not res.identical:
+            raise DataError(f"bundle: the rebuild from {root} differs from the shipped {BUNDLE_PATH} in "
+                            f"{len(res.differing)} members ({', '.join(res.differing[:5])}); rebuild it with "
+                            "`migravity data bundle` and commit it")
+        state.text(f"bundle {BUNDLE_PATH} ({res.size / 1e6:.2f} MB) equals its rebuild from {root}, member for member"
+                   f"{' and byte for byte' if res.same_zip_bytes else ''} ({seconds:.1f} s)")
+        return
+    target = out or BUNDLE_PATH
+    state.text(f"wrote {target}: {len(manifest['datasets'])} datasets, {target.stat().st_size / 1e6:.2f} MB, "
+               f"version {manifest['version']} ({seconds:.1f} s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,12 @@ from migravity.cli.console import AppState
 from migravity.utils.jsonio import write_json
 
 
+def _data_sources() -> dict[str, str]:
+    from migravity.geodata.datadir import data_sources_used
+
+    return data_sources_used()
+
+
 def _ladder(state: AppState, json_out: str | None, period: str = "pooled", typology: str = "imd") -> dict[str, Any]:
     from migravity.analysis.ladder import LadderOptions, describe, fit_ladder, out_of_sample
     from migravity.analysis.ladder_data import ladder_table
@@ -52,6 +58,7 @@ def _ladder(state: AppState, json_out: str | None, period: str = "pooled", typol
                           "coefficients_2011": oos.coefficients_2011,
                           "coefficients_2021": oos.coefficients_2021},
         "seconds": {"ladder": t1 - t0, "out_of_sample": t2 - t1},
+        "data_sources": _data_sources(),
     }
     if json_out:
         write_json(json_out, payload)

@@ -106,11 +106,11 @@ def run_cmd(
     for h in heads:
         h["london_net_internal"] = london.get(h["scenario"])
     if json_out:
-        from migravity.geodata.datadir import changed_data_used
+        from migravity.geodata.datadir import changed_data_used, data_sources_used
         from migravity.utils.jsonio import write_json
 
         write_json(json_out, {"run_dir": str(out), "settings": dict(run.settings), "scenarios": heads,
-                              "changed_data": changed_data_used()})
+                              "changed_data": changed_data_used(), "data_sources": data_sources_used()})
         if json_out == "-":
             return
     rows = headline_rows(heads, {sp.name for sp in specs if sp.is_zero})

@@ -1,10 +1,18 @@
-"""Where the data files live: ``--data-dir``, else ``$MIGRAVITY_DATA``, else a per-user cache."""
+"""Where the data come from: ``--data-dir``, else ``$MIGRAVITY_DATA``, else the per-user cache and the bundle.
+
+An explicit data directory (``--data-dir`` or ``$MIGRAVITY_DATA``) means its raw files and nothing
+else: a missing file is an error, never a silent switch to other data. With neither, a raw file in
+the per-user cache directory (where ``migravity data fetch`` puts files) is used where present, and
+the data bundle shipped in the package (:mod:`migravity.geodata.bundle`) serves every other dataset
+it carries. :func:`data_source` answers for one dataset; :func:`data_sources_used` lists what this
+process used, for run manifests and JSON outputs.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TypeAlias
+from typing import Final, Literal, TypeAlias
 
 from platformdirs import user_cache_dir
 
@@ -21,6 +29,11 @@ ACCEPT_CHANGED_ENV = "MIGRAVITY_ACCEPT_CHANGED_DATA"
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 #: Datasets used although their checksum differs from the registry: name -> path and SHA-256 found.
 _ACCEPTED: dict[str, dict[str, str]] = {}
+
+#: :func:`data_source`'s answer for a dataset served by the shipped bundle.
+BUNDLE: Final = "bundle"
+#: Where each dataset loaded in this process came from: name -> raw file path or ``bundle VERSION``.
+_USED: dict[str, str] = {}
 
 #: A data directory as every ``data_dir`` parameter accepts it: a path, or ``None`` for the
 #: default (see :func:`resolve_data_dir`).
@@ -47,6 +60,65 @@ def resolve_data_dir(data_dir: DataDir = None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path(user_cache_dir("migravity")) / "data"
+
+
+def explicit_data_dir(data_dir: DataDir = None) -> bool:
+    """True when the data directory was named (``data_dir`` given, or ``$MIGRAVITY_DATA`` set and non-empty).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The ``--data-dir`` value, if any.
+
+    Returns
+    -------
+    bool
+    """
+    return data_dir is not None or bool(os.environ.get(ENV_VAR, "").strip())
+
+
+def data_source(dataset: str | Dataset, data_dir: DataDir = None) -> Path | Literal["bundle"]:
+    """Where ``dataset`` is read from: its raw file, or :data:`BUNDLE`; records the answer.
+
+    Parameters
+    ----------
+    dataset : str or Dataset
+        Registry name, or the dataset itself.
+    data_dir : path-like, optional
+        The ``--data-dir`` value, if any.
+
+    Returns
+    -------
+    pathlib.Path or "bundle"
+        The raw file when it exists in the data directory; else, with no explicit data directory
+        (:func:`explicit_data_dir`), ``"bundle"`` when the shipped bundle carries the dataset.
+
+    Raises
+    ------
+    DataMissingError
+        When neither serves it (with an explicit data directory: whenever the raw file is missing).
+    """
+    from migravity.geodata import bundle
+
+    ds = _dataset(dataset)
+    path = dataset_path(ds, data_dir)
+    if path.is_file():
+        _USED[ds.name] = str(path)
+        return path
+    if not explicit_data_dir(data_dir) and bundle.bundled(ds.name):
+        _USED[ds.name] = f"bundle {bundle.BUNDLE_VERSION}"
+        return BUNDLE
+    return require(ds, data_dir)
+
+
+def data_sources_used() -> dict[str, str]:
+    """Where each dataset loaded in this process came from (name -> raw file path or ``bundle VERSION``).
+
+    Returns
+    -------
+    dict
+    """
+    return dict(_USED)
 
 
 def _dataset(dataset: str | Dataset) -> Dataset:
@@ -92,13 +164,18 @@ def require(dataset: str | Dataset, data_dir: DataDir = None) -> Path:
     ds = _dataset(dataset)
     path = dataset_path(ds, data_dir)
     if not path.is_file():
-        raise DataMissingError(
-            ds.name,
-            path,
-            f"run `migravity --data-dir {resolve_data_dir(data_dir)} data fetch {ds.name}` "
-            f"(or `--source MIRROR`), or download it from {ds.landing_page}; set the data directory "
-            f"with --data-dir or ${ENV_VAR}",
-        )
+        from migravity.geodata import bundle
+
+        if explicit_data_dir(data_dir) and bundle.bundled(ds.name):
+            hint = (f"this data directory lacks the raw file; put it there (`migravity data fetch {ds.name} "
+                    f"--source MIRROR` or {ds.landing_page}), or name no data directory (no --data-dir, "
+                    f"${ENV_VAR} unset) to use the shipped bundle")
+        elif ds.download_url is not None:
+            hint = f"run `migravity data fetch {ds.name}`"
+        else:
+            hint = (f"no address serves this file's exact bytes: get it from {ds.landing_page} "
+                    f"(or `migravity data fetch {ds.name} --source MIRROR`)")
+        raise DataMissingError(ds.name, path, hint)
     return path
 
 

@@ -11,9 +11,14 @@ Bytes are streamed into a temporary file beside the target and hashed on the way
 file is renamed onto the final name only once its SHA-256 equals the registry's, so an interrupted
 or corrupted download never leaves a file under the final name (nor a temporary one behind).
 
+A dataset with no address serving its exact bytes (its file was converted from the publisher's
+release) and no ``source`` is not an error: its result is ``"manual"``, with the official page and
+whether the shipped data bundle covers it (:mod:`migravity.geodata.bundle`), and the CLI lists all
+of them once, one short line each.
+
 Failures do not stop the other datasets: every dataset that can be fetched is fetched, then one
 :class:`~migravity.errors.FetchFailedError` (a :class:`~migravity.errors.FetchError`, importable
-from here too) lists all the failures and carries the results of the datasets that succeeded.
+from here too) lists all the failures, one line each, and carries the other datasets' results.
 """
 
 from __future__ import annotations
@@ -29,13 +34,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from migravity.errors import ConfigError, FetchError, FetchFailedError
+from migravity.geodata.bundle import bundled
 from migravity.geodata.datadir import DataDir, resolve_data_dir
 from migravity.geodata.registry import DATASETS, REGISTRY, Dataset
 from migravity.utils.atomic import atomic_path
 from migravity.utils.hashing import sha256_file
 from migravity.utils.progress import SILENT, Reporter
 
-Result = Literal["present", "downloaded", "copied"]
+Result = Literal["present", "downloaded", "copied", "manual"]
 
 #: Bytes read per chunk while downloading or copying.
 CHUNK_SIZE = 1 << 16
@@ -49,20 +55,27 @@ class FetchResult:
     ----------
     name : str
         Registry name of the dataset.
-    result : {"present", "downloaded", "copied"}
+    result : {"present", "downloaded", "copied", "manual"}
         ``"present"``: the file was already there with the registered checksum and was left
         alone; ``"downloaded"``: fetched over HTTP(S); ``"copied"``: copied from a directory
-        mirror.
+        mirror; ``"manual"``: not fetched, because no address serves the exact registered bytes
+        (get the file from ``page``, or use a mirror with ``source``).
     size : int
-        Size of the file in bytes.
+        Size of the file in bytes (0 when not fetched).
     path : pathlib.Path
         The file in the data directory.
+    page : str
+        The publisher's official page (``"manual"`` results).
+    bundled : bool
+        The shipped data bundle carries the dataset (``"manual"`` results).
     """
 
     name: str
     result: Result
     size: int
     path: Path
+    page: str = ""
+    bundled: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as a JSON-serialisable dictionary (``path`` as a string).
@@ -70,9 +83,13 @@ class FetchResult:
         Returns
         -------
         dict
-            Keys ``name``, ``result``, ``size`` and ``path``.
+            Keys ``name``, ``result``, ``size`` and ``path``; for ``"manual"`` results also ``page``
+            and ``bundled``.
         """
-        return {"name": self.name, "result": self.result, "size": self.size, "path": str(self.path)}
+        d: dict[str, Any] = {"name": self.name, "result": self.result, "size": self.size, "path": str(self.path)}
+        if self.result == "manual":
+            d.update(page=self.page, bundled=self.bundled)
+        return d
 
 
 def fetch(
@@ -119,9 +136,9 @@ def fetch(
         For an unknown dataset name, a ``source`` that is neither an HTTP(S) URL nor an
         existing directory, or a non-positive ``timeout`` (before anything is fetched).
     migravity.errors.FetchFailedError
-        After trying every dataset, if any could not be fetched: no download address and no
-        ``source``, an HTTP error, a timeout, a refused connection, an interrupted transfer or a
-        checksum mismatch. Its ``results`` hold the datasets that succeeded.
+        After trying every dataset, if any could not be fetched: an HTTP error, a timeout, a
+        refused connection, an interrupted transfer or a checksum mismatch (a dataset without
+        download address is a ``"manual"`` result, not a failure). Its ``results`` hold the others.
     """
     datasets = _select(names)
     mirror = _parse_source(source)
@@ -130,44 +147,38 @@ def fetch(
     root = resolve_data_dir(data_dir)
     results: list[FetchResult] = []
     failures: dict[str, str] = {}
-    no_address: list[Dataset] = []
+    unreachable: dict[str, list[str]] = {}  # network reason -> datasets
     for ds in datasets:
         path = root / ds.filename
         if not force and path.is_file() and sha256_file(path) == ds.sha256:
             results.append(FetchResult(ds.name, "present", path.stat().st_size, path))
             continue
         if mirror is None and ds.download_url is None:
-            failures[ds.name] = _no_address(ds, path)
-            no_address.append(ds)
+            results.append(FetchResult(ds.name, "manual", 0, path, ds.landing_page, bundled(ds.name)))
             continue
         try:
             results.append(_fetch_one(ds, path, mirror, reporter, timeout))
         except FetchError as e:
             failures[ds.name] = str(e)
-    if not failures:
-        return results
-    message = None
-    if len(failures) > 1 and len(no_address) > 1:
-        # one sentence for all the datasets without a download address, not one each
-        grouped = (
-            f"no download address serves the exact registered bytes of {len(no_address)} "
-            f"datasets (converted from the publishers' releases); get each from its publisher "
-            f"and save it in {root}: "
-            + ", ".join(f"{d.name} ({d.landing_page} -> {d.filename})" for d in no_address)
-            + ", or fetch them from a mirror with --source URL_OR_DIRECTORY"
-        )
-        others = [r for n, r in failures.items() if REGISTRY[n] not in no_address]
-        message = FetchFailedError.summarise(len(failures), len(results), [*others, grouped])
-    raise FetchFailedError(failures, results, message)
+            if e.network is not None:
+                unreachable.setdefault(e.network, []).append(ds.name)
+    if failures:
+        raise FetchFailedError(failures, results, _summary(failures, unreachable, len(results)))
+    return results
+
+
+def _summary(failures: dict[str, str], unreachable: dict[str, list[str]], n_ok: int) -> str:
+    """The failures, one line each, except that datasets failing on the same unreachable host share one line."""
+    grouped = {name for names in unreachable.values() if len(names) > 1 for name in names}
+    lines = [f"{reason} ({len(names)} datasets: {', '.join(names)})"
+             for reason, names in unreachable.items() if len(names) > 1]
+    lines += [msg for name, msg in failures.items() if name not in grouped]
+    return FetchFailedError.summarise(len(failures), n_ok, lines)
 
 
 def _no_address(ds: Dataset, path: Path) -> str:
     """Why ``ds`` cannot be fetched without a mirror, and how to get it by hand."""
-    return (
-        f"{ds.name}: no download address serves the exact registered bytes (the file is "
-        f"converted from the publisher's release); get it from {ds.landing_page} and save it "
-        f"as {path}, or fetch it from a mirror with --source URL_OR_DIRECTORY"
-    )
+    return f"{ds.name}: no exact-bytes download; get it from {ds.landing_page} as {path}, or use --source"
 
 
 def _select(names: Sequence[str] | None) -> list[Dataset]:
@@ -246,7 +257,9 @@ def _download(
     except urllib.error.HTTPError as e:
         raise FetchError(f"{where}: HTTP {e.code} {e.reason}") from e
     except urllib.error.URLError as e:
-        raise FetchError(f"{where}: {_reason(e.reason, timeout)}") from e
+        err = FetchError(f"{where}: {_reason(e.reason, timeout)}")
+        err.network = f"cannot reach {urllib.parse.urlsplit(url).netloc}: {_reason(e.reason, timeout)}"
+        raise err from e
     except http.client.IncompleteRead as e:
         got = len(e.partial)
         more = "" if e.expected is None else f" ({e.expected} more expected)"

@@ -34,14 +34,19 @@ from migravity.geodata.codes import (
     NON_AREA_CODES,
     PLACE_OF_WORK,
 )
-from migravity.geodata.datadir import DataDir, require, verify_checksum
+from migravity.geodata.datadir import BUNDLE, DataDir, data_source, verify_checksum
 from migravity.geodata.geomcheck import check_geometry
 from migravity.geodata.registry import get
 from migravity.utils.tables import parse_csv
 
 
 def load(name: str, data_dir: DataDir = None) -> Any:
-    """Load the registered dataset ``name`` from the data directory with its reader.
+    """Load the registered dataset ``name`` with its reader, from the raw file or the shipped bundle.
+
+    Where it comes from is :func:`~migravity.geodata.datadir.data_source`'s answer: the raw file of
+    an explicit data directory (``data_dir``, ``--data-dir`` or ``$MIGRAVITY_DATA``); with none, the
+    raw file in the per-user cache if there is one, else the frame the bundle carries
+    (:mod:`migravity.geodata.bundle`), which equals the reader's output on the raw file.
 
     Parameters
     ----------
@@ -58,7 +63,7 @@ def load(name: str, data_dir: DataDir = None) -> Any:
     Raises
     ------
     DataMissingError
-        If the file is not in the data directory.
+        If the file is not in the data directory (and, with no explicit data directory, not in the bundle).
     MalformedDataError
         If it cannot be parsed or fails validation.
     ChecksumError
@@ -66,9 +71,13 @@ def load(name: str, data_dir: DataDir = None) -> Any:
         (``--accept-changed-data`` / ``MIGRAVITY_ACCEPT_CHANGED_DATA=1``).
     """
     ds = get(name)
-    path = require(ds, data_dir)
-    out = globals()[ds.reader](path)
-    verify_checksum(ds, path)
+    source = data_source(ds, data_dir)
+    if source == BUNDLE:
+        from migravity.geodata.bundle import read_bundled
+
+        return read_bundled(name)
+    out = globals()[ds.reader](source)
+    verify_checksum(ds, source)
     return out
 
 
@@ -239,12 +248,32 @@ def read_topojson(path: Path) -> Any:
     ``start`` / ``end`` are the first and last years an area exists (missing: open-ended, filled
     with 0 and 9999). CRS EPSG:4326 (longitude, latitude).
     """
+    try:
+        topo = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise MalformedDataError(path, f"cannot decode TopoJSON ({type(e).__name__}: {e})") from e
+    return topology_frame(topo, path)
+
+
+def topology_frame(topo: dict[str, Any], path: Path) -> Any:
+    """The frame :func:`read_topojson` returns, from a parsed topology (``path`` names it in errors).
+
+    Parameters
+    ----------
+    topo : dict
+        The parsed TopoJSON.
+    path : pathlib.Path
+        Where it came from (the raw file, or the data bundle's member).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
     import geopandas as gpd
 
     try:
-        topo = json.loads(path.read_text(encoding="utf-8"))
         df = decode_topojson(topo)
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+    except (ValueError, KeyError, TypeError, IndexError) as e:
         raise MalformedDataError(path, f"cannot decode TopoJSON ({type(e).__name__}: {e})") from e
     for col in ("areacd", "areanm"):
         if col not in df.columns:

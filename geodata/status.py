@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from migravity.geodata.datadir import DataDir, resolve_data_dir
+from migravity.geodata.datadir import DataDir, explicit_data_dir, resolve_data_dir
 from migravity.geodata.registry import DATASETS, Dataset
 from migravity.utils.hashing import sha256_file
 
-Status = Literal["present", "missing", "checksum mismatch"]
+Status = Literal["present", "missing", "checksum mismatch", "bundle"]
 
 #: Read size used when hashing and parsing files.
 
@@ -34,18 +34,20 @@ class DatasetStatus:
     ----------
     name : str
         Registry name of the dataset.
-    status : {"present", "missing", "checksum mismatch"}
+    status : {"present", "missing", "checksum mismatch", "bundle"}
         ``"present"`` when the file exists and its SHA-256 matches the registry,
-        ``"checksum mismatch"`` when it exists with other bytes, ``"missing"`` otherwise.
+        ``"checksum mismatch"`` when it exists with other bytes, ``"bundle"`` when the file is
+        absent but the shipped data bundle serves the dataset (no explicit data directory; see
+        :func:`~migravity.geodata.datadir.data_source`), ``"missing"`` otherwise.
     rows : int or None
-        Number of data rows (CSV records after the header, or GeoJSON features); ``None``
-        when the file is missing or cannot be parsed.
+        Number of data rows (CSV records after the header, or GeoJSON features; for the bundle,
+        the rows of the frame it holds); ``None`` when the file is missing or cannot be parsed.
     vintage : str
         Code vintage of the dataset's area codes.
     coverage : str
         Nations covered.
     path : pathlib.Path
-        Where the file is expected.
+        Where the file is expected (for ``"bundle"``: the bundle).
     """
 
     name: str
@@ -69,7 +71,7 @@ class DatasetStatus:
 
 
 def dataset_status(data_dir: DataDir = None) -> list[DatasetStatus]:
-    """Report every registered dataset's state in the data directory, in registry order.
+    """Report every registered dataset's state in the data directory (or the bundle), in registry order.
 
     Parameters
     ----------
@@ -82,8 +84,20 @@ def dataset_status(data_dir: DataDir = None) -> list[DatasetStatus]:
     list of DatasetStatus
         One entry per dataset of :data:`~migravity.geodata.registry.DATASETS`.
     """
+    from migravity.geodata.bundle import BUNDLE_PATH, bundle_manifest
+
     root = resolve_data_dir(data_dir)
-    return [_status_of(ds, root / ds.filename) for ds in DATASETS]
+    manifest = None if explicit_data_dir(data_dir) else bundle_manifest()
+    in_bundle = {} if manifest is None else manifest["datasets"]
+    out = []
+    for ds in DATASETS:
+        path = root / ds.filename
+        if not path.is_file() and ds.name in in_bundle:
+            out.append(DatasetStatus(ds.name, "bundle", in_bundle[ds.name]["rows"], ds.vintage, ds.coverage,
+                                     BUNDLE_PATH))
+        else:
+            out.append(_status_of(ds, path))
+    return out
 
 
 def _status_of(ds: Dataset, path: Path) -> DatasetStatus:
@@ -136,3 +150,28 @@ def _count_csv(raw: Any) -> int:
     text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
     records = sum(1 for rec in csv.reader(text) if rec)
     return max(records - 1, 0)
+
+
+def source_summary(data_dir: DataDir = None) -> str:
+    """One line saying where the data come from: an explicit data directory, or the bundle and the cache.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The ``--data-dir`` value, if any.
+
+    Returns
+    -------
+    str
+    """
+    from migravity.geodata.bundle import BUNDLE_PATH, bundle_manifest
+
+    root = resolve_data_dir(data_dir)
+    if explicit_data_dir(data_dir):
+        return f"data: raw files in {root} (--data-dir or $MIGRAVITY_DATA; no bundle fallback)"
+    manifest = bundle_manifest()
+    if manifest is None:
+        return f"data: raw files in the per-user cache {root} (this installation has no data bundle)"
+    return (f"data: the shipped bundle {manifest['version']} ({len(manifest['datasets'])} datasets, "
+            f"{BUNDLE_PATH.stat().st_size / 1e6:.1f} MB); raw files in {root} win where present; "
+            "--data-dir or $MIGRAVITY_DATA for the raw files only")

@@ -37,8 +37,9 @@ Files
   table (every parameter with value, standard error, low, high, status identified/assumed, source,
   reason), the specifications (name, description, values; the first the main one), the workplace
   source of the anchoring, the data files used although they differ from the registry
-  (``changed_data``: name to path and SHA-256, ``{}`` normally; see ``--accept-changed-data``), the
-  files). ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
+  (``changed_data``: name to path and SHA-256, ``{}`` normally; see ``--accept-changed-data``), where
+  each dataset came from (``data_sources``: its raw file, or ``bundle VERSION``), the files).
+  ``files`` lists every other file of the directory (:data:`DATA_FILES`) as
   ``{"name", "bytes", "sha256"}`` (:func:`file_record`).
 
 The directory is written as one unit (:func:`migravity.utils.atomic.atomic_dir`): every file goes
@@ -99,7 +100,7 @@ import pandas as pd
 import xarray as xr
 
 from migravity.errors import ConfigError, MalformedDataError, RunDirError
-from migravity.geodata.datadir import changed_data_used
+from migravity.geodata.datadir import changed_data_used, data_sources_used
 from migravity.scenarios.segments import COMMUTE_DAYS, SEGMENTS
 from migravity.utils.hashing import file_digest
 
@@ -137,7 +138,7 @@ QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 #: Keys of ``manifest.json``, in order.
 MANIFEST_KEYS: tuple[str, ...] = ("version", "created", "zone_vintage", "area", "zones", "scenarios", "years",
                                   "draws", "seed", "quantiles", "segments", "commute_days", "parameters",
-                                  "specifications", "workplace_source", "changed_data", "files")
+                                  "specifications", "workplace_source", "changed_data", "data_sources", "files")
 #: Keys of each entry of the manifest's ``scenarios``.
 SCENARIO_KEYS: tuple[str, ...] = ("name", "description", "source", "mode", "housing_feedback", "spec")
 #: Run settings recorded in the manifest (and as ``results.nc`` attributes).
@@ -595,6 +596,8 @@ def manifest(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> dict[str
         "workplace_source": inp.workplace_source or None,
         # data files used although they differ from the registry (--accept-changed-data); {} when none
         "changed_data": changed_data_used(),
+        # where each dataset came from: its raw file, or "bundle VERSION" (the shipped data bundle)
+        "data_sources": data_sources_used(),
         "files": list(DATA_FILES),  # replaced by their records (file_record) once written
     }
     return {k: out[k] for k in MANIFEST_KEYS}

@@ -265,15 +265,14 @@ def test_connection_refused(tmp_path: Path) -> None:
 
 
 def test_no_download_url_without_source(tmp_path: Path) -> None:
+    """A file no address serves is a "manual" result naming its official page and the bundle, not a failure."""
     ds = REGISTRY["commute2011"]
     assert ds.download_url is None
-    with pytest.raises(FetchError) as info:
-        fetch(["commute2011"], data_dir=tmp_path)
-    message = str(info.value)
-    assert "commute2011" in message
-    assert ds.landing_page in message
-    assert str(tmp_path / ds.filename) in message
-    assert "--source" in message
+    [result] = fetch(["commute2011"], data_dir=tmp_path)
+    assert result.result == "manual" and result.size == 0
+    assert result.page == ds.landing_page and result.bundled
+    assert result.as_dict()["page"] == ds.landing_page
+    assert result.path == tmp_path / ds.filename
     assert _files(tmp_path) == []
 
 
@@ -288,24 +287,26 @@ def test_registered_download_url_is_used_without_source(
     assert result.path.read_bytes() == (data_dir / ds.filename).read_bytes()
 
 
-def test_datasets_without_address_reported_together(
+def test_datasets_without_address_listed_not_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Only real failures fail; the files without address are listed (result "manual"); one line per failure."""
     empty = tmp_path / "empty"
     empty.mkdir()
     with _serve_dir(empty) as url:
-        ds = REGISTRY["odmg01ew"]
-        monkeypatch.setitem(REGISTRY, "odmg01ew", dataclasses.replace(ds, download_url=url + "x"))
+        for name in ("odmg01ew", "odwp01ew"):
+            ds = REGISTRY[name]
+            monkeypatch.setitem(REGISTRY, name, dataclasses.replace(ds, download_url=url + name))
         with pytest.raises(FetchFailedError) as info:
-            fetch(["odmg01ew", "commute2011", "wimd2019"], data_dir=tmp_path / "data")
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith("could not fetch 3 of 3 datasets: odmg01ew: downloading ")
-    assert "HTTP 404" in message
-    assert "exact registered bytes of 2 datasets" in message
-    for name in ("commute2011", "wimd2019"):
-        assert f"{name} ({REGISTRY[name].landing_page} -> {REGISTRY[name].filename})" in message
-    assert list(info.value.failures) == ["odmg01ew", "commute2011", "wimd2019"]
+            fetch(["odmg01ew", "commute2011", "odwp01ew", "wimd2019"], data_dir=tmp_path / "data")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "could not fetch 2 of 4 datasets:"
+    assert lines[1].startswith("  odmg01ew: downloading ") and "HTTP 404" in lines[1]
+    assert lines[2].startswith("  odwp01ew: downloading ") and len(lines) == 3
+    assert all(len(line) < 160 for line in lines)
+    assert list(info.value.failures) == ["odmg01ew", "odwp01ew"]
+    assert [(r.name, r.result, r.bundled) for r in info.value.results] == [
+        ("commute2011", "manual", True), ("wimd2019", "manual", True)]
     assert _files(tmp_path / "data") == []
 
 
@@ -322,7 +323,7 @@ def test_failures_do_not_stop_other_datasets(data_dir: Path, tmp_path: Path) -> 
     assert list(err.failures) == ["simd2020", "ruc2021"]
     fetched = target / src.relative_to(data_dir)
     assert err.results == [FetchResult("wimd2019", "downloaded", src.stat().st_size, fetched)]
-    assert str(err).startswith("could not fetch 2 of 3 datasets: simd2020: ")
+    assert str(err).startswith("could not fetch 2 of 3 datasets:\n  simd2020: ")
     assert _files(target) == [target / REGISTRY["wimd2019"].filename]
 
 
