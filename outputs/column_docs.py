@@ -58,10 +58,16 @@ COLUMN_DOCS: dict[str, ColumnDoc] = {
                            "baseline (per draw)", "workers"),
     "hs_flows": ColumnDoc("High-skilled movers", f"{_HS} moving from origin to destination in the final "
                           "simulated year (mean over the draws)", "workers per year"),
-    "hs_net_internal": ColumnDoc("Net internal migration", f"{_HS}' net internal migration into the zone, "
-                                 "cumulative since year 0 (mean over the draws)", "workers"),
-    "hs_other_change": ColumnDoc("Other change", f"change of {_HS} in the zone from components other than "
-                                 "internal migration, cumulative since year 0 (mean over the draws)", "workers"),
+    "net_internal_high": ColumnDoc("Net internal migration, high-skilled", f"{_HS}' net internal migration "
+                                   "into the zone, cumulative since year 0 (mean over the draws)", "workers"),
+    "net_internal_other": ColumnDoc("Net internal migration, other", "other workers' net internal migration into "
+                                    "the zone, cumulative since year 0 (mean over the draws)", "workers"),
+    "other_change_high": ColumnDoc("Other change, high-skilled", f"change of {_HS} in the zone from components "
+                                   "other than internal migration, cumulative since year 0 (mean over the draws)",
+                                   "workers"),
+    "other_change_other": ColumnDoc("Other change, other", "change of other workers in the zone from components "
+                                    "other than internal migration, cumulative since year 0 (mean over the draws)",
+                                    "workers"),
     "flow": ColumnDoc("Flow", "origin-destination flow", "persons"),
     "observed": ColumnDoc("Observed flow", "observed origin-destination flow the model was calibrated on",
                           "persons"),
