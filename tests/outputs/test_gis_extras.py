@@ -182,3 +182,57 @@ def test_column_doc_rules():
 def test_default_style_without_change_column(zones):
     title, description = default_style(zones.frame())
     assert "singleSymbol" in title and "plain" in description
+
+
+# --------------------------------------------------------------------------------------------- calibration
+
+
+def _od_table(rng: np.random.Generator, codes, xy) -> pd.DataFrame:
+    rows = []
+    for i, o in enumerate(codes):
+        for j, d in enumerate(codes):
+            if i != j:
+                km = float(np.hypot(*(np.asarray(xy[i]) - np.asarray(xy[j])))) / 1000.0
+                rows.append({"origin": o, "destination": d, "distance_km": km,
+                             "flow": float(rng.poisson(500.0 / km))})
+    return pd.DataFrame(rows)
+
+
+def test_export_calibration_observed_fitted_residual(zones, tmp_path):
+    from migravity.engine import calibrate
+    from migravity.outputs.export_calibration import export_calibration
+
+    xy = [g.centroid.coords[0] for g in zones.geometry]
+    table = _od_table(np.random.default_rng(5), CODES, xy)
+    result = calibrate(table, origin="origin", destination="destination", flow="flow", cost="distance_km")
+    target = tmp_path / "fit.gpkg"
+    export_calibration(target, result, zones, top_k=5)
+    flows = gpd.read_file(target, layer="flows")
+    assert len(flows) == 5 and flows.observed.is_monotonic_decreasing
+    fitted = result.fitted.to_series()
+    observed = table.set_index(["origin", "destination"]).flow
+    for row in flows.itertuples():
+        assert row.observed == observed[(row.origin, row.destination)]
+        assert row.fitted == pytest.approx(fitted[(row.origin, row.destination)])
+        assert row.residual_pearson == pytest.approx((row.observed - row.fitted) / np.sqrt(row.fitted))
+    zl = gpd.read_file(target, layer="zones").set_index("code")
+    np.testing.assert_allclose(zl.observed_out.reindex(list(CODES)), observed.groupby(level=0).sum().reindex(list(CODES)))
+    np.testing.assert_allclose(zl.fitted_in.sum(), fitted.sum())
+    net = gpd.read_file(target, layer="net_flows")
+    assert (net.net_observed > 0).all()
+    with sqlite3.connect(target) as con:
+        assert "residual" in con.execute("SELECT description FROM gpkg_data_columns WHERE table_name='flows' "
+                                         "AND column_name='residual_pearson'").fetchone()[0].lower()
+
+
+def test_export_calibration_refuses_non_zone_labels(zones, tmp_path):
+    from migravity.engine import calibrate
+    from migravity.errors import ConfigError
+    from migravity.outputs.export_calibration import export_calibration
+
+    xy = [(0.0, 0.0), (10000.0, 0.0), (0.0, 15000.0), (9000.0, 9000.0)]
+    table = _od_table(np.random.default_rng(1), ["a", "b", "c", "d"], xy)
+    result = calibrate(table, origin="origin", destination="destination", flow="flow", cost="distance_km")
+    with pytest.raises(ConfigError, match="calibration labels"):
+        export_calibration(tmp_path / "x.gpkg", result, zones)
+    assert not (tmp_path / "x.gpkg").exists()
