@@ -41,6 +41,7 @@ Unknown keys, wrong types, out-of-range values and unknown LAD or region codes r
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -94,11 +95,18 @@ def _codes(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+_GSS = re.compile(r"[A-Z]\d{8}")
+
+
 def _regions(key: str, value: Any) -> tuple[str, ...]:
-    """Region codes or names (case-insensitive, :func:`migravity.geodata.zones.resolve_region`) as codes."""
+    """Region codes or names (case-insensitive, :func:`migravity.geodata.zones.resolve_region`) as codes.
+
+    A string shaped like a GSS code (``E12000099``) is kept as written: :meth:`Scenario.check_zones`
+    checks it against the study area's regions.
+    """
     from migravity.geodata.zones import resolve_region
 
-    return tuple(resolve_region(v, key) for v in _codes(key, value))
+    return tuple(v if _GSS.fullmatch(v) else resolve_region(v, key) for v in _codes(key, value))
 
 
 @dataclass(frozen=True)

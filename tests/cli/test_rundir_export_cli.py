@@ -319,3 +319,26 @@ def test_export_refuses_a_changed_run(run_dir: Path, tmp_path: Path, monkeypatch
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "summary.csv: does not match manifest.json" in err and "re-run" in err
     assert not out.exists()
+
+
+def test_export_region_by_name(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--region london`` (a name, any case) keeps London's zones and the flows between them."""
+    out = tmp_path / "london.gpkg"
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--top-k", "20",
+                   "--region", "london"], monkeypatch) == 0
+    zones = gpd.read_file(out, layer="zones")
+    assert len(zones) == 33 and set(zones["region_code"]) == {"E12000007"}
+    flows = gpd.read_file(out, layer="flows")
+    assert len(flows) == 20 and flows.origin.str.startswith("E09").all() and flows.destination.str.startswith("E09").all()
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(tmp_path / "two.gpkg"), "--top-k", "5",
+                   "--region", "E12000007", "--region", "South East"], monkeypatch) == 0
+    assert set(gpd.read_file(tmp_path / "two.gpkg", layer="zones")["region_name"]) == {"London", "South East"}
+
+
+def test_export_unknown_region_exits_2(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(tmp_path / "x.gpkg"),
+                   "--region", "Londn"], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Londn" in err and "South East" in err
+    assert not (tmp_path / "x.gpkg").exists()
