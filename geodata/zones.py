@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -35,8 +35,8 @@ REGIONS: dict[str, str] = {
     **{code: name for code, name in NATION_REGIONS.values()},
 }
 #: Other names accepted for a region (lower case).
-REGION_ALIASES: dict[str, str] = {"east": "E12000006", "yorkshire": "E12000003", "yorkshire and the humber": "E12000003",
-                                  "greater london": "E12000007", "eastern": "E12000006"}
+REGION_ALIASES: dict[str, str] = {"east": "E12000006", "eastern": "E12000006", "yorkshire": "E12000003",
+                                  "greater london": "E12000007"}
 #: The descriptive columns of a zone table, in order (:meth:`ZoneSet.columns`).
 ZONE_COLUMNS: tuple[str, ...] = ("code", "name", "region_code", "region_name", "nation")
 #: The Greater South East: London, South East, East of England.

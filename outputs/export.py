@@ -70,8 +70,6 @@ from migravity.errors import ConfigError, ExportError, MigravityError, check_cho
 from migravity.geodata.zones import BNG, ZoneSet
 from migravity.outputs._paths import refuse_file_parent
 from migravity.outputs.column_docs import columns_json
-from migravity.outputs.gis_styles import default_style
-from migravity.outputs.gpkg_meta import add_gpkg_metadata
 from migravity.outputs.export_layers import (
     WGS84,
     PointRule,
@@ -84,6 +82,8 @@ from migravity.outputs.export_layers import (
     zone_points,
     zones_layer,
 )
+from migravity.outputs.gis_styles import default_style
+from migravity.outputs.gpkg_meta import add_gpkg_metadata
 from migravity.utils.atomic import atomic_files, atomic_path, locked
 
 if TYPE_CHECKING:

@@ -329,7 +329,8 @@ def test_export_region_by_name(run_dir: Path, tmp_path: Path, monkeypatch: pytes
     zones = gpd.read_file(out, layer="zones")
     assert len(zones) == 33 and set(zones["region_code"]) == {"E12000007"}
     flows = gpd.read_file(out, layer="flows")
-    assert len(flows) == 20 and flows.origin.str.startswith("E09").all() and flows.destination.str.startswith("E09").all()
+    assert len(flows) == 20
+    assert flows.origin.str.startswith("E09").all() and flows.destination.str.startswith("E09").all()
     assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(tmp_path / "two.gpkg"), "--top-k", "5",
                    "--region", "E12000007", "--region", "South East"], monkeypatch) == 0
     assert set(gpd.read_file(tmp_path / "two.gpkg", layer="zones")["region_name"]) == {"London", "South East"}

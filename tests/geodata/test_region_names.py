@@ -9,6 +9,7 @@ from shapely.geometry import box
 from migravity.errors import ConfigError
 from migravity.geodata.places import region_grouping
 from migravity.geodata.zones import BNG, REGIONS, ZoneSet, resolve_region, zones_in_regions
+from migravity.scenarios.spec import scenario_from_dict
 
 
 def synthetic_zones() -> ZoneSet:
@@ -19,7 +20,6 @@ def synthetic_zones() -> ZoneSet:
     return ZoneSet(vintage="2023", area="EW", codes=codes, names=("A", "B", "C", "D"),
                    region_codes=("E12000001",) * 2 + ("E12000007",) * 2,
                    region_names=("North East",) * 2 + ("London",) * 2, nations=("E",) * 4, geometry=geometry)
-from migravity.scenarios.spec import scenario_from_dict
 
 
 @pytest.mark.parametrize(("value", "code"), [

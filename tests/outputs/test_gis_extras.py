@@ -216,7 +216,8 @@ def test_export_calibration_observed_fitted_residual(zones, tmp_path):
         assert row.fitted == pytest.approx(fitted[(row.origin, row.destination)])
         assert row.residual_pearson == pytest.approx((row.observed - row.fitted) / np.sqrt(row.fitted))
     zl = gpd.read_file(target, layer="zones").set_index("code")
-    np.testing.assert_allclose(zl.observed_out.reindex(list(CODES)), observed.groupby(level=0).sum().reindex(list(CODES)))
+    np.testing.assert_allclose(zl.observed_out.reindex(list(CODES)),
+                               observed.groupby(level=0).sum().reindex(list(CODES)))
     np.testing.assert_allclose(zl.fitted_in.sum(), fitted.sum())
     net = gpd.read_file(target, layer="net_flows")
     assert (net.net_observed > 0).all()
