@@ -1,4 +1,10 @@
-"""``migravity calibrate``: fit a spatial-interaction model by PPML and print the regression table."""
+"""``migravity calibrate``: fit a spatial-interaction model by PPML and print the regression table.
+
+``--export PATH`` also writes the fit as GIS layers (zones with observed and fitted in/outflows, the
+``--export-top-k`` largest observed flows with fitted values and Pearson residuals, net flows;
+:mod:`migravity.outputs.export_calibration`) as a GeoPackage (``--export-format gpkg``, default),
+GeoParquet or GeoJSON.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +68,17 @@ def calibrate_cmd(
     term: Annotated[list[str] | None, typer.Option("--term", help="Term: COL or log(COL); repeatable.")] = None,
     se: Annotated[str, typer.Option("--se", help="robust | hc1 | cluster")] = "robust",
     json_out: Annotated[str | None, typer.Option("--json", help="Also write JSON here ('-' = stdout).")] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Also write GIS layers of observed, fitted flows and Pearson residuals "
+                                      "here (labels must be LAD codes): a .gpkg file, or a directory."),
+    ] = None,
+    export_format: Annotated[
+        str, typer.Option("--export-format", help="gpkg, parquet or geojson (default: gpkg).")
+    ] = "gpkg",
+    export_top_k: Annotated[
+        int, typer.Option("--export-top-k", help="Flows exported: the K largest observed (0: all).")
+    ] = 1000,
 ) -> None:
     """Fit a spatial-interaction model by Poisson PPML and print the regression table."""
     from migravity.engine import calibrate
@@ -74,6 +91,8 @@ def calibrate_cmd(
     check_deterrence(deterrence)
     check_se(se)
     check_output_file(json_out, "--json")  # before any work: not a directory, not under a file
+    if export is not None:
+        _check_export(export, export_format, export_top_k)
     if table is None:
         from migravity.geodata.odtable import od_table
 
@@ -88,11 +107,42 @@ def calibrate_cmd(
         result = calibrate(df, origin=origin, destination=destination, flow=flow, cost=cost,
                            deterrence=deterrence, constraint=constraint,  # type: ignore[arg-type]
                            terms=terms, se=se)  # type: ignore[arg-type]
+    if export is not None:
+        files = export_fit(result, export, export_format, export_top_k, state.data_dir)
+        state.info("wrote " + ", ".join(str(f) for f in files))
     if json_out:
         write_json(json_out, json_payload(result))
         if json_out == "-":
             return
     state.out.print(result.summary(), markup=False, highlight=False)
+
+
+def _check_export(path: Path, format: str, top_k: int) -> None:
+    from migravity.errors import ConfigError, check_choice
+    from migravity.outputs._paths import refuse_file_parent
+    from migravity.outputs.export import LAYER_FORMATS
+
+    check_choice("--export-format", format, LAYER_FORMATS)
+    if top_k < 0:
+        raise ConfigError("--export-top-k", top_k, "give 0 (no limit) or a positive number of flows")
+    refuse_file_parent(path)
+
+
+def export_fit(result: Any, path: Path, format: str, top_k: int, data_dir: Path | None) -> list[Path]:
+    """``calibrate --export``: the fit's GIS layers on the LAD zones its labels belong to.
+
+    The zones are England and Wales on 2021 codes (the default table's) or, failing that, on 2023
+    codes; labels of neither are refused (:func:`migravity.outputs.export_calibration.export_calibration`).
+    """
+    from migravity.geodata.zones import load_zones
+    from migravity.outputs.export_calibration import export_calibration
+
+    labels = {str(c) for c in (*result.origin_labels, *result.destination_labels)}
+    zones = load_zones("2021", "EW", data_dir)
+    if not labels <= set(zones.codes):
+        newer = load_zones("2023", "EW", data_dir)
+        zones = newer if labels <= set(newer.codes) else zones
+    return export_calibration(path, result, zones, format=format, top_k=top_k or None)
 
 
 def json_payload(result: Any) -> dict[str, Any]:

@@ -3,12 +3,16 @@
 ``migravity export RUN_DIR --format gpkg|parquet|geojson|flowmap --out PATH`` writes the layers
 ``zones`` (polygons with the zone values of one scenario, see :mod:`migravity.scenarios.rundir`),
 ``centroids`` (the same as points) and ``flows`` (the ``--top-k`` largest origin-destination
-lines, ranked by the scenario's flows, with baseline and difference columns), or the
+lines, ranked by the scenario's flows, with baseline and difference columns), ``net_flows`` (one
+line per pair in the direction of the net flow, the ``--top-k`` largest net flows) or the
 flowmap.blue CSV pair (see :mod:`migravity.outputs.export`). With ``--all-scenarios``, ``--out``
 is a directory and every scenario gets its own output in it: ``NAME.gpkg``, or a directory
 ``NAME/`` for the other formats. ``--scenario all`` is the same, unless the run holds a scenario
 named ``all``: then it is that scenario (scenario names are free; the meaning of ``all`` is the
-command line's business).
+command line's business). ``--region NAME`` (repeatable; a region name or code, case-insensitive,
+:func:`migravity.geodata.zones.resolve_region`) keeps the zones of those regions and the flows
+between them. A GeoPackage opens styled in QGIS (its ``layer_styles`` table) and every layer's
+columns are described (see :mod:`migravity.outputs.export`).
 
 ``migravity plot RUN_DIR --kind choropleth|flows|regions|fit --out FILE`` draws one figure
 (PNG, SVG or PDF by suffix; see :mod:`migravity.outputs.plots`).
@@ -124,9 +128,15 @@ def export_cmd(
         float | None, typer.Option("--threshold", help="Keep flows at least this large (scenario flows).")
     ] = None,
     geodesic: Annotated[bool, typer.Option("--geodesic", help="Great-circle flow lines (EPSG:4326).")] = False,
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", help="Only the zones of this region (name or code, e.g. London, 'South East', "
+                                      "E12000007), and flows within them; repeatable."),
+    ] = None,
 ) -> None:
-    """Export a run's zones, zone centroids and largest flows for GIS tools or flowmap.blue."""
+    """Export a run's zones, zone centroids, largest flows and net flows for GIS tools or flowmap.blue."""
     from migravity.errors import ConfigError, check_choice
+    from migravity.geodata.zones import resolve_region, zones_in_regions
     from migravity.outputs._paths import refuse_file_parent
     from migravity.outputs.export import FORMATS, export
     from migravity.scenarios.rundir import open_run
@@ -136,6 +146,8 @@ def export_cmd(
     fmt = cast("ExportFormat", format)
     if top_k < 0:
         raise ConfigError("--top-k", top_k, "give 0 (no limit) or a positive number of flows")
+    for r in region or ():
+        resolve_region(r, "--region")  # an unknown region fails before any work
     refuse_file_parent(out)  # under a file: fails now (ExportError, exit 1), not after loading the run
     refuse_run_files(run_dir, [out])
     run = open_run(run_dir)
@@ -144,6 +156,8 @@ def export_cmd(
     refuse_run_files(run_dir, [t for _, t in targets])
     with state.progress("exporting", total=len(targets) + 1) as bar:
         zones = run.zones(state.data_dir)
+        if region:
+            zones = zones_in_regions(zones, region)
         bar.advance(1)
         for name, target in targets:
             files = export(target, format=fmt, zones=zones, values=run.zone_values(name),

@@ -93,7 +93,7 @@ class Grouping:
         return list(self.members)
 
     def resolve(self, name: str) -> str:
-        """The group called ``name`` (case-insensitive; known aliases accepted).
+        """The group called ``name`` (case-insensitive; known aliases accepted; a region also by its code).
 
         Parameters
         ----------
@@ -112,6 +112,12 @@ class Grouping:
         """
         want = name.strip().lower()
         wants = {want, ALIASES.get(want, want)} if self.kind == "cauth" else {want}
+        if self.kind == "region":  # a region code or another accepted name (geodata.zones.resolve_region)
+            from migravity.geodata.zones import REGION_ALIASES, REGIONS
+
+            wants |= {n.lower() for n, c in self.codes.items() if c.lower() == want}
+            if want in REGION_ALIASES:
+                wants.add(REGIONS[REGION_ALIASES[want]].lower())
         for n in self.members:
             if n.lower() in wants:
                 return n

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
-from migravity.errors import HarmonisationError, MalformedDataError, check_choice
+from migravity.errors import ConfigError, HarmonisationError, MalformedDataError, check_choice
 from migravity.geodata.datadir import DataDir, dataset_path
 from migravity.geodata.readers import check_unique, load
 
@@ -26,6 +27,16 @@ NATIONS = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland
 #: Nations outside England are their own ITL1 region.
 NATION_REGIONS = {"W": ("W92000004", "Wales"), "S": ("S92000003", "Scotland"),
                   "N": ("N92000002", "Northern Ireland")}
+#: The ITL1 regions by code: the nine English regions (ONS names, stable since 2009) and the other nations.
+REGIONS: dict[str, str] = {
+    "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
+    "E12000004": "East Midlands", "E12000005": "West Midlands", "E12000006": "East of England",
+    "E12000007": "London", "E12000008": "South East", "E12000009": "South West",
+    **{code: name for code, name in NATION_REGIONS.values()},
+}
+#: Other names accepted for a region (lower case).
+REGION_ALIASES: dict[str, str] = {"east": "E12000006", "eastern": "E12000006", "yorkshire": "E12000003",
+                                  "greater london": "E12000007"}
 #: The descriptive columns of a zone table, in order (:meth:`ZoneSet.columns`).
 ZONE_COLUMNS: tuple[str, ...] = ("code", "name", "region_code", "region_name", "nation")
 #: The Greater South East: London, South East, East of England.
@@ -99,6 +110,63 @@ class ZoneSet:
 
     def __repr__(self) -> str:
         return f"ZoneSet(vintage={self.vintage!r}, area={self.area!r}, n={len(self)})"
+
+
+def resolve_region(value: str, field: str = "region") -> str:
+    """The ITL1 region code of ``value``: a region code or name, case-insensitive (``"london"``, ``"South East"``).
+
+    Parameters
+    ----------
+    value : str
+        A code of :data:`REGIONS` (``"E12000007"``), a region name (``"London"``, ``"south east"``) or an
+        alias of :data:`REGION_ALIASES` (``"East"``, ``"Yorkshire"``).
+    field : str
+        The option or key named in the error (``--region``, ``changes[0].regions``).
+
+    Returns
+    -------
+    str
+        The region code.
+
+    Raises
+    ------
+    ConfigError
+        Unknown region: one line listing the valid names.
+    """
+    want = " ".join(str(value).split()).lower()
+    for code, name in REGIONS.items():
+        if want in (code.lower(), name.lower()):
+            return code
+    if want in REGION_ALIASES:
+        return REGION_ALIASES[want]
+    raise ConfigError(field, value, "use a region name or code: " + ", ".join(REGIONS.values()))
+
+
+def zones_in_regions(zones: ZoneSet, regions: Sequence[str], field: str = "--region") -> ZoneSet:
+    """The zones of ``zones`` in the given regions (codes or names, :func:`resolve_region`), in zone order.
+
+    Raises
+    ------
+    ConfigError
+        An unknown region, or a region with no zone in ``zones`` (the study area's regions are listed).
+    """
+    import dataclasses
+
+    wanted = {resolve_region(r, field) for r in regions}
+    present = set(zones.region_codes)
+    absent = sorted(wanted - present)
+    if absent:
+        raise ConfigError(field, ", ".join(REGIONS.get(c, c) for c in absent),
+                          "the study area has none of its zones there; use one of "
+                          + ", ".join(REGIONS.get(c, c) for c in sorted(present)))
+    keep = np.array([r in wanted for r in zones.region_codes])
+
+    def pick(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v for v, k in zip(values, keep, strict=True) if k)
+
+    return dataclasses.replace(zones, codes=pick(zones.codes), names=pick(zones.names),
+                               region_codes=pick(zones.region_codes), region_names=pick(zones.region_names),
+                               nations=pick(zones.nations), geometry=zones.geometry[keep])
 
 
 def load_zones(

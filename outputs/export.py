@@ -1,7 +1,15 @@
 """Write zones, zone points and origin-destination flows for GIS tools and flowmap.blue.
 
 Layers (built by :mod:`migravity.outputs.export_layers`, re-exported here):
-:func:`zones_layer` (polygons), :func:`centroids_layer` (points), :func:`flows_layer` (lines).
+:func:`zones_layer` (polygons), :func:`centroids_layer` (points), :func:`flows_layer` (lines),
+:func:`net_flows_layer` (net one-way lines, one per pair).
+
+Every layer's columns are documented (title, description, units; one home:
+:mod:`migravity.outputs.column_docs`): in the GeoPackage's ``gpkg_data_columns`` table, in the
+GeoParquet field metadata (and the schema key ``migravity:columns``), in a ``<layer>.columns.json``
+sidecar beside each GeoJSON file. A GeoPackage also gets a default QGIS style per layer in its
+``layer_styles`` table (:mod:`migravity.outputs.gis_styles`, :mod:`migravity.outputs.gpkg_meta`):
+zones in a diverging palette centred on zero, flow widths by flow.
 
 Formats (:func:`write_layers`)
 ------------------------------
@@ -46,6 +54,7 @@ a :class:`~migravity.errors.ConfigError` naming the layer or column.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -60,6 +69,7 @@ import xarray as xr
 from migravity.errors import ConfigError, ExportError, MigravityError, check_choice
 from migravity.geodata.zones import BNG, ZoneSet
 from migravity.outputs._paths import refuse_file_parent
+from migravity.outputs.column_docs import columns_json
 from migravity.outputs.export_layers import (
     WGS84,
     PointRule,
@@ -67,10 +77,13 @@ from migravity.outputs.export_layers import (
     centroids_layer,
     check_filters,
     flows_layer,
+    net_flows_layer,
     select_pairs,
     zone_points,
     zones_layer,
 )
+from migravity.outputs.gis_styles import default_style
+from migravity.outputs.gpkg_meta import add_gpkg_metadata
 from migravity.utils.atomic import atomic_files, atomic_path, locked
 
 if TYPE_CHECKING:
@@ -82,6 +95,7 @@ __all__ = [
     "centroids_layer",
     "export",
     "flows_layer",
+    "net_flows_layer",
     "write_flowmap",
     "write_layers",
     "zones_layer",
@@ -92,6 +106,8 @@ ExportFormat = Literal["gpkg", "parquet", "geojson", "flowmap"]
 LAYER_FORMATS: tuple[str, ...] = ("gpkg", "parquet", "geojson")
 FORMATS: tuple[str, ...] = (*LAYER_FORMATS, "flowmap")
 _SUFFIX = {"gpkg": ".gpkg", "parquet": ".parquet", "geojson": ".geojson"}
+#: Suffix of the column-docs sidecar written beside each GeoJSON layer (``zones.columns.json``).
+SIDECAR_SUFFIX = ".columns.json"
 _LAYER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _COLUMN_NAME = re.compile(r"[A-Za-z0-9_]{1,63}")
 
@@ -151,7 +167,8 @@ def _single_file(path: Path, fmt: str, n_layers: int) -> bool:
 
 
 def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike[str],
-                 format: LayerFormat, crs: Any = None) -> list[Path]:
+                 format: LayerFormat, crs: Any = None,
+                 styles: Mapping[str, tuple[str, str]] | None = None) -> list[Path]:
     """Write named layers as GeoPackage, GeoParquet or GeoJSON (see the module docs).
 
     Parameters
@@ -166,11 +183,14 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
     crs : pyproj.CRS-like, optional
         CRS written; default EPSG:27700 for GeoPackage and GeoParquet. GeoJSON is always
         EPSG:4326 (RFC 7946) and accepts no other.
+    styles : Mapping of str to (str, str), optional
+        GeoPackage only: layer name to ``(QML, description)`` stored in ``layer_styles``; default
+        :func:`migravity.outputs.gis_styles.default_style` of each layer. ``{}`` stores none.
 
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written (GeoJSON: each layer file, then its ``.columns.json`` sidecars).
 
     Raises
     ------
@@ -202,9 +222,13 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
 
     with _wrapped(path):
         if format == "gpkg":
+            if styles is None:
+                found = {name: default_style(layer) for name, layer in projected.items()}
+                styles = {name: st for name, st in found.items() if st is not None}
             with atomic_path(path, suffix=".gpkg") as tmp:
                 for name, layer in projected.items():
                     layer.to_file(tmp, layer=name, driver="GPKG")
+                add_gpkg_metadata(tmp, styles)
             return [path]
         if _single_file(path, format, len(projected)):
             targets = {next(iter(projected)): path}
@@ -213,13 +237,33 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
                 raise ExportError(path, "exists and is not a directory; several layers are written as "
                                   f"<layer>{_SUFFIX[format]} files in a directory")
             targets = {name: path / f"{name}{_SUFFIX[format]}" for name in projected}
-        with locked(path), atomic_files(list(targets.values())) as tmps:
-            for name, tmp in zip(targets, tmps, strict=True):
+        files = list(targets.values())
+        sidecars = [t.with_suffix(SIDECAR_SUFFIX) for t in files] if format == "geojson" else []
+        with locked(path), atomic_files(files + sidecars) as tmps:
+            for name, tmp in zip(targets, tmps, strict=False):
                 if format == "parquet":
                     projected[name].to_parquet(tmp, index=False)
+                    _document_parquet(tmp)
                 else:
                     projected[name].to_file(tmp, layer=name, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
-        return list(targets.values())
+            for name, tmp in zip(targets, tmps[len(files):], strict=False):
+                tmp.write_text(json.dumps(columns_json(projected[name].columns), indent=1) + "\n", encoding="utf-8")
+        return files + sidecars
+
+
+def _document_parquet(path: Path) -> None:
+    """Put each column's doc into the GeoParquet file's field metadata (``title``, ``description``, ``units``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    docs = columns_json(table.schema.names)
+    fields = [f.with_metadata({k: v for k, v in docs[f.name].items() if v}) if f.name in docs else f
+              for f in table.schema]
+    meta = dict(table.schema.metadata or {})
+    meta[b"migravity:columns"] = json.dumps(docs).encode("utf-8")
+    schema = pa.schema(fields, metadata=meta)
+    pq.write_table(pa.Table.from_arrays(table.columns, schema=schema), path)
 
 
 def _csv(df: pd.DataFrame) -> str:
@@ -290,8 +334,9 @@ def write_flowmap(zones: ZoneSet, flows: xr.DataArray, out_dir: str | os.PathLik
 
 def export(path: str | os.PathLike[str], *, format: ExportFormat, zones: ZoneSet, values: Values | None = None,
            flows: xr.DataArray | Mapping[str, xr.DataArray] | None = None, top_k: int | None = None,
-           threshold: float | None = None, geodesic: bool = False, crs: Any = None) -> list[Path]:
-    """Build the ``zones``, ``centroids`` and ``flows`` layers and write them in one format.
+           threshold: float | None = None, geodesic: bool = False, crs: Any = None,
+           net: bool = True) -> list[Path]:
+    """Build the ``zones``, ``centroids``, ``flows`` and ``net_flows`` layers and write them in one format.
 
     Parameters
     ----------
@@ -313,6 +358,10 @@ def export(path: str | os.PathLike[str], *, format: ExportFormat, zones: ZoneSet
         Great-circle flow lines (see :func:`flows_layer`).
     crs : optional
         CRS for ``gpkg``/``parquet`` (default EPSG:27700).
+    net : bool
+        With flows, also write the ``net_flows`` layer (:func:`net_flows_layer`: one line per pair in
+        the direction of the net flow, ``top_k``/``threshold`` applied to the net value of the first
+        entry; left out when no pair has a net flow passing them). Not for ``flowmap``.
 
     Returns
     -------
@@ -330,4 +379,7 @@ def export(path: str | os.PathLike[str], *, format: ExportFormat, zones: ZoneSet
     layers = {"zones": zones_layer(zones, values), "centroids": centroids_layer(zones, values)}
     if flows:
         layers["flows"] = flows_layer(zones, flows, top_k=top_k, threshold=threshold, geodesic=geodesic)
+        net_layer = net_flows_layer(zones, flows, top_k=top_k, threshold=threshold, geodesic=geodesic) if net else None
+        if net_layer is not None:
+            layers["net_flows"] = net_layer
     return write_layers(layers, path, format, crs=crs)

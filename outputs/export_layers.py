@@ -413,3 +413,62 @@ def flows_layer(zones: ZoneSet, flows: Mapping[str, xr.DataArray], *, top_k: int
         table[k] = m[o, d]
     geometry = _lines(zone_points(zones, points), o, d, geodesic)
     return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry), crs=WGS84 if geodesic else BNG)
+
+
+def net_flows_layer(zones: ZoneSet, flows: Mapping[str, xr.DataArray], *, top_k: int | None = None,
+                    threshold: float | None = None, rank_by: str | None = None, geodesic: bool = False,
+                    points: PointRule = "centroid") -> gpd.GeoDataFrame | None:
+    """Net (one-way) flow lines: one line per unordered pair, drawn in the direction of the net flow.
+
+    For each matrix ``F`` the net flow from ``i`` to ``j`` is ``F[i, j] - F[j, i]``. The direction
+    of each pair is the one in which the ``rank_by`` matrix's net flow is positive; pairs where it
+    is zero or NaN are dropped. ``threshold`` and ``top_k`` apply to that net value.
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The zones.
+    flows : Mapping of str to xarray.DataArray
+        Matrices ``(origin, destination)`` on the zone codes (scenario, baseline, change...). Each
+        gives a column ``net_<name>``: its net flow in the line's direction (negative where that
+        matrix's net runs the other way).
+    top_k, threshold : optional
+        Keep the ``top_k`` largest net flows, and those ``>= threshold``.
+    rank_by : str, optional
+        The entry of ``flows`` whose net flow sets the direction and ranks the pairs (default: the first).
+    geodesic, points :
+        As :func:`flows_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        Columns ``origin, destination, origin_name, destination_name, distance_km``, the
+        ``net_<name>`` columns and ``geometry`` (origin to destination = the net direction), sorted
+        by decreasing net flow; None when no pair has a positive net flow passing the filters.
+    """
+    import geopandas as gpd
+
+    check_filters(top_k, threshold)
+    if not isinstance(flows, Mapping) or not flows:
+        raise ConfigError("flows", type(flows).__name__, "give a non-empty mapping of column name to DataArray")
+    names = [str(k) for k in flows]
+    rank_by = names[0] if rank_by is None else rank_by
+    if rank_by not in names:
+        raise ConfigError("rank_by", rank_by, "use one of " + ", ".join(repr(k) for k in names))
+    nets = {}
+    for k, v in flows.items():
+        m = _aligned(zones, str(k), v)
+        nets[f"net_{k}"] = m - m.T
+    rank = nets[f"net_{rank_by}"]
+    o, d = select_pairs(np.where(rank > 0, rank, np.nan), top_k=top_k, threshold=threshold)
+    if not len(o):
+        return None
+    codes, znames = np.asarray(zones.codes, dtype=object), np.asarray(zones.names, dtype=object)
+    table: dict[str, Any] = {
+        "origin": codes[o], "destination": codes[d], "origin_name": znames[o], "destination_name": znames[d],
+        "distance_km": pair_distances_km(zones, o, d),
+    }
+    for k, m in nets.items():
+        table[k] = m[o, d]
+    geometry = _lines(zone_points(zones, points), o, d, geodesic)
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geometry), crs=WGS84 if geodesic else BNG)

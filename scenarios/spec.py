@@ -18,7 +18,7 @@ A scenario file (all keys optional except where noted)::
     skill = "high"                        # high, other, all
     factor = 0.5                          # or: share = 0.2 (the new share, 0..1)
     to = ["1day", "2day", "3day", "4day"] # classes that give or take the difference (default: all others)
-    regions = ["E12000002"]               # optional: only these regions ...
+    regions = ["North West"]              # optional: only these regions (names or codes) ...
     lads = ["E08000003"]                  # ... or LADs (default: everywhere)
 
     [[house_prices]]                      # percent change; exactly one selector
@@ -41,6 +41,7 @@ Unknown keys, wrong types, out-of-range values and unknown LAD or region codes r
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -92,6 +93,20 @@ def _codes(key: str, value: Any) -> tuple[str, ...]:
     if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
         raise ConfigError(key, value, "give a non-empty list of code strings, e.g. [\"E12000007\"]")
     return tuple(value)
+
+
+_GSS = re.compile(r"[A-Z]\d{8}")
+
+
+def _regions(key: str, value: Any) -> tuple[str, ...]:
+    """Region codes or names (case-insensitive, :func:`migravity.geodata.zones.resolve_region`) as codes.
+
+    A string shaped like a GSS code (``E12000099``) is kept as written: :meth:`Scenario.check_zones`
+    checks it against the study area's regions.
+    """
+    from migravity.geodata.zones import resolve_region
+
+    return tuple(v if _GSS.fullmatch(v) else resolve_region(v, key) for v in _codes(key, value))
 
 
 @dataclass(frozen=True)
@@ -239,7 +254,7 @@ def _changes(raw: Any, key: str, base: Path | None) -> tuple[PercentChange, ...]
             table = str((base / table) if base is not None and not Path(table).is_absolute() else table)
         out.append(PercentChange(
             pct=float(pct), area=area,  # type: ignore[arg-type]  # validated by PercentChange
-            regions=_codes(f"{where}.regions", t["regions"]) if "regions" in t else (),
+            regions=_regions(f"{where}.regions", t["regions"]) if "regions" in t else (),
             lads=_codes(f"{where}.lads", t["lads"]) if "lads" in t else (), table=table, key=where))
     return tuple(out)
 
@@ -263,7 +278,7 @@ def _wfh(raw: Any, base: Path | None) -> tuple[WfhChange, ...]:
             wfh_class=t["class"], skill=t.get("skill", "high"),
             factor=float(t["factor"]) if "factor" in t else None,
             share=float(t["share"]) if "share" in t else None, to=tuple(to),
-            regions=_codes(f"{where}.regions", t["regions"]) if "regions" in t else (),
+            regions=_regions(f"{where}.regions", t["regions"]) if "regions" in t else (),
             lads=_codes(f"{where}.lads", t["lads"]) if "lads" in t else (), key=where))
     return tuple(out)
 

@@ -35,6 +35,9 @@ def test_region_kind(sample_run_dir: Path) -> None:
     assert res.returncode == 0, res.stderr
     p = json.loads(res.stdout)
     assert p["place"]["kind"] == "region" and p["place"]["code"] == "E12000005" and p["place"]["n_lads"] > 7
+    by_code = _place("e12000005", str(sample_run_dir), "--kind", "region", "--json", "-", "--no-attributes")
+    assert by_code.returncode == 0, by_code.stderr
+    assert json.loads(by_code.stdout)["place"]["name"] == "West Midlands"
 
 
 def test_errors(sample_run_dir: Path, tmp_path: Path) -> None:

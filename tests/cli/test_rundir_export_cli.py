@@ -16,6 +16,7 @@ import xarray as xr
 
 from migravity.cli.export import register
 from migravity.errors import ConfigError, InputError
+from migravity.outputs.column_docs import undocumented
 from migravity.scenarios.rundir import MANIFEST_FILE, NETCDF_ENGINE, RESULTS_FILE, RunDirError, open_run, seal
 
 pytestmark = pytest.mark.realdata
@@ -135,7 +136,8 @@ def test_export_gpkg(run_dir: Path, results: xr.Dataset, tmp_path: Path, monkeyp
     out = tmp_path / "run.gpkg"
     assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--top-k", str(TOP_K)],
                   monkeypatch) == 0
-    assert sorted(name for name, _ in pyogrio.list_layers(out)) == ["centroids", "flows", "zones"]
+    assert sorted(name for name, _ in pyogrio.list_layers(out)) == [
+        "centroids", "flows", "layer_styles", "net_flows", "zones"]
     _check_zones(gpd.read_file(out, layer="zones"), results, 27700)
     centroids = gpd.read_file(out, layer="centroids")
     assert len(centroids) == N_ZONES and (centroids.geom_type == "Point").all()
@@ -148,9 +150,16 @@ def test_export_parquet(run_dir: Path, results: xr.Dataset, tmp_path: Path,
     args = ["export", str(run_dir), "--format", "parquet", "--out", str(out), "--top-k", str(TOP_K),
             "--scenario", "wfh_uptake"]
     assert invoke(args, monkeypatch) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["centroids.parquet", "flows.parquet", "zones.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["centroids.parquet", "flows.parquet", "net_flows.parquet",
+                                                     "zones.parquet"]
     _check_zones(gpd.read_parquet(out / "zones.parquet"), results, 27700)
     _check_flows(gpd.read_parquet(out / "flows.parquet"), results, 27700)
+    net = gpd.read_parquet(out / "net_flows.parquet")
+    full = results["hs_flows"].sel(scenario="wfh_uptake").to_series()
+    reverse = full.loc[list(zip(net.destination, net.origin, strict=True))].to_numpy()
+    forward = full.loc[list(zip(net.origin, net.destination, strict=True))].to_numpy()
+    assert len(net) == TOP_K and (net["net_hs_flows"] > 0).all()
+    np.testing.assert_allclose(net["net_hs_flows"], forward - reverse, rtol=1e-9)
 
 
 def test_export_geojson(run_dir: Path, results: xr.Dataset, tmp_path: Path,
@@ -160,6 +169,10 @@ def test_export_geojson(run_dir: Path, results: xr.Dataset, tmp_path: Path,
                    "--geodesic"], monkeypatch) == 0
     zones = gpd.read_file(out / "zones.geojson")
     _check_zones(zones, results, 4326)
+    docs = json.loads((out / "zones.columns.json").read_text(encoding="utf-8"))
+    assert set(docs) == set(zones.columns) - {"geometry"}
+    undoc = undocumented(docs)
+    assert not undoc, undoc  # every column of a real run is described
     assert zones.total_bounds[0] > -7 and zones.total_bounds[2] < 2.5  # longitudes of England and Wales
     flows = gpd.read_file(out / "flows.geojson")
     _check_flows(flows, results, 4326)
@@ -188,7 +201,7 @@ def test_export_all_scenarios(run_dir: Path, results: xr.Dataset, tmp_path: Path
     if fmt == "gpkg":
         assert sorted(p.name for p in out.iterdir()) == ["baseline.gpkg", "wfh_uptake.gpkg"]
         assert sorted(name for name, _ in pyogrio.list_layers(out / "wfh_uptake.gpkg")) == [
-            "centroids", "flows", "zones"]
+            "centroids", "flows", "layer_styles", "net_flows", "zones"]
         _check_zones(gpd.read_file(out / "wfh_uptake.gpkg", layer="zones"), results, 27700)
         _check_flows(gpd.read_file(out / "wfh_uptake.gpkg", layer="flows"), results, 27700)
         base = gpd.read_file(out / "baseline.gpkg", layer="flows")
@@ -241,7 +254,8 @@ def test_export_scenario_named_all(run_with_all: Path, results: xr.Dataset, tmp_
     one = tmp_path / "one"
     assert invoke(["export", str(run_with_all), "--format", "parquet", "--out", str(one), "--top-k", str(TOP_K),
                    "--scenario", "all"], monkeypatch) == 0
-    assert sorted(p.name for p in one.iterdir()) == ["centroids.parquet", "flows.parquet", "zones.parquet"]
+    assert sorted(p.name for p in one.iterdir()) == ["centroids.parquet", "flows.parquet", "net_flows.parquet",
+                                                     "zones.parquet"]
     _check_zones(gpd.read_parquet(one / "zones.parquet"), results, 27700)  # the renamed wfh_uptake
     every = tmp_path / "every"
     assert invoke(["export", str(run_with_all), "--format", "parquet", "--out", str(every), "--top-k", str(TOP_K),
@@ -305,3 +319,27 @@ def test_export_refuses_a_changed_run(run_dir: Path, tmp_path: Path, monkeypatch
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "summary.csv: does not match manifest.json" in err and "re-run" in err
     assert not out.exists()
+
+
+def test_export_region_by_name(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--region london`` (a name, any case) keeps London's zones and the flows between them."""
+    out = tmp_path / "london.gpkg"
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(out), "--top-k", "20",
+                   "--region", "london"], monkeypatch) == 0
+    zones = gpd.read_file(out, layer="zones")
+    assert len(zones) == 33 and set(zones["region_code"]) == {"E12000007"}
+    flows = gpd.read_file(out, layer="flows")
+    assert len(flows) == 20
+    assert flows.origin.str.startswith("E09").all() and flows.destination.str.startswith("E09").all()
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(tmp_path / "two.gpkg"), "--top-k", "5",
+                   "--region", "E12000007", "--region", "South East"], monkeypatch) == 0
+    assert set(gpd.read_file(tmp_path / "two.gpkg", layer="zones")["region_name"]) == {"London", "South East"}
+
+
+def test_export_unknown_region_exits_2(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(tmp_path / "x.gpkg"),
+                   "--region", "Londn"], monkeypatch) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Londn" in err and "South East" in err
+    assert not (tmp_path / "x.gpkg").exists()

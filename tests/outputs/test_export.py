@@ -164,7 +164,7 @@ def _check_read_back(read: dict[str, gpd.GeoDataFrame], layers, epsg: int) -> No
 def test_gpkg_three_layers_in_one_file(tmp_path, layers):
     target = tmp_path / "out.gpkg"
     assert write_layers(layers, target, "gpkg") == [target]
-    assert sorted(pyogrio.list_layers(target)[:, 0]) == ["centroids", "flows", "zones"]
+    assert sorted(pyogrio.list_layers(target)[:, 0]) == ["centroids", "flows", "layer_styles", "zones"]
     read = {n: gpd.read_file(target, layer=n) for n in layers}
     _check_read_back(read, layers, 27700)
     assert _dir_listing(tmp_path) == ["out.gpkg"]
@@ -181,7 +181,9 @@ def test_parquet_one_file_per_layer(tmp_path, layers):
 
 def test_geojson_is_wgs84(tmp_path, layers):
     files = write_layers(layers, tmp_path / "gj", "geojson")
-    read = {f.stem: gpd.read_file(f) for f in files}
+    assert [f.name for f in files if f.name.endswith(".columns.json")] == [
+        "zones.columns.json", "centroids.columns.json", "flows.columns.json"]
+    read = {f.stem: gpd.read_file(f) for f in files if f.suffix == ".geojson"}
     _check_read_back(read, layers, 4326)
     xmin, ymin, xmax, ymax = read["zones"].total_bounds
     assert UK_LON[0] < xmin < xmax < UK_LON[1] and UK_LAT[0] < ymin < ymax < UK_LAT[1]
@@ -209,7 +211,8 @@ def test_export_convenience(tmp_path, zones, attrs, flows):
                       ("flowmap", tmp_path / "f")]:
         files = export(path, format=fmt, zones=zones, values=attrs, flows=flows, top_k=10)
         assert files and all(f.is_file() for f in files), fmt
-    assert sorted(pyogrio.list_layers(tmp_path / "e.gpkg")[:, 0]) == ["centroids", "flows", "zones"]
+    assert sorted(pyogrio.list_layers(tmp_path / "e.gpkg")[:, 0]) == [
+        "centroids", "flows", "layer_styles", "net_flows", "zones"]
     with pytest.raises(ConfigError, match="format"):
         export(tmp_path / "x", format="shp", zones=zones)
 
