@@ -11,6 +11,7 @@ import xarray as xr
 
 from migravity.engine.fitstats import ssi as _ssi
 from migravity.engine.inference import STARS_LEGEND, p_value, stars
+from migravity.utils.metadata import annotate
 
 
 @dataclass
@@ -73,7 +74,8 @@ class CalibrationResult:
         # built on first access: wrapping costs more than a small fit itself
         if name not in self._arrays:
             coords = {"origin": self.origin_labels, "destination": self.destination_labels}
-            self._arrays[name] = xr.DataArray(values, dims=("origin", "destination"), coords=coords, name=name)
+            self._arrays[name] = annotate(xr.DataArray(values, dims=("origin", "destination"), coords=coords,
+                                                       name=name))
         return self._arrays[name]
 
     @property
@@ -133,7 +135,9 @@ class CalibrationResult:
         y = self.observed.to_numpy()
         out = _ssi(np.nan_to_num(y), np.nan_to_num(self.fitted.to_numpy()))
         out[~np.isfinite(y)] = np.nan
-        return self.observed.copy(data=out).rename("ssi")
+        arr = self.observed.copy(data=out).rename("ssi")
+        arr.attrs = {}
+        return annotate(arr)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain Python types, ready for strict JSON (:mod:`migravity.utils.jsonio` turns NaN into null).

@@ -28,6 +28,7 @@ from migravity.scenarios.simulate import (
     simulate,
 )
 from migravity.scenarios.spec import Mode, Scenario
+from migravity.utils.metadata import annotate
 from migravity.utils.progress import SILENT, Reporter
 
 __all__ = [
@@ -413,7 +414,11 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
                      "population": "open (baseline path follows the country)" if inp.open_baseline is not None
                      else "closed (Census 2021 workers)",
                      **{k: int(v) for k, v in run.settings.items()}})
-    return ds
+    names = ", ".join(str(s) for s in ds["scenario"].to_numpy())
+    return annotate(ds, vintage=str(inp.zone_vintage),
+                    title=f"migravity scenario run: {names}, each with its paired baseline",
+                    source=f"migravity spatial-interaction simulation of high-skilled workers, {inp.area} local "
+                           f"authority districts ({inp.zone_vintage} boundaries); ONS Census and migration data")
 
 
 _QUINTILE_NOTE = {1: " (most deprived)", 5: " (least deprived)"}
