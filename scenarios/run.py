@@ -30,6 +30,7 @@ from migravity.scenarios.simulate import (
 from migravity.scenarios.spec import Mode, Scenario
 from migravity.utils.metadata import annotate
 from migravity.utils.progress import SILENT, Reporter
+from migravity.utils.reprs import short_repr
 
 __all__ = [
     "DEFAULTS", "NETCDF_ENGINE", "QUANTILES", "SKILL_GROUPS", "RunResult", "SimulationOptions", "decomposition",
@@ -207,6 +208,19 @@ class RunResult:
             for i, (sim, base) in enumerate(pairs):
                 out[i, k] = [v[0] for v in headline_values(self.inputs, sim, base)]
         return out
+    def __repr__(self) -> str:
+        inp, st = self.inputs, self.settings
+        lines = []
+        for sim, base in self.runs:
+            hs_s, hs_b = _hs(sim.stocks[:, -1]), _hs(base.stocks[:, -1])
+            change = 100.0 * (hs_s[:, inp.gse].sum(-1) / hs_s.sum(-1) - hs_b[:, inp.gse].sum(-1) / hs_b.sum(-1))
+            lo, mid, hi = np.quantile(change, [0.05, 0.5, 0.95])
+            lines.append(f"{sim.scenario.name}: GSE high-skilled share {mid:+.3f} pp [{lo:+.3f}, {hi:+.3f}] "
+                         f"vs baseline in year {st.get('years')}")
+        lines.append(f"specifications: {', '.join(self.specification_names)}")
+        return short_repr(f"<RunResult: {len(self.runs)} scenario(s), {inp.n} LADs ({inp.area}, {inp.zone_vintage}); "
+                          f"{st.get('years')} years, {st.get('draws')} draws, seed {st.get('seed')}>", lines)
+
     def dataset(self, quantiles: Sequence[float] = QUANTILES) -> xr.Dataset:
         """The results as an xarray Dataset (see :mod:`migravity.scenarios.rundir`)."""
         return results_dataset(self, quantiles)
