@@ -22,7 +22,8 @@ from typing import Final, TypeVar
 import xarray as xr
 
 __all__ = [
-    "CONVENTIONS", "COORDS", "REFERENCES", "VARIABLES", "VarMeta", "annotate", "global_attrs", "variable_attrs",
+    "BASELINE_COORDS", "BASELINE_VARIABLES", "CONVENTIONS", "COORDS", "REFERENCES", "VARIABLES", "VarMeta",
+    "annotate", "global_attrs", "variable_attrs",
 ]
 
 #: The CF version the attributes follow.
@@ -152,6 +153,32 @@ COORDS: dict[str, VarMeta] = {
     "headline": VarMeta("headline figure", ""),
 }
 
+#: The demographic baseline (:func:`migravity.scenarios.demography.baseline_components`): its own meanings of
+#: ``year`` (calendar) and ``net_internal`` (annual, all persons), so passed to :func:`annotate` explicitly.
+BASELINE_VARIABLES: dict[str, VarMeta] = {
+    "population": VarMeta("population (mid-year)", "persons",
+                          "Usual residents of each LAD at mid-year: the observed mid-year estimate in the start "
+                          "year, then the components path (projected growth, pre-COVID rates)."),
+    "births": VarMeta("births", "persons per year", "Births in the year starting at the step (pre-COVID crude "
+                                                    "birth rate times the population)."),
+    "deaths": VarMeta("deaths", "persons per year", "Deaths in the year starting at the step (pre-COVID crude "
+                                                    "death rate times the population)."),
+    "net_internal": VarMeta("net internal migration", "persons per year",
+                            "Net moves into the LAD from the rest of the UK in the year starting at the step "
+                            "(the supplied model, by default the pre-COVID mean)."),
+    "net_international": VarMeta("net international migration (balancing item)", "persons per year",
+                                 "What balances the projected growth after births, deaths and net internal "
+                                 "migration (international migration and other changes)."),
+    "other": VarMeta("other changes", "persons per year", "Changes not in the other components (zero unless "
+                                                          "the path is capped)."),
+}
+BASELINE_COORDS: dict[str, VarMeta] = {
+    "year": VarMeta("calendar year (mid-year)", "", "The mid-year of the population."),
+    "step": VarMeta("calendar year the step starts in", "", "A component covers mid-year step to step + 1."),
+    "growth_source": VarMeta("source of the projected growth", "",
+                             "Which projection gives the LAD's growth (see migravity.geodata.demography)."),
+}
+
 _T = TypeVar("_T", xr.Dataset, xr.DataArray)
 
 
@@ -196,7 +223,8 @@ def global_attrs(title: str, source: str, extra: Mapping[str, str] | None = None
             "references": REFERENCES, "history": f"written by migravity {__version__}", **(extra or {})}
 
 
-def annotate(obj: _T, *, vintage: str = "", title: str | None = None, source: str | None = None) -> _T:
+def annotate(obj: _T, *, vintage: str = "", title: str | None = None, source: str | None = None,
+             variables: Mapping[str, VarMeta] | None = None, coords: Mapping[str, VarMeta] | None = None) -> _T:
     """Set the registry's attributes on a Dataset's (or DataArray's) variables and coordinates, in place.
 
     Registered names get ``units``, ``long_name`` and ``description``; existing attributes that the
@@ -212,6 +240,8 @@ def annotate(obj: _T, *, vintage: str = "", title: str | None = None, source: st
         ``zone_vintage`` attribute, if any.
     title, source : str, optional
         The Dataset's CF ``title`` and ``source``.
+    variables, coords : mapping of str to VarMeta, optional
+        Entries used before :data:`VARIABLES` / :data:`COORDS` (names whose meaning differs there).
 
     Returns
     -------
@@ -219,13 +249,15 @@ def annotate(obj: _T, *, vintage: str = "", title: str | None = None, source: st
         ``obj``.
     """
     vintage = vintage or str(obj.attrs.get("zone_vintage", ""))
-    if isinstance(obj, xr.Dataset):
-        for name, var in obj.data_vars.items():
-            var.attrs.update(variable_attrs(str(name), vintage))
-    elif obj.name is not None:
-        obj.attrs.update(variable_attrs(str(obj.name), vintage))
+    var_meta = {**VARIABLES, **(variables or {})}
+    coord_meta = {**COORDS, **(coords or {})}
+    named = [(str(n), v) for n, v in obj.data_vars.items()] if isinstance(obj, xr.Dataset) else \
+        ([(str(obj.name), obj)] if obj.name is not None else [])
+    for name, var in named:
+        if name in var_meta:
+            var.attrs.update(var_meta[name].attrs(vintage))
     for name, coord in obj.coords.items():
-        meta = COORDS.get(str(name))
+        meta = coord_meta.get(str(name))
         if meta is not None:
             coord.attrs.update(meta.attrs(vintage))
     if isinstance(obj, xr.Dataset) and title is not None:

@@ -55,3 +55,17 @@ def test_sample_run_dir_results_nc_is_annotated(sample_run_dir):
     _check_annotated(ds)
     assert ds["lad"].attrs["long_name"] == "local authority district (GSS code, 2023)"
     assert np.isfinite(ds["hs_change"]).all()
+
+
+def test_demographic_baseline_is_annotated(data_dir):
+    from migravity.geodata.zones import load_zones
+    from migravity.scenarios.demography import baseline_components
+
+    zones23 = load_zones("2023", "EW", data_dir)
+    ds = baseline_components(zones23, 2023, 3, data_dir)
+    for name, var in ds.data_vars.items():
+        for key in ("units", "long_name", "description"):
+            assert str(var.attrs.get(key, "")).strip(), f"{name} has no {key}"
+    assert ds["population"].attrs["units"] == "persons" and ds["births"].attrs["units"] == "persons per year"
+    assert ds["year"].attrs["long_name"].startswith("calendar year")
+    assert ds["lad"].attrs["long_name"] == "local authority district (GSS code, 2023)"
