@@ -256,8 +256,8 @@ def annotate(obj: _T, *, vintage: str = "", title: str | None = None, source: st
     for name, var in named:
         if name in var_meta:
             var.attrs.update(var_meta[name].attrs(vintage))
-    for name, coord in obj.coords.items():
-        meta = coord_meta.get(str(name))
+    for cname, coord in obj.coords.items():
+        meta = coord_meta.get(str(cname))
         if meta is not None:
             coord.attrs.update(meta.attrs(vintage))
     if isinstance(obj, xr.Dataset) and title is not None:
