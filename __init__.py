@@ -20,6 +20,7 @@ Every exception migravity defines is in :mod:`migravity.errors` and exported her
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from migravity.errors import (
@@ -58,8 +59,10 @@ __all__ = [
 
 
 def __dir__() -> list[str]:
-    # the lazy attributes (calibrate, __version__) are listed too: dir(migravity) shows the public API
-    return sorted({*globals(), *__all__})
+    # the public API (with the lazy calibrate and __version__), the loaded sub-packages and the dunders; not the
+    # helpers this module imports for itself (Any, annotations)
+    loaded = {n for n, v in globals().items() if n.startswith("__") or isinstance(v, ModuleType)}
+    return sorted({*loaded, *__all__})
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,8 @@ from typing import Literal
 
 import numpy as np
 
+from migravity.utils.reprs import decision_lines, short_repr
+
 Status = Literal["identified", "assumed"]
 
 @dataclass(frozen=True)
@@ -35,3 +37,9 @@ class ScenarioEvidence:
     identified_names: tuple[str, ...]
     specifications: tuple[Specification, ...]   # first one = the main specification
     notes: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        n_id = sum(d.status == "identified" for d in self.decisions.values())
+        return short_repr(f"<ScenarioEvidence: {len(self.decisions)} parameters ({n_id} identified), "
+                          f"specifications: {', '.join(s.name for s in self.specifications) or 'none'}>",
+                          decision_lines(self.decisions))

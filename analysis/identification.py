@@ -90,6 +90,7 @@ from migravity.errors import ConfigError
 from migravity.geodata.datadir import DataDir
 from migravity.geodata.zones import ZoneSet
 from migravity.utils.progress import SILENT, Reporter
+from migravity.utils.reprs import decision_lines, short_repr
 
 #: Change-design regressor -> scenario parameter.
 CHANGE_TERMS: dict[str, str] = {"wfh_x_access_post": "delta_wfh_access", "wfh_x_price_post": "delta_wfh_price"}
@@ -371,6 +372,15 @@ class IdentificationReport:
     identified_names: tuple[str, ...]
     notes: dict[str, float] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        n_obs = int(self.change["n_obs"].max()) if "n_obs" in self.change and len(self.change) else 0
+        n_id = sum(d.status == "identified" for d in self.decisions.values())
+        placebo = "FAILS" if self.cross_section_fails else "passes"
+        return short_repr(f"<IdentificationReport: change design on {n_obs:,} pairs; {n_id} of "
+                          f"{len(self.decisions)} parameters identified; {len(self.specifications)} "
+                          f"specification(s); cross-section placebo {placebo}>",
+                          decision_lines(self.decisions))
 
     @property
     def cross_section_fails(self) -> bool:

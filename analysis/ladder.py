@@ -52,6 +52,7 @@ from migravity.analysis.ladder_data import (
 )
 from migravity.engine.options import STD_ERRS, StdErr
 from migravity.errors import ConfigError, InputError, check_choice
+from migravity.utils.reprs import estimate, short_repr
 
 DataDir = str | os.PathLike[str] | None
 
@@ -231,6 +232,16 @@ class LadderResult:
     def area_terms(self) -> tuple[str, ...]:
         """The sending-area dummies of the typology."""
         return AREA_DUMMIES[self.options.typology]
+
+    def __repr__(self) -> str:
+        lines = []
+        for m, r in self.results.items():
+            terms = ", ".join(f"{t} {estimate(r.coefficients[t], r.std_errors.get(t))}" for t in self.area_terms
+                              if t in r.coefficients)
+            lines.append(f"{m}: pseudo-R2 {r.fit.get('pseudo_r2', float('nan')):.4f}, "
+                         f"{'converged' if r.converged else 'NOT converged'}; {terms}")
+        return short_repr(f"<LadderResult: {len(self.results)} models on {self.n_pairs:,} pairs; "
+                          f"{describe(self.options)}>", lines)
 
     def table(self) -> str:
         """A regression table of every term: coefficient with stars, SE below, fit statistics."""

@@ -35,6 +35,7 @@ from migravity.engine.options import Backend, Constraint, FlowOptions, Margins, 
 from migravity.engine.ppml import n_threads
 from migravity.engine.result import CalibrationResult
 from migravity.errors import ConfigError, ConvergenceError, InputError
+from migravity.utils.metadata import annotate
 
 
 class TermForm(IntFlag):
@@ -488,7 +489,7 @@ def flow_array(values: Any, plan: FlowPlan, status: tuple[int, bool, float]) -> 
     -------
     xarray.DataArray
     """
-    return xr.DataArray(
+    return annotate(xr.DataArray(
         values,
         dims=("origin", "destination"),
         coords={"origin": plan.origin_labels, "destination": plan.destination_labels},
@@ -499,7 +500,7 @@ def flow_array(values: Any, plan: FlowPlan, status: tuple[int, bool, float]) -> 
             "converged": bool(status[1]),
             "max_error": float(status[2]),
         },
-    )
+    ))
 
 
 def _passes(terms: Sequence[PairTerm]) -> list[tuple[list[PairTerm], list[Any], bool]]:

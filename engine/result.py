@@ -11,6 +11,8 @@ import xarray as xr
 
 from migravity.engine.fitstats import ssi as _ssi
 from migravity.engine.inference import STARS_LEGEND, p_value, stars
+from migravity.utils.metadata import annotate
+from migravity.utils.reprs import estimate, short_repr
 
 
 @dataclass
@@ -73,7 +75,8 @@ class CalibrationResult:
         # built on first access: wrapping costs more than a small fit itself
         if name not in self._arrays:
             coords = {"origin": self.origin_labels, "destination": self.destination_labels}
-            self._arrays[name] = xr.DataArray(values, dims=("origin", "destination"), coords=coords, name=name)
+            self._arrays[name] = annotate(xr.DataArray(values, dims=("origin", "destination"), coords=coords,
+                                                       name=name))
         return self._arrays[name]
 
     @property
@@ -133,7 +136,9 @@ class CalibrationResult:
         y = self.observed.to_numpy()
         out = _ssi(np.nan_to_num(y), np.nan_to_num(self.fitted.to_numpy()))
         out[~np.isfinite(y)] = np.nan
-        return self.observed.copy(data=out).rename("ssi")
+        arr = self.observed.copy(data=out).rename("ssi")
+        arr.attrs = {}
+        return annotate(arr)
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain Python types, ready for strict JSON (:mod:`migravity.utils.jsonio` turns NaN into null).
@@ -202,3 +207,21 @@ class CalibrationResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        f = self.fit
+        status = f"converged in {self.iterations} iterations" if self.converged else \
+            f"NOT converged after {self.iterations} iterations"
+        width = max((len(k) for k in self.coefficients), default=0)
+        lines = [f"{k:<{width}}  {estimate(v, self.std_errors.get(k))}" for k, v in self.coefficients.items()]
+        lines.append(f"deviance {f.get('deviance', float('nan')):.6g}, pseudo-R2 "
+                     f"{f.get('pseudo_r2', float('nan')):.4f}")
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning(s): see .warnings")
+        return short_repr(f"<CalibrationResult: PPML {self.constraint}, deterrence={self.deterrence}, SE {self.se}; "
+                          f"{self.n_pairs:,} pairs; {status}>", lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"

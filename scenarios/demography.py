@@ -27,6 +27,7 @@ import xarray as xr
 
 from migravity.errors import ConfigError, InputError
 from migravity.geodata.zones import GSE_REGIONS, ZoneSet
+from migravity.utils.metadata import BASELINE_COORDS, BASELINE_VARIABLES, annotate
 
 if TYPE_CHECKING:
     from migravity.geodata.datadir import DataDir
@@ -249,4 +250,5 @@ def baseline_components(
         ds[k] = xr.DataArray(path[k], dims=("step", "lad"), coords={"step": step_years, "lad": zones.index})
     ds.attrs.update(start_year=start_year, wales=wales, window=list(win),
                     balancing_item="net_international")
-    return ds
+    return annotate(ds, vintage=str(getattr(zones, "vintage", "")), variables=BASELINE_VARIABLES,
+                    coords=BASELINE_COORDS)

@@ -62,6 +62,7 @@ import pandas as pd
 from migravity.analysis.evidence import ParameterDecision, ScenarioEvidence, Specification
 from migravity.errors import ConfigError
 from migravity.geodata.datadir import DataDir
+from migravity.utils.reprs import decision_lines, estimate, short_repr
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -315,6 +316,12 @@ class ModelParameters:
                 raise ConfigError(f"specification.{name}", v, "use one of " + ", ".join(sorted(decisions)))
             decisions[name] = replace(decisions[name], value=float(v))
         return replace(self, decisions=decisions)
+
+    def __repr__(self) -> str:
+        n_id = sum(d.status == "identified" for d in self.decisions.values())
+        return short_repr(f"<ModelParameters: {len(self.decisions)} parameters ({n_id} identified), "
+                          f"{len(self.specifications)} specification(s); beta_commute "
+                          f"{estimate(self.beta_commute, self.beta_commute_se)}>", decision_lines(self.decisions))
 
     def all_specifications(self) -> tuple[Specification, ...]:
         """The evidence's specifications plus ``anchor_low``/``anchor_high`` (the anchor range, not drawn)."""

@@ -28,7 +28,9 @@ from migravity.scenarios.simulate import (
     simulate,
 )
 from migravity.scenarios.spec import Mode, Scenario
+from migravity.utils.metadata import annotate
 from migravity.utils.progress import SILENT, Reporter
+from migravity.utils.reprs import short_repr
 
 __all__ = [
     "DEFAULTS", "NETCDF_ENGINE", "QUANTILES", "SKILL_GROUPS", "RunResult", "SimulationOptions", "decomposition",
@@ -206,6 +208,19 @@ class RunResult:
             for i, (sim, base) in enumerate(pairs):
                 out[i, k] = [v[0] for v in headline_values(self.inputs, sim, base)]
         return out
+    def __repr__(self) -> str:
+        inp, st = self.inputs, self.settings
+        lines = []
+        for sim, base in self.runs:
+            hs_s, hs_b = _hs(sim.stocks[:, -1]), _hs(base.stocks[:, -1])
+            change = 100.0 * (hs_s[:, inp.gse].sum(-1) / hs_s.sum(-1) - hs_b[:, inp.gse].sum(-1) / hs_b.sum(-1))
+            lo, mid, hi = np.quantile(change, [0.05, 0.5, 0.95])
+            lines.append(f"{sim.scenario.name}: GSE high-skilled share {mid:+.3f} pp [{lo:+.3f}, {hi:+.3f}] "
+                         f"vs baseline in year {st.get('years')}")
+        lines.append(f"specifications: {', '.join(self.specification_names)}")
+        return short_repr(f"<RunResult: {len(self.runs)} scenario(s), {inp.n} LADs ({inp.area}, {inp.zone_vintage}); "
+                          f"{st.get('years')} years, {st.get('draws')} draws, seed {st.get('seed')}>", lines)
+
     def dataset(self, quantiles: Sequence[float] = QUANTILES) -> xr.Dataset:
         """The results as an xarray Dataset (see :mod:`migravity.scenarios.rundir`)."""
         return results_dataset(self, quantiles)
@@ -413,7 +428,11 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
                      "population": "open (baseline path follows the country)" if inp.open_baseline is not None
                      else "closed (Census 2021 workers)",
                      **{k: int(v) for k, v in run.settings.items()}})
-    return ds
+    names = ", ".join(str(s) for s in ds["scenario"].to_numpy())
+    return annotate(ds, vintage=str(inp.zone_vintage),
+                    title=f"migravity scenario run: {names}, each with its paired baseline",
+                    source=f"migravity spatial-interaction simulation of high-skilled workers, {inp.area} local "
+                           f"authority districts ({inp.zone_vintage} boundaries); ONS Census and migration data")
 
 
 _QUINTILE_NOTE = {1: " (most deprived)", 5: " (least deprived)"}

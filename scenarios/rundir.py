@@ -103,6 +103,7 @@ from migravity.errors import ConfigError, MalformedDataError, RunDirError
 from migravity.geodata.datadir import changed_data_used, data_sources_used
 from migravity.scenarios.segments import COMMUTE_DAYS, SEGMENTS
 from migravity.utils.hashing import file_digest
+from migravity.utils.reprs import short_repr
 
 if TYPE_CHECKING:
     from migravity.geodata.zones import ZoneSet
@@ -247,6 +248,13 @@ class RunDir:
     path: Path
     manifest: dict[str, Any]
     results: xr.Dataset
+
+    def __repr__(self) -> str:
+        n = self.results.sizes.get("lad", 0)
+        return short_repr(f"<RunDir {str(self.path)!r}: {', '.join(self.scenarios)}>",
+                          [f"{n} LADs ({self.area}, {self.zone_vintage} boundaries); {self.years} years, "
+                           f"{self.draws} draws; migravity {self.manifest.get('version', '?')}",
+                           f"variables: {', '.join(str(v) for v in self.results.data_vars)}"])
 
     @property
     def scenarios(self) -> list[str]:

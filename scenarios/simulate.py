@@ -38,6 +38,7 @@ from migravity.scenarios.spec import (
     Scenario,
     percent_vector,
 )
+from migravity.utils.reprs import short_repr
 
 if TYPE_CHECKING:
     from migravity.analysis.evidence import ScenarioEvidence
@@ -195,6 +196,13 @@ class ModelInputs:
     def n(self) -> int:
         """Number of LADs."""
         return len(self.codes)
+
+    def __repr__(self) -> str:
+        return short_repr(f"<ModelInputs: {self.n} LADs ({self.area}, {self.zone_vintage} boundaries); "
+                          f"{float(np.sum(self.workers)):,.0f} workers; migration pattern {self.pattern}>",
+                          [f"baseline population: {'open' if self.open_baseline is not None else 'closed'}; "
+                           f"workplace anchoring: {self.workplace_source or 'none'}",
+                           f"parameters: {repr(self.params).splitlines()[0]}"])
 
     @property
     def pattern_names(self) -> tuple[str, ...]:
@@ -691,6 +699,13 @@ class Simulation:
     group_flows: np.ndarray | None = None
     net_internal: np.ndarray | None = None
     path: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        draws, steps, segs, n = self.stocks.shape
+        return short_repr(f"<Simulation {self.scenario.name!r}: {draws} draws, {steps - 1} years, {segs} segments, "
+                          f"{n} LADs; {'open' if self.path is not None else 'closed'} population>",
+                          [f"final-year workers (mean over draws): {self.stocks[:, -1].sum(axis=(1, 2)).mean():,.0f}",
+                           f"final-year high-skilled movers between LADs: {self.hs_flows.sum():,.0f}"])
 
     def london_leavers_gse_share(self) -> np.ndarray:
         """Per draw: share of London's high-skilled leavers who stay in the GSE (final year)."""

@@ -59,6 +59,7 @@ from migravity.geodata.datadir import DataDir
 from migravity.geodata.zones import ZoneSet
 from migravity.scenarios.baseline import net_internal_persons
 from migravity.utils.progress import SILENT, Reporter
+from migravity.utils.reprs import short_repr
 
 if TYPE_CHECKING:
     from migravity.analysis.identification import IdentificationReport
@@ -313,6 +314,16 @@ class Scorecard:
     lines: pd.DataFrame
     details: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        n, k = len(self.lines), int(self.lines["beats_benchmark"].sum()) if len(self.lines) else 0
+        lines = []
+        if len(self.lines):
+            for (line, section), block in self.lines.groupby(["line", "section"], sort=True):
+                won = int(block["beats_benchmark"].astype(bool).sum())
+                lines.append(f"{line}. {section}: beats its benchmark on {won} of {len(block)} rows")
+        return short_repr(f"<Scorecard: the model beats its benchmark on {k} of {n} rows "
+                          f"(.summary() for the table)>", lines)
 
     def losses(self) -> pd.DataFrame:
         """The rows where the model does not beat its benchmark."""
