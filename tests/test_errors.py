@@ -99,7 +99,7 @@ def test_messages() -> None:
     one = errors.FetchFailedError({"a": "a: HTTP 404"}, [])
     assert str(one) == "a: HTTP 404" and one.failures == {"a": "a: HTTP 404"} and one.results == []
     two = errors.FetchFailedError({"a": "a: HTTP 404", "b": "b: timed out"}, [object()])
-    assert str(two) == "could not fetch 2 of 3 datasets: a: HTTP 404; b: timed out"
+    assert str(two) == "could not fetch 2 of 3 datasets:\n  a: HTTP 404\n  b: timed out"
     assert str(errors.ExportError("out.gpkg", "disk full")) == "cannot write out.gpkg: disk full"
 
 
