@@ -350,9 +350,14 @@ def tick_formatter(signed: bool) -> Any:
     from matplotlib.ticker import Formatter
 
     class SpacingFormatter(Formatter):
+        decimals: int | None = None
+
+        def format_ticks(self, values: Any) -> list[str]:
+            self.decimals = tick_decimals(values)
+            return [format_tick(float(v), self.decimals, signed) for v in values]
+
         def __call__(self, x: float, pos: int | None = None) -> str:
-            locs = [v for v in self.locs if np.isfinite(v)]
-            return format_tick(x, tick_decimals(locs) if len(locs) > 1 else tick_decimals([x]), signed)
+            return format_tick(x, self.decimals if self.decimals is not None else tick_decimals([x]), signed)
 
     return SpacingFormatter()
 
