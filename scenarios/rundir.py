@@ -506,6 +506,23 @@ def zones_table(zones: ZoneSet, workers: Sequence[float] | np.ndarray,
     return table[list(ZONE_TABLE_COLUMNS)]
 
 
+def _run_zone_table(run: RunResult) -> pd.DataFrame:
+    """``zones.parquet`` of a run: from its inputs' zones; without them (inputs built by hand) the codes,
+    names and regions of the inputs and no geometry (the zones are then read from the data directory)."""
+    inp = run.inputs
+    zones = inp.zones
+    if zones is not None and tuple(zones.codes) == tuple(inp.codes):
+        return zones_table(zones, inp.workers)
+    from migravity.geodata.zones import NATIONS
+
+    table = pd.DataFrame({"code": list(inp.codes), "name": list(inp.names), "region_code": list(inp.region_codes),
+                          "region_name": list(inp.region_names),
+                          "nation": [NATIONS.get(c[:1], "") for c in inp.codes],
+                          "workers": np.asarray(inp.workers, dtype=float)})
+    table["geometry_wkb"] = pd.Series([None] * len(table), dtype=object)
+    return table[list(ZONE_TABLE_COLUMNS)]
+
+
 def _read_zone_table(path: Path) -> pd.DataFrame | None:
     file = path / ZONES_FILE
     if not file.is_file():
@@ -526,7 +543,8 @@ def load_run_zones(run: RunDir | str | os.PathLike[str], data_dir: str | os.Path
 
     ``zones.parquet`` holds them (codes, names, regions, simplified boundaries; see the module
     docs), so drawing, exporting or summarising a run needs no data directory. A run written before
-    the directory held its zones falls back on the data directory (the manifest's vintage and area).
+    the directory held its zones, or from inputs built without them (no boundaries stored), falls back
+    on the data directory (the manifest's vintage and area).
 
     Parameters
     ----------
@@ -552,7 +570,7 @@ def load_run_zones(run: RunDir | str | os.PathLike[str], data_dir: str | os.Path
 
     path = run.path if isinstance(run, RunDir) else Path(run)
     table = _read_zone_table(path)
-    if table is None:
+    if table is None or table["geometry_wkb"].isna().any():  # an earlier run, or inputs built without zones
         if isinstance(run, RunDir):
             vintage, area = run.zone_vintage, run.area
         else:
@@ -807,8 +825,9 @@ def _check_replaceable(out: Path) -> None:
 def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequence[float] = QUANTILES) -> Path:
     """Write the run directory as one unit (:data:`WRITTEN_FILES`; see the module docs).
 
-    The zones (``zones.parquet``) come from the run's inputs (``ModelInputs.zones``), else from the
-    default data directory; the fit (``fit.nc``) from its parameters.
+    The zones (``zones.parquet``) come from the run's inputs (``ModelInputs.zones``; inputs built
+    without them give the codes, names, regions and workers, no boundaries); the fit (``fit.nc``) from
+    its parameters.
 
     The files are written into a temporary sibling directory, the manifest last with the size and
     SHA-256 of every other file, and the directory is then swapped into place
@@ -843,14 +862,7 @@ def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequen
     out = Path(out_dir)
     ds = run.dataset(quantiles)
     table = run.summary(quantiles)
-    zones = run.inputs.zones
-    if zones is None:  # inputs built by hand: the zones of the manifest, from the default data directory
-        from migravity.geodata.zones import load_zones
-
-        zones = load_zones(run.inputs.zone_vintage, run.inputs.area)  # type: ignore[arg-type]
-    if tuple(zones.codes) != tuple(run.inputs.codes):
-        raise ConfigError("zones", f"{len(zones)} zones", f"give the run's own {len(run.inputs.codes)} zones")
-    zone_table = zones_table(zones, run.inputs.workers)
+    zone_table = _run_zone_table(run)
     fit = fit_dataset(run)
     with atomic_dir(out) as tmp:
         _check_replaceable(out)  # under the lock: nobody else changes it now
