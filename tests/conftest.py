@@ -70,8 +70,9 @@ def data_dir() -> Path:
 def main_job(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> cli_helpers.MainJob:
     """The main job on the real data, run in this process once for every test that checks it.
 
-    The command runs unchanged through :func:`migravity.cli.main` (with ``--json`` and ``--html``); ``fit_ladder`` and ``out_of_sample`` are
-    wrapped only to keep what they return, so the model-ladder tests check the very objects it printed.
+    The command runs unchanged through :func:`migravity.cli.main` (with ``--json`` and ``--html``);
+    ``fit_ladder`` and ``out_of_sample`` are wrapped only to keep what they return, so the model-ladder
+    tests check the very objects it printed.
     """
     from migravity.analysis import ladder
 
