@@ -97,7 +97,7 @@ def facts_cmd(
     json_out: Annotated[
         str | None, typer.Option("--json", help="Also write the facts as JSON to this path ('-' = stdout).")
     ] = None,
-) -> None:
+) -> Any:
     """The two stylised facts on the real data: migration between deprivation quintiles, WFH by region."""
     from migravity.analysis.facts import deprivation_flow_matrix, wfh_share_by_region
     from migravity.utils.jsonio import write_json
@@ -111,7 +111,7 @@ def facts_cmd(
     if json_out:
         write_json(json_out, facts_payload(mat, wfh))
         if json_out == "-":
-            return
+            return mat, wfh
     cols = [str(c) for c in mat.columns]
     state.table(
         "Inter-LAD migrants, England, Census 2021: origin IMD quintile (rows) x destination quintile "
@@ -129,6 +129,7 @@ def facts_cmd(
         ["region", "workers", "WFH", "WFH share %"],
         [(r.Index, int(r.workers), int(r.wfh), 100 * r.share) for r in wfh.itertuples()],
     )
+    return mat, wfh  # for the main job's report page (``report --html``)
 
 
 def facts_payload(mat: Any, wfh: Any) -> dict[str, Any]:

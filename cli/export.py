@@ -14,8 +14,11 @@ command line's business). ``--region NAME`` (repeatable; a region name or code, 
 between them. A GeoPackage opens styled in QGIS (its ``layer_styles`` table) and every layer's
 columns are described (see :mod:`migravity.outputs.export`).
 
-``migravity plot RUN_DIR --kind choropleth|flows|regions|fit --out FILE`` draws one figure
-(PNG, SVG or PDF by suffix; see :mod:`migravity.outputs.plots`).
+``migravity plot RUN_DIR --kind choropleth|flows|regions|fit --out FILE [--per capita|percent|count]``
+draws one figure (PNG, SVG or PDF by suffix; see :mod:`migravity.outputs.plots`).
+
+Both read the zones stored in the run directory (:func:`migravity.scenarios.rundir.load_run_zones`):
+no data directory is needed.
 """
 
 from __future__ import annotations
@@ -179,19 +182,24 @@ def plot_cmd(
                      "(default the scenario's); regions: summary metric (default hs_stock)."),
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Flows drawn by --kind flows.")] = 200,
+    per: Annotated[
+        str, typer.Option("--per", help="choropleth and regions: capita (change per 1,000 workers), percent "
+                          "(of the baseline) or count (regions on a symmetric-log axis).")
+    ] = "capita",
 ) -> None:
     """Draw a map or chart of a run: choropleth, flow map, results by region, or model fit."""
     from migravity.errors import check_choice
-    from migravity.outputs.plots import PLOT_KINDS, check_image_path, plot
+    from migravity.outputs.plots import PER_CHOICES, PLOT_KINDS, check_image_path, plot
     from migravity.scenarios.rundir import open_run
 
     state = _state(ctx)
     check_choice("--kind", kind, PLOT_KINDS)
+    check_choice("--per", per, PER_CHOICES)
     run = open_run(run_dir)
     check_image_path(out)  # before the work: a bad suffix or an unwritable place fails at once
     with state.progress(f"drawing {kind}"):
         path = plot(run, kind, out, scenario=scenario, variable=variable, top_k=top_k,
-                    data_dir=state.data_dir)
+                    data_dir=state.data_dir, per=per)
     state.info(f"wrote {path}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -85,6 +86,8 @@ def register(app: typer.Typer) -> None:
     def report_cmd(
         ctx: typer.Context,
         json_out: Annotated[str | None, typer.Option("--json", help="Write results as JSON (- = stdout).")] = None,
+        html_out: Annotated[Path | None, typer.Option(
+            "--html", help="Also write a self-contained report page (one HTML file, works offline) here.")] = None,
     ) -> None:
         """The main job: data status, stylised facts, model ladder and out-of-sample test on the real data."""
         from migravity.cli.data import facts_cmd, status_cmd
@@ -92,8 +95,30 @@ def register(app: typer.Typer) -> None:
 
         state: AppState = ctx.obj
         check_output_file(json_out, "--json")  # before the data status, facts and ladder
+        if html_out is not None:
+            _check_html(html_out)
         status_cmd(ctx, json_out=None)
-        facts_cmd(ctx, json_out=None)
+        facts = facts_cmd(ctx, json_out=None)
         payload = _ladder(state, None)
         if json_out:
             write_json(json_out, payload)
+        if html_out is not None:
+            from migravity.outputs.report_main import write_main_report_page
+            from migravity.utils.version import __version__
+
+            mat, wfh = facts if isinstance(facts, tuple) else (None, None)
+            with state.progress("writing the report page"):
+                page = write_main_report_page(html_out, payload, mat, wfh,
+                                              title_note=f"migravity {__version__} · Census 2011 and 2021, "
+                                                         "LADs on 2023 codes")
+            state.info(f"wrote {page} ({page.stat().st_size / 1e6:.1f} MB; open it in a browser, it works offline)")
+
+
+def _check_html(path: Path) -> None:
+    """``--html`` names an HTML file whose folder exists (checked before any work)."""
+    from migravity.errors import ConfigError
+    from migravity.outputs._paths import refuse_file_parent
+
+    if path.is_dir() or path.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError("--html", str(path), "give an HTML file name ending in .html")
+    refuse_file_parent(path)

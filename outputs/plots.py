@@ -19,7 +19,13 @@ Kinds (:func:`plot`)
     Dot chart of the change by region and by IMD quintile with the 90% interval, from
     ``summary.csv``.
 ``"fit"`` (:func:`fit_figure`, in :mod:`migravity.outputs.plots_charts`)
-    Observed against fitted flows on log-log axes.
+    Observed against fitted flows on log-log axes: the run's own calibration fit, stored in the run
+    directory (``fit.nc``); nothing is re-fitted.
+
+The choropleth and the regions chart show changes per 1,000 workers by default (``per``), so the
+largest authorities and London do not dominate; ``percent`` of the baseline and ``count`` are the
+other choices. Colour-bar and axis ticks take their decimals from the tick spacing
+(:func:`tick_formatter`): ticks at 0.25 read ``+0.25``. Zones come from the run directory.
 """
 
 from __future__ import annotations
@@ -44,16 +50,27 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMAGE_FORMATS",
+    "PER_CHOICES",
     "PLOT_KINDS",
     "check_image_path",
     "choropleth_figure",
     "describe",
     "flows_figure",
+    "format_tick",
+    "per_zone_values",
     "plot",
     "save_figure",
+    "tick_decimals",
+    "tick_formatter",
 ]
 
 PLOT_KINDS: tuple[str, ...] = ("choropleth", "flows", "regions", "fit")
+#: What the choropleth and the regions chart show (``--per``): per 1,000 workers (default), percent of the
+#: baseline, or counts.
+PER_CHOICES: tuple[str, ...] = ("capita", "percent", "count")
+DEFAULT_PER = "capita"
+#: Workers per ``capita`` unit.
+PER_WORKERS = 1000.0
 #: File suffix -> matplotlib format.
 IMAGE_FORMATS: dict[str, str] = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 DEFAULT_ZONE_VARIABLE = "hs_change_q50"
@@ -289,18 +306,140 @@ def _norm(values: np.ndarray, diverging: bool) -> tuple[Any, str]:
     return Normalize(lo, hi), "max" if finite.max() > hi * (1 + 1e-9) else "neither"
 
 
-def _number_format(values: np.ndarray) -> Any:
-    from matplotlib.ticker import FuncFormatter
+def tick_decimals(locs: Any, max_decimals: int = 6) -> int:
+    """The fewest decimal places that write every tick location exactly (``0.25`` steps -> 2).
 
-    span = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
-    fmt = "{:+,.0f}" if span >= 100 else "{:+,.2g}" if span < 1 else "{:+,.1f}"
-    plain = fmt.replace("+", "")
+    Parameters
+    ----------
+    locs : array-like
+        Tick locations.
+    max_decimals : int
+        Upper bound.
+
+    Returns
+    -------
+    int
+    """
+    x = np.asarray(locs, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return 0
+    steps = np.diff(np.unique(x))
+    scale = float(steps.min()) if steps.size else max(float(np.abs(x).max()), 1.0)
+    for d in range(max_decimals + 1):
+        if np.all(np.abs(x - np.round(x, d)) <= 1e-6 * scale):
+            return d
+    return max_decimals
+
+
+def tick_formatter(signed: bool) -> Any:
+    """A matplotlib tick formatter choosing its decimals from the tick spacing (:func:`tick_decimals`).
+
+    Thousands separators; with ``signed`` a ``+`` on positive ticks (zero is ``0``). Ticks at
+    ``-0.25, 0, 0.25`` read ``-0.25``, ``0``, ``+0.25``; at ``0, 500, 1000`` read ``0``, ``+500``, ``+1,000``.
+
+    Parameters
+    ----------
+    signed : bool
+        Put ``+`` on positive ticks.
+
+    Returns
+    -------
+    matplotlib.ticker.Formatter
+    """
+    from matplotlib.ticker import Formatter
+
+    class SpacingFormatter(Formatter):
+        decimals: int | None = None
+
+        def format_ticks(self, values: Any) -> list[str]:
+            self.decimals = tick_decimals(values)
+            return [format_tick(float(v), self.decimals, signed) for v in values]
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return format_tick(x, self.decimals if self.decimals is not None else tick_decimals([x]), signed)
+
+    return SpacingFormatter()
+
+
+def format_tick(x: float, decimals: int, signed: bool) -> str:
+    """One tick label: ``decimals`` places, thousands separators, ``+`` on positive values when ``signed``."""
+    text = f"{x:,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        return "0"
+    return f"+{text}" if signed and x > 0 else text
+
+
+def _number_format(values: np.ndarray) -> Any:
     signed = bool(np.nanmin(values) < 0) if np.isfinite(values).any() else False
-    return FuncFormatter(lambda v, _pos: (fmt if signed and v != 0 else plain).format(v))
+    return tick_formatter(signed)
+
+
+def _baseline_column(name: str, table: Any) -> str | None:
+    """The baseline level a change column is a change of (``hs_change_q50`` -> ``baseline_hs_stock_mean``)."""
+    if name.startswith("hs_change"):
+        cand = "baseline_hs_stock_mean"
+    elif name.startswith("change_"):
+        cand = "baseline_" + name.removeprefix("change_")
+    else:
+        return None
+    return cand if cand in table.columns else None
+
+
+def per_zone_values(run: RunDir, name: str, values: np.ndarray, table: Any, per: str) -> tuple[np.ndarray, str]:
+    """Zone values per 1,000 workers, in percent of the baseline, or as counts (``per``).
+
+    Parameters
+    ----------
+    run : RunDir
+        The run (its workers per zone, :meth:`RunDir.zone_workers`).
+    name : str
+        The zone-value column.
+    values : numpy.ndarray
+        Its values, in the order of ``table``'s index.
+    table : pandas.DataFrame
+        The zone values (:meth:`RunDir.zone_values`), for the baseline of ``percent``.
+    per : {"capita", "percent", "count"}
+        ``capita``: ``1000 * value / workers`` (Census 2021 residents in work of the zone);
+        ``percent``: ``100 * change / baseline`` (change columns only); ``count``: as they are.
+        Columns that are not counts (``pct_*``, zone coordinates) are returned as they are.
+
+    Returns
+    -------
+    values : numpy.ndarray
+    units : str
+        The units, for the colour-bar label.
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``per``; ``percent`` of a column that is not a change; no workers in the run.
+    """
+    check_choice("--per", per, PER_CHOICES)
+    if name.startswith("pct_"):
+        return values, "%"
+    if name in run.results.coords:
+        return values, ""
+    if per == "count":
+        return values, run.units
+    if per == "percent":
+        base_col = _baseline_column(name, table)
+        if base_col is None:
+            raise ConfigError("--per", per, f"percent of the baseline is for changes; {name} is not one: "
+                              "use --per capita or --per count")
+        base = table[base_col].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(base > 0, 100.0 * values / base, np.nan), f"% of the baseline ({describe(base_col)})"
+    workers = run.zone_workers()
+    if workers is None:
+        raise ConfigError("--per", per, f"the run {run.path} records no workers per zone: use --per count")
+    w = workers.reindex(table.index).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(w > 0, PER_WORKERS * values / w, np.nan), f"per {PER_WORKERS:,.0f} workers"
 
 
 def choropleth_figure(run: RunDir, zones: ZoneSet, scenario: str | None = None,
-                      variable: str | None = None) -> Figure:
+                      variable: str | None = None, per: str = DEFAULT_PER) -> Figure:
     """Map one zone value of one scenario (see the module docs).
 
     Parameters
@@ -314,6 +453,9 @@ def choropleth_figure(run: RunDir, zones: ZoneSet, scenario: str | None = None,
     variable : str, optional
         A zone-value column (:meth:`RunDir.zone_values`), or a variable name whose median (else
         mean) column is taken. Default ``hs_change_q50``.
+    per : {"capita", "percent", "count"}
+        Per 1,000 workers of the zone (default, so that large authorities do not dominate), percent of
+        the zone's baseline, or counts (:func:`per_zone_values`).
 
     Returns
     -------
@@ -322,13 +464,14 @@ def choropleth_figure(run: RunDir, zones: ZoneSet, scenario: str | None = None,
     Raises
     ------
     ConfigError
-        Unknown scenario or variable (the choices are listed).
+        Unknown scenario, variable or ``per`` (the choices are listed).
     """
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
 
     scenario = run.scenario(scenario)
     name, values_run, table = _zone_column(run, scenario, variable)
+    values_run, units = per_zone_values(run, name, values_run, table, per)
     pos = table.index.get_indexer(list(zones.codes))
     if (pos < 0).any():
         missing = [c for c, p in zip(zones.codes, pos, strict=True) if p < 0]
@@ -339,7 +482,6 @@ def choropleth_figure(run: RunDir, zones: ZoneSet, scenario: str | None = None,
     diverging = "change" in name or (finite.size > 0 and finite.min() < 0 < finite.max())
     norm, extend = _norm(values, diverging)
     cmap = colormaps["RdBu" if diverging else "viridis"].with_extremes(bad="#d9d9d9")
-    units = "%" if name.startswith("pct_") else "" if name in run.results.coords else run.units
 
     fig = new_figure(8.0, 8.6)
     ax = fig.add_subplot()
@@ -363,7 +505,8 @@ def choropleth_figure(run: RunDir, zones: ZoneSet, scenario: str | None = None,
             spine.set_edgecolor("#555555")
     when = f"after {run.years} years" if run.years is not None else "final year"
     title = f"{label[0].upper()}{label[1:]}"
-    ax.set_title(f"{title}\nscenario {scenario}, {when}", fontsize=11)
+    ax.set_title(f"{title}{', ' + units if units and units != run.units else ''}\nscenario {scenario}, {when}",
+                 fontsize=11)
     add_caption(fig, f"{run_caption(run)}. {CREDIT}")
     return fig
 
@@ -513,7 +656,7 @@ def _curved_lines(ax: Axes, start: np.ndarray, end: np.ndarray, colors: np.ndarr
 
 def plot(run: RunDir, kind: str, out: str | os.PathLike[str], *, scenario: str | None = None,
          variable: str | None = None, zones: ZoneSet | None = None, top_k: int = DEFAULT_TOP_K,
-         data_dir: DataDir = None) -> Path:
+         data_dir: DataDir = None, per: str = DEFAULT_PER) -> Path:
     """Draw one kind of figure of a run and write it to ``out`` (PNG, SVG or PDF by suffix).
 
     Parameters
@@ -531,11 +674,13 @@ def plot(run: RunDir, kind: str, out: str | os.PathLike[str], *, scenario: str |
         Zone-value column (``choropleth``), flow matrix (``flows``), summary metric
         (``regions``, default ``hs_stock``); ignored by ``fit``.
     zones : ZoneSet, optional
-        The run's zones (loaded from the manifest when not given).
+        The run's zones (default: those stored in the run directory, :meth:`RunDir.zones`).
     top_k : int
         Flows drawn by ``flows``.
     data_dir : path-like, optional
-        Data directory (zones; the Census flows of ``fit``).
+        Data directory, only for the zones of a run written before run directories held them.
+    per : {"capita", "percent", "count"}
+        ``choropleth`` and ``regions``: per 1,000 workers (default), percent of the baseline, or counts.
 
     Returns
     -------
@@ -545,15 +690,16 @@ def plot(run: RunDir, kind: str, out: str | os.PathLike[str], *, scenario: str |
     from migravity.outputs.plots_charts import fit_figure, regions_figure
 
     check_choice("kind", kind, PLOT_KINDS)
+    check_choice("--per", per, PER_CHOICES)
     check_image_path(out)
     if kind == "regions":
-        fig = regions_figure(run, scenario, variable)
+        fig = regions_figure(run, scenario, variable, per)
+    elif kind == "fit":
+        fig = fit_figure(run)
     else:
         zones = zones if zones is not None else run.zones(data_dir)
         if kind == "choropleth":
-            fig = choropleth_figure(run, zones, scenario, variable)
-        elif kind == "flows":
-            fig = flows_figure(run, zones, scenario, variable, top_k)
+            fig = choropleth_figure(run, zones, scenario, variable, per)
         else:
-            fig = fit_figure(run, zones, data_dir)
+            fig = flows_figure(run, zones, scenario, variable, top_k)
     return save_figure(fig, out)

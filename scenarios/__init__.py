@@ -200,7 +200,7 @@ _EXPORTS = {
     "ModelInputs": "simulate", "prepare_inputs": "simulate", "simulate": "simulate", "Simulation": "simulate",
     "SimulationOptions": "simulate",
     "run_scenarios": "run", "summary_table": "run", "results_dataset": "run", "RunResult": "run", "theil": "run",
-    "write_run": "rundir", "open_run": "rundir", "RunDir": "rundir",
+    "write_run": "rundir", "open_run": "rundir", "RunDir": "rundir", "load_run_zones": "rundir",
     "aggregate_places": "places", "group_flows": "places", "place_profile": "places",
     "ModelParameters": "params", "calibrate_parameters": "params", "evidence_from_cross_section": "params",
     "workplace_shares": "anchoring",

@@ -201,6 +201,10 @@ class ModelParameters:
         Stage-1 destination effects (worker-weighted mean 0) and the stage-2 residual.
     commute_source : str
         Where ``beta_commute`` comes from (the parameter table's source).
+    fit_flows : tuple of (ndarray, ndarray), optional
+        The stage-1 gravity fit of the cross-section calibration (Census 2021 migration between the
+        zones, doubly constrained, distance, border and the WFH interactions): its observed and fitted
+        flows, each shape (n, n). Written into the run directory (``fit.nc``) for ``plot --kind fit``.
     """
 
     decisions: dict[str, ParameterDecision]
@@ -215,6 +219,7 @@ class ModelParameters:
     gamma: np.ndarray | None = None
     residual: np.ndarray | None = None
     commute_source: str = COMMUTE_SOURCE
+    fit_flows: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         missing = [p for p in PARAMETERS if p not in self.decisions]
@@ -243,14 +248,15 @@ class ModelParameters:
     def from_evidence(cls, evidence: ScenarioEvidence, *, beta_commute: float, beta_commute_se: float,
                       job_access: np.ndarray, wfh_national: float, gamma: np.ndarray | None = None,
                       residual: np.ndarray | None = None, fit: dict[str, float] | None = None,
-                      commute_source: str = COMMUTE_SOURCE) -> ModelParameters:
+                      commute_source: str = COMMUTE_SOURCE,
+                      fit_flows: tuple[np.ndarray, np.ndarray] | None = None) -> ModelParameters:
         """Build the parameters from ``evidence``, completed with :func:`default_decisions` where it is silent.
 
         Parameters
         ----------
         evidence : ScenarioEvidence
             Identified and assumed parameters, covariance, specifications.
-        beta_commute, beta_commute_se, job_access, wfh_national, gamma, residual, commute_source
+        beta_commute, beta_commute_se, job_access, wfh_national, gamma, residual, commute_source, fit_flows
             Structural inputs (see the class attributes).
         fit : dict, optional
             Fit statistics (the evidence's ``notes`` are added).
@@ -265,7 +271,7 @@ class ModelParameters:
             specs = (Specification("main", "point values of the evidence", {}),)
         return cls(decisions, np.asarray(evidence.vcov, float), tuple(evidence.identified_names), float(beta_commute),
                    float(beta_commute_se), np.asarray(job_access, float), float(wfh_national), specs,
-                   {**(fit or {}), **evidence.notes}, gamma, residual, commute_source)
+                   {**(fit or {}), **evidence.notes}, gamma, residual, commute_source, fit_flows)
 
     @property
     def mean(self) -> dict[str, float]:
@@ -523,12 +529,14 @@ def _cross_section(zones: ZoneSet, attributes: xr.Dataset | None, data_dir: Data
                   "stage2_nopay_theta_price_se": float(np.sqrt(v2_nopay[1, 1])), "stage2_nopay_r2": r2_nopay,
                   "commute_border": float(rc.coefficients["border"]),
                   "stage1_balance_iterations": float(balance_sweeps), "stage1_balance_max_error": balance_error})
+    notes.update({f"stage1_coef_{t}": float(r1.coefficients[t]) for t in names1})
     for k, p in enumerate(STAGE2):
         notes[f"stage2_{p}"] = float(theta[k + 1])
         notes[f"stage2_{p}_se"] = float(np.sqrt(v2[k + 1, k + 1]))
     evidence = ScenarioEvidence(decisions, vcov, CALIBRATED, specs, notes)
     context = {"beta_commute": beta_c, "beta_commute_se": float(rc.std_errors["log(distance_km)"]),
-               "job_access": access, "wfh_national": w_nat, "gamma": gamma, "residual": resid}
+               "job_access": access, "wfh_national": w_nat, "gamma": gamma, "residual": resid,
+               "fit_flows": (np.where(off, mig, np.nan), np.where(off, np.asarray(r1.fitted_values, float), np.nan))}
     return evidence, context
 
 

@@ -31,6 +31,18 @@ Files
   Built by :func:`migravity.scenarios.run.results_dataset`.
 - ``summary.csv`` and ``summary.parquet`` (:data:`SUMMARY_CSV`, :data:`SUMMARY_PARQUET`): the tidy
   headline table (:func:`migravity.scenarios.run.summary_table`).
+- ``zones.parquet`` (:data:`ZONES_FILE`): the run's zones, so that the directory needs no data
+  directory to be drawn, exported or summarised (:func:`load_run_zones`): one row per zone in run
+  order with ``code``, ``name``, ``region_code``, ``region_name``, ``nation``, ``workers`` (Census
+  2021 residents in work, the year-0 stock of all segments: the denominator of per-capita maps) and
+  ``geometry_wkb`` (the boundary in British National Grid, EPSG:27700, simplified by
+  :data:`ZONE_SIMPLIFY_M` metres with topology preserved, as WKB).
+- ``fit.nc`` (:data:`FIT_FILE`): the gravity fit the run's calibration made (the stage-1
+  cross-section fit, :func:`migravity.scenarios.params.calibrate_parameters`): ``observed`` and
+  ``fitted`` (origin, destination; float64, NaN on the diagonal) and attributes describing the model
+  and its fit statistics (``pseudo_r2``, ``srmse``, ``cpc``...). Without a stored fit (parameters
+  given by hand) it holds no variables and the attribute ``available = 0``. ``plot --kind fit``
+  draws it (:meth:`RunDir.stored_fit`).
 - ``manifest.json`` (:data:`MANIFEST_FILE`, strict JSON, written last): the keys
   :data:`MANIFEST_KEYS` (version, created, zone vintage and area, zones, scenarios (each with
   :data:`SCENARIO_KEYS`), years, draws, seed, quantiles, segments, commute days, the parameter
@@ -89,6 +101,7 @@ import itertools
 import json
 import numbers
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,18 +123,26 @@ if TYPE_CHECKING:
     from migravity.scenarios.run import RunResult
 
 __all__ = [
-    "DATA_FILES", "DERIVED_FILES",
+    "DATA_FILES", "DERIVED_FILES", "FIT_FILE",
     "MANIFEST_FILE", "MANIFEST_KEYS", "NETCDF_ENGINE", "QUANTILES", "RESULTS_FILE", "RUN_FILES",
-    "SCENARIO_KEYS", "SUMMARY_CSV", "SUMMARY_PARQUET", "WRITTEN_FILES", "RunDir", "RunDirError", "file_record",
-    "manifest", "open_run", "reduce_variable", "seal", "verify_files", "write_run",
+    "SCENARIO_KEYS", "SUMMARY_CSV", "SUMMARY_PARQUET", "WRITTEN_FILES", "ZONES_FILE", "ZONE_SIMPLIFY_M", "RunDir",
+    "RunDirError", "file_record", "fit_dataset", "load_run_zones", "manifest", "open_run", "reduce_variable",
+    "seal", "verify_files", "write_run", "zones_table",
 ]
 
 RESULTS_FILE = "results.nc"
 SUMMARY_CSV = "summary.csv"
 SUMMARY_PARQUET = "summary.parquet"
 MANIFEST_FILE = "manifest.json"
+ZONES_FILE = "zones.parquet"
+FIT_FILE = "fit.nc"
 #: The files :func:`write_run` writes, in order (the manifest last).
-WRITTEN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_CSV, SUMMARY_PARQUET, MANIFEST_FILE)
+WRITTEN_FILES: tuple[str, ...] = (RESULTS_FILE, SUMMARY_CSV, SUMMARY_PARQUET, ZONES_FILE, FIT_FILE, MANIFEST_FILE)
+#: Simplification tolerance of the boundaries stored in the run directory (metres, British National Grid).
+ZONE_SIMPLIFY_M = 50.0
+#: Columns of ``zones.parquet``, in order.
+ZONE_TABLE_COLUMNS: tuple[str, ...] = ("code", "name", "region_code", "region_name", "nation", "workers",
+                                       "geometry_wkb")
 #: The files the manifest lists with their size and SHA-256 (every written file but the manifest).
 DATA_FILES: tuple[str, ...] = WRITTEN_FILES[:-1]
 #: Keys of each entry of the manifest's ``files``.
@@ -318,20 +339,61 @@ class RunDir:
         return name
 
     def zones(self, data_dir: str | os.PathLike[str] | None = None) -> ZoneSet:
-        """Load the run's zones (vintage and area from the manifest).
+        """The run's zones: from the run directory (``zones.parquet``), see :func:`load_run_zones`.
 
         Parameters
         ----------
         data_dir : path-like, optional
-            Data directory.
+            Data directory, read only for a run written before the directory held its zones.
 
         Returns
         -------
         ZoneSet
         """
-        from migravity.geodata.zones import load_zones
+        return load_run_zones(self, data_dir)
 
-        return load_zones(self.zone_vintage, self.area, data_dir)  # type: ignore[arg-type]
+    def zone_workers(self) -> pd.Series | None:
+        """Workers per zone (Census 2021 residents in work, the year-0 stock), indexed by code.
+
+        From ``zones.parquet``; for a run without it, the baseline's year-0 stock of every segment
+        in ``results.nc``; None when neither is there.
+
+        Returns
+        -------
+        pandas.Series or None
+        """
+        table = _read_zone_table(self.path)
+        if table is not None:
+            return pd.Series(table["workers"].to_numpy(float), index=pd.Index(table["code"], name="lad"),
+                             name="workers")
+        ds = self.results
+        if "baseline_stock_mean" in ds and {"year", "segment"} <= set(ds["baseline_stock_mean"].dims):
+            var = ds["baseline_stock_mean"]
+            if "scenario" in var.dims:
+                var = var.isel(scenario=0, drop=True)
+            w = var.isel(year=0, drop=True).sum("segment")
+            return pd.Series(w.to_numpy().astype(float), index=pd.Index([str(c) for c in ds["lad"].to_numpy()],
+                             name="lad"), name="workers")
+        return None
+
+    def stored_fit(self) -> xr.Dataset | None:
+        """The calibration's gravity fit stored in the run (``fit.nc``), or None when the run has none.
+
+        Returns
+        -------
+        xarray.Dataset or None
+            Variables ``observed`` and ``fitted`` (origin, destination); the attributes describe the
+            model and hold its fit statistics.
+        """
+        path = self.path / FIT_FILE
+        if not path.is_file():
+            return None
+        try:
+            with xr.open_dataset(path, engine=NETCDF_ENGINE) as ds:
+                fit = ds.load()
+        except Exception as exc:  # scipy/xarray raise assorted errors on a damaged file
+            raise MalformedDataError(path, f"cannot be read as netCDF ({type(exc).__name__}: {exc})") from None
+        return fit if {"observed", "fitted"} <= set(fit.data_vars) else None
 
     def summary(self) -> pd.DataFrame:
         """The run's tidy summary table (``summary.csv``, else ``summary.parquet``).
@@ -420,6 +482,152 @@ class RunDir:
         for x in _pairs(list(flows)):
             out[f"change_{x}"] = (flows[x] - flows[f"{BASELINE_PREFIX}{x}"]).rename(f"change_{x}")
         return out
+
+
+def zones_table(zones: ZoneSet, workers: Sequence[float] | np.ndarray,
+                tolerance_m: float = ZONE_SIMPLIFY_M) -> pd.DataFrame:
+    """The run directory's ``zones.parquet`` table (:data:`ZONE_TABLE_COLUMNS`; see the module docs).
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        The run's zones (British National Grid).
+    workers : array-like
+        Workers per zone, in zone order (the per-capita denominator).
+    tolerance_m : float
+        Simplification tolerance of the boundaries in metres (topology preserved).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import shapely
+
+    w = np.asarray(workers, dtype=float)
+    if w.shape != (len(zones),):
+        raise ConfigError("workers", w.shape, f"give one value per zone ({len(zones)})")
+    geom = zones.geometry.loc[list(zones.codes)]
+    if tolerance_m > 0:
+        geom = geom.simplify(tolerance_m, preserve_topology=True)
+    table = pd.DataFrame(zones.columns())
+    table["workers"] = w
+    table["geometry_wkb"] = list(shapely.to_wkb(geom.to_numpy()))
+    return table[list(ZONE_TABLE_COLUMNS)]
+
+
+def _run_zone_table(run: RunResult) -> pd.DataFrame:
+    """``zones.parquet`` of a run: from its inputs' zones; without them (inputs built by hand) the codes,
+    names and regions of the inputs and no geometry (the zones are then read from the data directory)."""
+    inp = run.inputs
+    zones = inp.zones
+    if zones is not None and tuple(zones.codes) == tuple(inp.codes):
+        return zones_table(zones, inp.workers)
+    from migravity.geodata.zones import NATIONS
+
+    table = pd.DataFrame({"code": list(inp.codes), "name": list(inp.names), "region_code": list(inp.region_codes),
+                          "region_name": list(inp.region_names),
+                          "nation": [NATIONS.get(c[:1], "") for c in inp.codes],
+                          "workers": np.asarray(inp.workers, dtype=float)})
+    table["geometry_wkb"] = pd.Series([None] * len(table), dtype=object)
+    return table[list(ZONE_TABLE_COLUMNS)]
+
+
+def _read_zone_table(path: Path) -> pd.DataFrame | None:
+    file = path / ZONES_FILE
+    if not file.is_file():
+        return None
+    try:
+        table = pd.read_parquet(file)
+    except Exception as exc:  # pyarrow raises assorted errors on a damaged file
+        raise MalformedDataError(file, f"cannot be read as parquet ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in ZONE_TABLE_COLUMNS if c not in table.columns]
+    if missing:
+        raise MalformedDataError(file, "missing column(s) " + ", ".join(missing) + "; re-run `migravity run ... "
+                                 "--out DIR`")
+    return table
+
+
+def load_run_zones(run: RunDir | str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None) -> ZoneSet:
+    """The zones of a run, read from the run directory: the one loader of a run's zones.
+
+    ``zones.parquet`` holds them (codes, names, regions, simplified boundaries; see the module
+    docs), so drawing, exporting or summarising a run needs no data directory. A run written before
+    the directory held its zones, or from inputs built without them (no boundaries stored), falls back
+    on the data directory (the manifest's vintage and area).
+
+    Parameters
+    ----------
+    run : RunDir or path-like
+        The run, or its directory.
+    data_dir : path-like, optional
+        Data directory, for a run without ``zones.parquet`` only.
+
+    Returns
+    -------
+    ZoneSet
+        In run order, geometry in British National Grid (EPSG:27700).
+
+    Raises
+    ------
+    MalformedDataError
+        ``zones.parquet`` cannot be read or lacks a column.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from migravity.geodata.zones import BNG, ZoneSet, load_zones
+
+    path = run.path if isinstance(run, RunDir) else Path(run)
+    table = _read_zone_table(path)
+    if table is None or table["geometry_wkb"].isna().any():  # an earlier run, or inputs built without zones
+        if isinstance(run, RunDir):
+            vintage, area = run.zone_vintage, run.area
+        else:
+            man = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+            vintage, area = str(man.get("zone_vintage", "2023")), str(man.get("area", "EW"))
+        return load_zones(vintage, area, data_dir)  # type: ignore[arg-type]
+    codes = tuple(str(c) for c in table["code"])
+    geometry = gpd.GeoSeries(shapely.from_wkb(table["geometry_wkb"].to_numpy()), index=pd.Index(codes, name="lad"),
+                             crs=BNG)
+    man_path = path / MANIFEST_FILE
+    man = json.loads(man_path.read_text(encoding="utf-8")) if man_path.is_file() else {}
+    col = {c: tuple(str(v) for v in table[c]) for c in ("name", "region_code", "region_name", "nation")}
+    return ZoneSet(vintage=str(man.get("zone_vintage", "2023")), area=str(man.get("area", "EW")), codes=codes,
+                   names=col["name"], region_codes=col["region_code"], region_names=col["region_name"],
+                   nations=col["nation"], geometry=geometry)
+
+
+def fit_dataset(run: RunResult) -> xr.Dataset:
+    """The run directory's ``fit.nc``: the calibration's observed and fitted flows (see the module docs).
+
+    Parameters
+    ----------
+    run : migravity.scenarios.run.RunResult
+        The run.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``observed`` and ``fitted`` (origin, destination) with the fit statistics as attributes;
+        empty, with ``available = 0``, when the parameters carry no fit.
+    """
+    inp = run.inputs
+    params = inp.params
+    attrs: dict[str, Any] = {"available": 0}
+    if params.fit_flows is None:
+        return xr.Dataset(attrs=attrs)
+    obs, fitted = (np.asarray(a, dtype=float) for a in params.fit_flows)
+    coords = {"origin": list(inp.codes), "destination": list(inp.codes)}
+    attrs = {"available": 1,
+             "model": "Census 2021 migration between the zones (year to March 2021), PPML, doubly constrained, "
+                      "power distance deterrence, shared border and the WFH x access and WFH x price "
+                      "interactions: the stage-1 fit of the run's calibration",
+             "units": "people"}
+    for key, v in params.fit.items():  # the stage-1 fit statistics and coefficients (stage1_coef_<term>)
+        if key.startswith("stage1_") and isinstance(v, int | float) and np.isfinite(v):
+            attrs[re.sub(r"[^A-Za-z0-9_]+", "_", key.removeprefix("stage1_")).strip("_")] = float(v)
+    return xr.Dataset({"observed": (("origin", "destination"), obs), "fitted": (("origin", "destination"), fitted)},
+                      coords=coords, attrs=attrs)
 
 
 def open_run(path: str | os.PathLike[str]) -> RunDir:
@@ -628,6 +836,10 @@ def _check_replaceable(out: Path) -> None:
 def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequence[float] = QUANTILES) -> Path:
     """Write the run directory as one unit (:data:`WRITTEN_FILES`; see the module docs).
 
+    The zones (``zones.parquet``) come from the run's inputs (``ModelInputs.zones``; inputs built
+    without them give the codes, names, regions and workers, no boundaries); the fit (``fit.nc``) from
+    its parameters.
+
     The files are written into a temporary sibling directory, the manifest last with the size and
     SHA-256 of every other file, and the directory is then swapped into place
     (:func:`migravity.utils.atomic.atomic_dir`). If anything fails or the process is interrupted,
@@ -661,11 +873,15 @@ def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequen
     out = Path(out_dir)
     ds = run.dataset(quantiles)
     table = run.summary(quantiles)
+    zone_table = _run_zone_table(run)
+    fit = fit_dataset(run)
     with atomic_dir(out) as tmp:
         _check_replaceable(out)  # under the lock: nobody else changes it now
         ds.to_netcdf(tmp / RESULTS_FILE, engine=NETCDF_ENGINE)
         table.to_csv(tmp / SUMMARY_CSV, index=False)
         table.to_parquet(tmp / SUMMARY_PARQUET, index=False)
+        zone_table.to_parquet(tmp / ZONES_FILE, index=False)
+        fit.to_netcdf(tmp / FIT_FILE, engine=NETCDF_ENGINE)
         payload = manifest(run, quantiles)
         payload["files"] = [file_record(tmp / name) for name in DATA_FILES]
         write_json(tmp / MANIFEST_FILE, payload)

@@ -124,6 +124,9 @@ class ModelInputs:
     open_baseline : OpenBaseline, optional
         The exogenous baseline path's data (:mod:`migravity.scenarios.baseline`); None = a closed
         population of the year-0 workers.
+    zones : ZoneSet, optional
+        The zones themselves (with their boundaries), written into the run directory so that it needs
+        no data directory to be drawn or exported (:mod:`migravity.scenarios.rundir`).
     """
 
     codes: tuple[str, ...]
@@ -154,6 +157,7 @@ class ModelInputs:
     pattern: str = "census2021"
     patterns: tuple[PatternInputs, ...] = ()
     open_baseline: OpenBaseline | None = None
+    zones: ZoneSet | None = None
 
     def __post_init__(self) -> None:
         n = len(self.codes)
@@ -285,7 +289,7 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         log_price=np.log(attrs["house_price"].to_numpy().astype(float)),
         log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
         intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat, dest_constant=gamma,
-        zone_vintage=zones.vintage, area=zones.area)
+        zone_vintage=zones.vintage, area=zones.area, zones=zones)
     # workplace anchoring: each origin's travel-to-work shares pi_ik
     if workplace_source is not None:
         from migravity.scenarios.anchoring import SOURCE_LABELS, workplace_shares

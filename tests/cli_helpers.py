@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ class MainJob:
     stderr: str
     payload: dict[str, Any]
     returned: dict[str, Any] = field(default_factory=dict)  # the analysis functions' results, by name
+    html: Path | None = None  # the report page written with --html
 
 
 def run(args: Sequence[str], env: Mapping[str, str | None] | None = None) -> CliResult:

@@ -79,8 +79,9 @@ def data_dir() -> Path:
 def main_job(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> cli_helpers.MainJob:
     """The main job on the real data, run in this process once for every test that checks it.
 
-    The command runs unchanged through :func:`migravity.cli.main`; ``fit_ladder`` and ``out_of_sample`` are
-    wrapped only to keep what they return, so the model-ladder tests check the very objects it printed.
+    The command runs unchanged through :func:`migravity.cli.main` (with ``--json`` and ``--html``);
+    ``fit_ladder`` and ``out_of_sample`` are wrapped only to keep what they return, so the model-ladder
+    tests check the very objects it printed.
     """
     from migravity.analysis import ladder
 
@@ -97,9 +98,10 @@ def main_job(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> cli_he
     with pytest.MonkeyPatch.context() as mp:
         for name in ("fit_ladder", "out_of_sample"):
             mp.setattr(ladder, name, keep(name, getattr(ladder, name)))
-        res = cli_helpers.run(["--data-dir", str(data_dir), "report", "--json", str(out)])
+        res = cli_helpers.run(["--data-dir", str(data_dir), "report", "--json", str(out), "--html",
+                               str(out.with_suffix(".html"))])
     payload = json.loads(out.read_text()) if out.is_file() else {}
-    return cli_helpers.MainJob(res.returncode, res.stdout, res.stderr, payload, returned)
+    return cli_helpers.MainJob(res.returncode, res.stdout, res.stderr, payload, returned, out.with_suffix(".html"))
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,9 @@ from matplotlib.image import imread
 from migravity.cli.export import register
 from migravity.errors import ConfigError
 from migravity.geodata.zones import ZoneSet
-from migravity.outputs.plots import PLOT_KINDS, describe, plot
-from migravity.outputs.plots_charts import fit_flows
-from migravity.scenarios.rundir import RunDir, open_run, seal
+from migravity.outputs.plots import PLOT_KINDS, describe, per_zone_values, plot
+from migravity.outputs.plots_charts import fit_flows, group_workers
+from migravity.scenarios.rundir import RunDir, load_run_zones, open_run, seal
 
 pytestmark = pytest.mark.realdata
 
@@ -103,29 +103,92 @@ def test_unknown_variable_lists_choices(run: RunDir, zones: ZoneSet, tmp_path: P
     assert not (tmp_path / "x.png").exists()
 
 
-def test_fit_calibrates_when_the_run_has_no_fit(run: RunDir, zones: ZoneSet) -> None:
-    obs, fitted, source, stats = fit_flows(run, zones)
-    assert "calibrated here" in source and "not stored in the run" in source
-    assert obs.shape == fitted.shape and len(obs) == len(zones) * (len(zones) - 1)
-    assert 0.5 < stats["pseudo_r2"] <= 1 and stats["log(distance_km)"] < 0
+def test_fit_reads_the_runs_stored_fit(run: RunDir, zones: ZoneSet, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``plot --kind fit`` draws the calibration's own fit stored in the run (fit.nc): nothing is re-fitted."""
+    import migravity.engine as engine
+    from migravity.geodata import load_flows
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("plot --kind fit must not calibrate")
+
+    monkeypatch.setattr(engine, "calibrate", refuse)
+    monkeypatch.setattr(engine, "calibrate_arrays", refuse)
+    obs, fitted, source, stats = fit_flows(run)
+    assert "stage-1" in source and "WFH" in source
+    n = len(zones)
+    assert obs.shape == fitted.shape == (n * (n - 1),)
+    mig = load_flows("migration2021", zones).to_numpy().astype(float)  # the observed flows are Census 2021's
+    np.testing.assert_allclose(obs, mig[~np.eye(n, dtype=bool)])
     assert np.isclose(fitted.sum(), obs.sum(), rtol=1e-6)  # doubly constrained: totals kept
+    assert 0.5 < stats["pseudo_r2"] <= 1 and stats["coef_log_cost"] < 0
+    stored = run.stored_fit()
+    assert stored is not None and stored.attrs["coef_log_cost"] == stats["coef_log_cost"]
+    check_png(plot(run, "fit", tmp_path / "fit.png"))
 
 
-def test_fit_uses_stored_flows(run_dir: Path, zones: ZoneSet, tmp_path: Path) -> None:
+def test_fit_of_a_run_without_a_stored_fit_is_refused(run_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
-    with xr.open_dataset(copy / "results.nc", engine="scipy") as ds:
-        ds = ds.load()
-    base = ds["baseline_hs_flows"].isel(scenario=0, drop=True)
-    ds["observed_flows"] = base
-    ds["fitted_flows"] = base * 1.1
-    (copy / "results.nc").unlink()
-    ds.to_netcdf(copy / "results.nc", engine="scipy")
+    (copy / "fit.nc").unlink()
+    xr.Dataset(attrs={"available": 0}).to_netcdf(copy / "fit.nc", engine="scipy")
     seal(copy)
-    obs, fitted, source, _ = fit_flows(open_run(copy), zones)
-    assert "stored in the run" in source
-    np.testing.assert_allclose(fitted, 1.1 * obs)
-    check_png(plot(open_run(copy), "fit", tmp_path / "fit.png", zones=zones))
+    with pytest.raises(ConfigError, match="re-run"):
+        fit_flows(open_run(copy))
+
+
+def test_choropleth_per_capita_and_percent_values(run: RunDir) -> None:
+    """Per 1,000 workers of the zone (the run's zones.parquet) and percent of the zone's baseline."""
+    table = run.zone_values()
+    v = table["hs_change_q50"].to_numpy(float)
+    workers = run.zone_workers()
+    assert workers is not None and (workers > 0).all()
+    per, units = per_zone_values(run, "hs_change_q50", v, table, "capita")
+    np.testing.assert_allclose(per, 1000 * v / workers.reindex(table.index).to_numpy())
+    assert units == "per 1,000 workers"
+    pct, units = per_zone_values(run, "hs_change_q50", v, table, "percent")
+    np.testing.assert_allclose(pct, 100 * v / table["baseline_hs_stock_mean"].to_numpy())
+    assert units.startswith("%")
+    same, _ = per_zone_values(run, "hs_change_q50", v, table, "count")
+    np.testing.assert_array_equal(same, v)
+    with pytest.raises(ConfigError, match="--per"):
+        per_zone_values(run, "hs_stock_q50", table["hs_stock_q50"].to_numpy(float), table, "percent")
+    # per capita is not dominated by the largest authorities: the rank of the zones changes
+    assert np.argmax(np.abs(per)) != np.argmax(np.abs(v)) or np.corrcoef(np.abs(per), np.abs(v))[0, 1] < 0.99
+
+
+def test_regions_group_workers_add_up(run: RunDir) -> None:
+    groups = group_workers(run)
+    total = float(run.zone_workers().sum())  # type: ignore[union-attr]
+    assert np.isclose(sum(v for (lv, _), v in groups.items() if lv == "region"), total)
+    assert np.isclose(sum(v for (lv, _), v in groups.items() if lv == "imd_quintile"), total)
+
+
+@pytest.mark.parametrize("per", ["capita", "percent", "count"])
+def test_choropleth_and_regions_per(per: str, run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for kind in ("choropleth", "regions"):
+        out = tmp_path / f"{kind}.png"
+        assert invoke(["plot", str(run_dir), "--kind", kind, "--per", per, "--out", str(out)], monkeypatch) == 0
+        check_png(out)
+
+
+def test_plot_and_export_need_no_data_directory(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run directory holds its zones: with MIGRAVITY_DATA an empty folder, plot and export still work."""
+    empty = tmp_path / "no_data"
+    empty.mkdir()
+    monkeypatch.setenv("MIGRAVITY_DATA", str(empty))
+    zones = load_run_zones(run_dir)
+    assert zones.codes == tuple(str(c) for c in open_run(run_dir).results["lad"].to_numpy())
+    assert zones.geometry.crs.to_epsg() == 27700 and zones.geometry.is_valid.all()
+    png = tmp_path / "map.png"
+    assert invoke(["plot", str(run_dir), "--kind", "choropleth", "--out", str(png)], monkeypatch) == 0
+    check_png(png)
+    gpkg = tmp_path / "run.gpkg"
+    assert invoke(["export", str(run_dir), "--format", "gpkg", "--out", str(gpkg), "--top-k", "50"], monkeypatch) == 0
+    import geopandas as gpd
+
+    layer = gpd.read_file(gpkg, layer="zones")
+    assert len(layer) == len(zones) and layer.crs.to_epsg() == 27700
 
 
 def test_describe() -> None:
