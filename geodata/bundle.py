@@ -83,10 +83,13 @@ class _Spec:
     subset: str = ""
 
 
-#: Every dataset the bundle carries: the main job's (``migravity report``), the scenario model's
-#: (``run`` of every library scenario, ``calibrate-scenario``, ``validate``) and the place groupings'.
+#: Every dataset the bundle carries: every LAD-level dataset of the registry, so every command runs at LAD
+#: level on the bundle: the main job's (``migravity report``), the default calibration's (Census 2021
+#: zones), the scenario model's (``run`` of every library scenario, ``calibrate-scenario``, ``validate``),
+#: the place groupings' and the other vintages and nations' (``--area``).
 BUNDLED: Final[Mapping[str, _Spec]] = {
     "lad_boundaries_2024": _Spec("geo"),
+    "lad_boundaries_2021": _Spec("geo"),
     "admin_boundaries_bsc": _Spec("topojson", "TopoJSON objects ltla and cauth only (the place groupings use these)"),
     "lookup_ltla23_region23": _Spec("table"),
     "lookup_ltla22_ltla23": _Spec("table"),
@@ -118,6 +121,13 @@ BUNDLED: Final[Mapping[str, _Spec]] = {
     "census2011_qs606": _Spec("table"),
     "census2011_qs607": _Spec("table"),
     "census2011_qs501": _Spec("table"),
+    "lookup_ltla21_region21": _Spec("table"),
+    "imd2019_england_ltla19": _Spec("table"),
+    "imd2025_england": _Spec("table"),
+    "simd2020": _Spec("table"),
+    "ruc2021": _Spec("table"),
+    "travel_time": _Spec("table"),
+    "commute2011_matrix": _Spec("table"),
 }
 
 #: How a missing value is written (an empty string stays an empty string).
