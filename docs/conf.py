@@ -43,7 +43,7 @@ extensions = [
     "migravity_docs",  # docs/_ext: registry table, API completeness and example checks
 ]
 
-source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
+source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}  # .rst first: autosummary writes its stubs in it
 exclude_patterns = ["_build", "_generated", "README_short.md", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 
@@ -60,12 +60,15 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(Path|PathLike|Callable|Sequence|Mapping|Iterable|Iterator|Literal|Any|Final|Self|Generator|"
                r"ndarray|DataFrame|Series|Dataset|DataArray|GeoDataFrame|Figure|Axes|Client|Array|"
                r"NDArray|ArrayLike|Reporter)"),
+    # generic builtins whose string form Sphinx splits at the comma ("dict[str")
+    (r"py:class", r"(dict|tuple|list|set|type)\[.*"),
     # numpydoc parameter-type words ("array_like", "optional", "default ...") that are not types
     (r"py:.*", r"(array_like|array-like|optional|default|of|or|shape|callable|mapping|sequence|iterable)"),
 ]
 
 # -- autodoc, autosummary, numpydoc ---------------------------------------------------------------------
 autosummary_generate = True
+templates_path = ["_templates"]
 autosummary_imported_members = True
 autodoc_default_options = {"members": False, "show-inheritance": True}
 autodoc_typehints = "signature"
