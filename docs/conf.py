@@ -39,7 +39,6 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "myst_nb",  # MyST Markdown pages and executed notebooks (includes myst_parser)
-    "sphinx_click",
     "migravity_docs",  # docs/_ext: registry table, API completeness and example checks
 ]
 

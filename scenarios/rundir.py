@@ -423,7 +423,7 @@ class RunDir:
 
 
 def open_run(path: str | os.PathLike[str]) -> RunDir:
-    """Open a run directory written by ``migravity run ... --out DIR``.
+    """Open a run directory written by ``migravity run NAME --out DIR``.
 
     Parameters
     ----------

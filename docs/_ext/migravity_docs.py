@@ -6,7 +6,9 @@ At ``builder-inited`` (before autosummary generates its stubs):
   every name in the module's ``__all__``, each documented at its defining module's path (so the
   cross-references that autodoc writes for signatures resolve);
 - ``_generated/registry_table.md``: the data registry (:mod:`migravity.geodata.registry`) and the shipped
-  bundle's coverage, as a Markdown table included by ``data.md``.
+  bundle's coverage, as a Markdown table included by ``data.md``;
+- ``_generated/cli_reference.md``: ``migravity [COMMAND ...] --help`` of every command and subcommand, run
+  through the typer app (``migravity.cli.app``), included by ``cli.md``.
 
 At ``env-check-consistency`` (after every page is read, so a failure is a warning and ``-W`` fails the build):
 
@@ -160,6 +162,34 @@ def _registry_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cli_reference() -> str:
+    """Every command's ``--help``, run through the typer app, as Markdown sections."""
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from migravity.cli import app
+
+    runner = CliRunner()
+    env = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+
+    def walk(cmd: Any, path: list[str]) -> list[list[str]]:
+        paths = [path]
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            if not getattr(sub, "hidden", False):
+                paths += walk(sub, [*path, name])
+        return paths
+
+    parts = []
+    for path in walk(get_command(app), []):
+        result = runner.invoke(app, [*path, "--help"], env=env)
+        if result.exit_code != 0:
+            raise RuntimeError(f"migravity {' '.join(path)} --help exited with {result.exit_code}: {result.output}")
+        text = "\n".join(line.rstrip() for line in result.output.strip("\n").splitlines())
+        title = " ".join(["migravity", *path])
+        parts.append(f"## `{title}`\n\n```text\n{text}\n```\n")
+    return "\n".join(parts)
+
+
 def generate(app: Sphinx) -> None:
     """Write the generated pages (API pages, registry table) into the source tree."""
     src = Path(app.srcdir)
@@ -172,10 +202,11 @@ def generate(app: Sphinx) -> None:
             path.write_text(text)
     gen = src / "_generated"
     gen.mkdir(exist_ok=True)
-    table = gen / "registry_table.md"
-    text = _registry_table()
-    if not table.exists() or table.read_text() != text:
-        table.write_text(text)
+    for name, make in (("registry_table.md", _registry_table), ("cli_reference.md", _cli_reference)):
+        path = gen / name
+        text = make()
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
 
 
 def read_last(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
@@ -231,37 +262,65 @@ def resolve_alias(app: Sphinx, env: BuildEnvironment, node: Any, contnode: Any) 
     """
     if node.get("refdomain") != "py":
         return None
+    domain = env.get_domain("py")
     target = node["reftarget"].lstrip("~.")
-    context = node.get("py:module") or ""
-    for candidate in (target, f"{context}.{target}" if context else None):
-        if not candidate or not candidate.startswith("migravity"):
+    module, cls = node.get("py:module") or "", node.get("py:class") or ""
+    candidates = [target]
+    if module:
+        candidates.append(f"{module}.{target}")
+        if cls:
+            candidates.insert(0, f"{module}.{cls}.{target}")  # a member named in its own class's docstring
+
+    def link(path: str) -> Any:
+        return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], path, node, contnode)
+
+    for candidate in candidates:
+        if not candidate.startswith("migravity"):
             continue
+        found = link(candidate) if candidate != target else None
+        if found is not None:
+            return found
         obj = _lookup(candidate)
         if obj is None:
             continue
         path = _documented().get(id(obj))
-        if path is not None:
-            return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], path,
-                                                     node, contnode)
-        return contnode
+        return link(path) if path is not None else contnode
     # a name written by its short form in the defining module's docstring or signature (``PointRule``,
-    # ``RunDir.zones``): looked up in the migravity modules loaded
+    # ``RunDir.zones``): looked up in every migravity module
     head, _, rest = target.partition(".")
-    for name, module in list(sys.modules.items()):
-        if not name.startswith("migravity") or module is None or head not in vars(module):
+    for mod in _all_modules():
+        if head not in vars(mod):
             continue
-        obj = vars(module)[head]
+        obj = vars(mod)[head]
         try:
             for attr in rest.split(".") if rest else ():
                 obj = getattr(obj, attr)
         except AttributeError:
             continue
         path = _documented().get(id(obj))
-        if path is not None:
-            return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], path,
-                                                     node, contnode)
-        return contnode
+        return link(path) if path is not None else contnode
     return None
+
+
+_MODULES: list[Any] = []
+
+
+def _all_modules() -> list[Any]:
+    """Every module of the migravity package, imported (once)."""
+    if not _MODULES:
+        import pkgutil
+
+        import migravity
+
+        _MODULES.append(migravity)
+        for info in pkgutil.walk_packages(migravity.__path__, "migravity."):
+            if ".tests" in info.name or ".benchmarks" in info.name or info.name.endswith("__main__"):
+                continue
+            try:
+                _MODULES.append(importlib.import_module(info.name))
+            except Exception:  # noqa: BLE001 - a module that cannot be imported here simply is not searched
+                continue
+    return _MODULES
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
