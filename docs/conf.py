@@ -28,7 +28,7 @@ import migravity  # noqa: E402
 
 project = "migravity"
 author = "the migravity authors"
-copyright = "migravity authors; data © Crown copyright, Open Government Licence v3.0"  # noqa: A001
+copyright = "migravity authors; data © Crown copyright, Open Government Licence v3.0"
 release = migravity.__version__
 version = release
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +127,8 @@ def _api_page(module: str) -> str:
     for heading, items in groups:
         if not items:
             continue
-        lines += [heading, "-" * len(heading), "", ".. autosummary::", "   :toctree: generated", "   :nosignatures:", ""]
+        lines += [heading, "-" * len(heading), "", ".. autosummary::", "   :toctree: generated",
+                  "   :nosignatures:", ""]
         lines += [f"   {item}" for item in items]
         lines.append("")
     del mod
@@ -318,7 +318,7 @@ def _all_modules() -> list[Any]:
                 continue
             try:
                 _MODULES.append(importlib.import_module(info.name))
-            except Exception:  # noqa: BLE001 - a module that cannot be imported here simply is not searched
+            except Exception:
                 continue
     return _MODULES
 
