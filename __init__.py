@@ -1,7 +1,7 @@
 """migravity: where people, and high-skilled workers above all, move between UK local authorities.
 
 Sub-packages (each imports only from those below it; import-linter checks the layers)
-------------------------------------------------------------------------------------
+-------------------------------------------------------------------------------------
 cli
     The ``migravity`` command (typer).
 outputs

@@ -631,7 +631,7 @@ def fit_dataset(run: RunResult) -> xr.Dataset:
 
 
 def open_run(path: str | os.PathLike[str]) -> RunDir:
-    """Open a run directory written by ``migravity run ... --out DIR``.
+    """Open a run directory written by ``migravity run NAME --out DIR``.
 
     Parameters
     ----------

@@ -77,6 +77,7 @@ HIGH_SHARE: float = SURVEY_HIGH / SURVEY_ALL
 #: Working days in a week: a class commuting this many days has WFH intensity 0.
 WORK_DAYS: float = 5.0
 
+#: The 16 segments (skill x WFH class, from ``high_never`` to ``other_variable``) in the order of the arrays.
 SEGMENTS: tuple[str, ...] = tuple(f"{k}_{c}" for k in SKILLS for c in WFH_CLASSES)
 N_CLASSES = len(WFH_CLASSES)
 N_SEGMENTS = len(SEGMENTS)
