@@ -146,7 +146,8 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
         if name.endswith(".csv"):
             with open(path, "rb") as raw:
                 return _count_csv(raw)
-    except (OSError, EOFError, ImportError, zlib.error, csv.Error, ValueError, RuntimeError, KeyError, AttributeError, TypeError):
+    except (OSError, EOFError, ImportError, zlib.error, csv.Error, ValueError, RuntimeError, KeyError,
+            AttributeError, TypeError):
         # unreadable or corrupt (pyogrio's errors are RuntimeErrors)
         return None
     return None
