@@ -1,5 +1,9 @@
 """``migravity calibrate``: fit a spatial-interaction model by PPML and print the regression table.
 
+``--level msoa`` (no ``--table``) fits the default model, log distance + shared border, on the real
+Census 2021 migration flows between the 7,264 MSOAs of England and Wales (52.8 million pairs off the
+diagonal, zeros included) with the dense engine (:func:`migravity.engine.calibrate_arrays`).
+
 ``--export PATH`` also writes the fit as GIS layers (zones with observed and fitted in/outflows, the
 ``--export-top-k`` largest observed flows with fitted values and Pearson residuals, net flows;
 :mod:`migravity.outputs.export_calibration`) as a GeoPackage (``--export-format gpkg``, default),
@@ -57,6 +61,9 @@ def check_grid_memory(n_origins: int, n_destinations: int, n_arrays: int) -> Non
 def calibrate_cmd(
     ctx: typer.Context,
     table: Annotated[Path | None, typer.Option("--table", help="CSV/Parquet OD table (default: Census LADs).")] = None,
+    level: Annotated[
+        str, typer.Option("--level", help="Zones of the default table: lad (331 LADs) or msoa (7,264 MSOAs).")
+    ] = "lad",
     origin: Annotated[str, typer.Option("--origin", help="Origin label column.")] = "origin",
     destination: Annotated[str, typer.Option("--destination", help="Destination label column.")] = "destination",
     flow: Annotated[str, typer.Option("--flow", help="Flow column.")] = "flow",
@@ -83,17 +90,27 @@ def calibrate_cmd(
     """Fit a spatial-interaction model by Poisson PPML and print the regression table."""
     from migravity.engine import calibrate
     from migravity.engine.options import check_deterrence, check_se, normalise_constraint
+    from migravity.errors import ConfigError, check_choice
     from migravity.utils.jsonio import write_json
     from migravity.utils.preflight import check_output_file
 
     state: AppState = ctx.obj
+    check_choice("--level", level, ("lad", "msoa"))
+    if level == "msoa" and table is not None:
+        raise ConfigError("--level", level, "--level chooses the zones of the default table: drop --table, "
+                                            "or drop --level to fit your own table")
+    if level == "msoa" and export is not None:
+        raise ConfigError("--export", str(export), "exporting an MSOA fit is not supported yet: drop --export")
     normalise_constraint(constraint)
     check_deterrence(deterrence)
     check_se(se)
     check_output_file(json_out, "--json")  # before any work: not a directory, not under a file
     if export is not None:
         _check_export(export, export_format, export_top_k)
-    if table is None:
+    if level == "msoa":
+        result = _calibrate_msoa(state, cost=cost, deterrence=deterrence, constraint=constraint, terms=term,
+                                 se=se)
+    elif table is None:
         from migravity.geodata.odtable import od_table
 
         df = od_table(data_dir=state.data_dir)
@@ -103,10 +120,11 @@ def calibrate_cmd(
         terms = term or []
         df = _read_table(table, origin, destination, flow, cost, terms)
         check_grid_memory(int(df[origin].nunique()), int(df[destination].nunique()), 4 + len(terms) + bool(cost))
-    with state.progress("calibrating"):
-        result = calibrate(df, origin=origin, destination=destination, flow=flow, cost=cost,
-                           deterrence=deterrence, constraint=constraint,  # type: ignore[arg-type]
-                           terms=terms, se=se)  # type: ignore[arg-type]
+    if level != "msoa":
+        with state.progress("calibrating"):
+            result = calibrate(df, origin=origin, destination=destination, flow=flow, cost=cost,
+                               deterrence=deterrence, constraint=constraint,  # type: ignore[arg-type]
+                               terms=terms, se=se)  # type: ignore[arg-type]
     if export is not None:
         files = export_fit(result, export, export_format, export_top_k, state.data_dir)
         state.info("wrote " + ", ".join(str(f) for f in files))
@@ -115,6 +133,32 @@ def calibrate_cmd(
         if json_out == "-":
             return
     state.out.print(result.summary(), markup=False, highlight=False)
+
+
+def _calibrate_msoa(state: AppState, *, cost: str | None, deterrence: str, constraint: str,
+                    terms: list[str] | None, se: str) -> Any:
+    """The default model on the 7,264 MSOAs: dense grids, the diagonal left out (as at LAD)."""
+    import numpy as np
+
+    from migravity.engine import calibrate_arrays
+    from migravity.errors import ConfigError
+    from migravity.geodata.odtable import od_grids
+    from migravity.geodata.zones import load_zones
+
+    if cost not in (None, "distance_km"):
+        raise ConfigError("--cost", cost, "the MSOA grid has distance_km only: drop --cost")
+    if terms not in (None, [], ["border"]):
+        raise ConfigError("--term", terms, "the MSOA grid has the term border only: drop --term")
+    with state.progress("loading MSOA zones and flows"):
+        zones = load_zones("2021", "EW", state.data_dir, level="msoa")
+        check_grid_memory(len(zones), len(zones), 8)
+        flows, distance, border, _ = od_grids(zones, data_dir=state.data_dir)
+    mask = ~np.eye(len(zones), dtype=bool)
+    with state.progress("calibrating"):
+        return calibrate_arrays(flows, cost=distance, pair_terms={"border": border}, mask=mask,
+                                deterrence=deterrence, constraint=constraint,  # type: ignore[arg-type]
+                                se=se, origin_labels=list(zones.codes),  # type: ignore[arg-type]
+                                destination_labels=list(zones.codes))
 
 
 def _check_export(path: Path, format: str, top_k: int) -> None:

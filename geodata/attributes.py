@@ -163,6 +163,8 @@ def _imd(zones: ZoneSet, data_dir: DataDir) -> pd.DataFrame:
 def load_attributes(zones: ZoneSet, data_dir: DataDir = None) -> xr.Dataset:
     """Build the attributes Dataset (dimension ``lad``) for ``zones``; see the module docs.
 
+    MSOA zones get :func:`migravity.geodata.msoa_attributes.load_msoa_attributes` (dimension ``msoa``).
+
     Parameters
     ----------
     zones : ZoneSet
@@ -176,6 +178,10 @@ def load_attributes(zones: ZoneSet, data_dir: DataDir = None) -> xr.Dataset:
         The variables of the module docs along ``lad``; ``attrs["harmonisation"]`` is the JSON
         record of every harmonisation and fill.
     """
+    if zones.level == "msoa":
+        from migravity.geodata.msoa_attributes import load_msoa_attributes
+
+        return load_msoa_attributes(zones, data_dir)
     notes: dict[str, dict[str, str]] = {}
     reports: list[dict[str, Any]] = []
     index = list(zones.codes)

@@ -32,6 +32,15 @@ DOES_NOT_APPLY = "-8"
 OUTSIDE_UK = "999999999"
 #: ``888888888``: a workplace on an offshore installation (ODWP01EW).
 OFFSHORE = "888888888"
+#: ``111111111``: ODWP01EW at MSOA level, the workplace of those "mainly working at or from home, or no
+#: fixed place" (the LTLA table's category 1; the workplace is not the home MSOA).
+AT_HOME_OR_NO_FIXED_PLACE = "111111111"
+#: Workplaces of the MSOA-level ODWP01EW that name no area.
+MSOA_WORKPLACE_CODES: dict[str, str] = {
+    AT_HOME_OR_NO_FIXED_PLACE: "mainly at or from home, or no fixed place",
+    OFFSHORE: "offshore installation",
+    OUTSIDE_UK: "outside the UK",
+}
 #: The codes in an area-code column that name no area.
 NON_AREA_CODES: frozenset[str] = frozenset({DOES_NOT_APPLY, OUTSIDE_UK, OFFSHORE})
 

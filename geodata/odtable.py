@@ -78,3 +78,34 @@ def od_table(
     table.attrs["zones"] = repr(zones)
     table.attrs["flows"] = flows.attrs.get("summary", "")
     return table
+
+
+def od_grids(zones: ZoneSet, *, kind: FlowKind = "migration2021", data_dir: DataDir = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, xr.DataArray]:
+    """The dense grids of the default model on ``zones``, without a long table (for MSOA zone sets).
+
+    Parameters
+    ----------
+    zones : ZoneSet
+        Study area (LAD or MSOA).
+    kind : str
+        Flow kind for :func:`migravity.geodata.flows.load_flows`.
+    data_dir : path-like, optional
+        Data directory.
+
+    Returns
+    -------
+    flows : numpy.ndarray
+        ``(n, n)`` float64 observed flows, zeros explicit (the diagonal holds moves within a zone).
+    distance_km : numpy.ndarray
+        ``(n, n)`` float64 distances (:func:`~migravity.geodata.spatial.distance_matrix`).
+    border : numpy.ndarray
+        ``(n, n)`` float64 shared-border indicator (:func:`~migravity.geodata.spatial.contiguity_matrix`).
+    labelled : xarray.DataArray
+        The flows as loaded (codes and the harmonisation report in ``attrs``).
+    """
+    labelled = load_flows(kind, zones, data_dir)
+    flows = np.ascontiguousarray(labelled.to_numpy(), dtype=np.float64)
+    distance = np.ascontiguousarray(distance_matrix(zones).to_numpy())
+    border = contiguity_matrix(zones).to_numpy().astype(np.float64)
+    return flows, distance, border, labelled

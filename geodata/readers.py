@@ -30,6 +30,7 @@ from migravity.geodata.codes import (
     COMMUTE2011_SPECIAL,
     GSS_CODE,
     ITL_CODE,
+    MSOA_WORKPLACE_CODES,
     NI_LGD_2011,
     NON_AREA_CODES,
     PLACE_OF_WORK,
@@ -683,3 +684,162 @@ def read_qs607(path: Path) -> pd.DataFrame:
 def read_qs501(path: Path) -> pd.DataFrame:
     """Census 2011 QS501EW qualifications: the columns of :func:`read_ts067`."""
     return _census_table(path, "read_qs501")
+
+
+# ---- MSOA and output-area files (Census 2021 geography) ----------------------------------------
+
+#: Bounds of British National Grid coordinates in Great Britain (metres): a centroid outside is refused.
+_BNG_BOUNDS = (0.0, 0.0, 700_000.0, 1_300_000.0)
+
+
+def read_od_msoa(path: Path) -> pd.DataFrame:
+    """Census 2021 ODMG01EW / ODWP01EW at MSOA level: ``origin``, ``destination``, ``count``.
+
+    Origins and destinations are GSS codes (E02/W02 MSOAs, S02 Scottish intermediate zones, N09 NI
+    districts); workplaces may also be :data:`~migravity.geodata.codes.MSOA_WORKPLACE_CODES`
+    (``111111111`` at home or no fixed place, ``888888888`` offshore, ``999999999`` outside the UK).
+    Only non-zero flows are published; counts must be positive whole numbers.
+    """
+    df = read_csv(path, ["origin", "destination", "count"], dtype={"origin": str, "destination": str})
+    out = pd.DataFrame({"origin": check_codes(df, "origin", path),
+                        "destination": check_codes(df, "destination", path, also=MSOA_WORKPLACE_CODES),
+                        "count": check_numeric(df, "count", path)})
+    frac = out["count"].to_numpy() % 1.0 != 0.0
+    if frac.any():
+        i = int(np.flatnonzero(frac)[0])
+        raise MalformedDataError(path, f"column 'count' holds {out['count'].iloc[i]}, not a whole number", i + 2)
+    check_unique(out, ["origin", "destination"], path)
+    return out
+
+
+def read_msoa_boundaries(path: Path) -> Any:
+    """MSOA 2021 polygons: ``code``, ``name``, ``geometry`` (CRS as in the file, EPSG:4326 here).
+
+    The ONS BSC file has 13 self-intersecting polygons as published; they are repaired with
+    ``buffer(0)`` and their codes listed in ``attrs["repaired"]`` (then every polygon must be valid).
+    """
+    import geopandas as gpd
+
+    where = f"/vsigzip/{path}" if str(path).endswith(".gz") else path
+    try:
+        gdf = gpd.read_file(where)
+    except Exception as e:  # pyogrio raises DataSourceError and friends
+        raise MalformedDataError(path, f"cannot read vector file ({e})") from e
+    if gdf.crs is None:
+        raise MalformedDataError(path, "geometry has no CRS; expected EPSG:4326 or EPSG:27700")
+    for col in ("MSOA21CD", "MSOA21NM"):
+        if col not in gdf.columns:
+            raise MalformedDataError(path, f"no {col} column in {list(gdf.columns)}")
+    out = gdf[["MSOA21CD", "MSOA21NM", "geometry"]].rename(columns={"MSOA21CD": "code", "MSOA21NM": "name"})
+    if out.geometry.isna().any() or out.geometry.is_empty.any():
+        i = int(np.flatnonzero((out.geometry.isna() | out.geometry.is_empty).to_numpy())[0])
+        raise MalformedDataError(path, f"feature {out.code.iloc[i]} has no geometry")
+    out["code"] = check_codes(out, "code", path)
+    check_unique(out, ["code"], path)
+    invalid = ~out.geometry.is_valid.to_numpy()
+    repaired = sorted(out.code[invalid])
+    if invalid.any():
+        out.loc[invalid, "geometry"] = out.geometry[invalid].buffer(0)
+    check_geometry(out, path)
+    out.attrs["repaired"] = repaired
+    return out
+
+
+def read_msoa_lookup(path: Path) -> pd.DataFrame:
+    """MSOA 2021 -> LAD 2021: ``code``, ``name``, ``lad21cd``, ``lad21nm``, ``area_km2_land``,
+    ``area_km2_bsc`` (the BSC polygon's area)."""
+    df = read_csv(path, ["msoa21cd", "msoa21nm", "lad21cd", "lad21nm", "area_km2_land", "shape_area_km2_bsc"],
+                  dtype={"msoa21cd": str, "lad21cd": str})
+    out = pd.DataFrame({"code": check_codes(df, "msoa21cd", path), "name": df["msoa21nm"].astype(str),
+                        "lad21cd": check_codes(df, "lad21cd", path), "lad21nm": df["lad21nm"].astype(str),
+                        "area_km2_land": check_numeric(df, "area_km2_land", path),
+                        "area_km2_bsc": check_numeric(df, "shape_area_km2_bsc", path)})
+    check_unique(out, ["code"], path)
+    return out
+
+
+#: TS019 MSOA counts: file column -> stable name. The first is the total; the others partition it.
+TS019_COLUMNS: dict[str, str] = {
+    "all_usual_residents": "residents_1plus",
+    "address_one_year_ago_is_the_same": "same_address",
+    "address_one_year_ago_is_student_or_boarding": "student_or_boarding",
+    "migrant_from_within_uk": "migrant_within_uk",
+    "migrant_from_outside_uk": "migrant_outside_uk",
+}
+
+
+def read_ts019_msoa(path: Path) -> pd.DataFrame:
+    """Census 2021 TS019 by MSOA: ``code``, ``name`` and the counts of :data:`TS019_COLUMNS`, which
+    must add up to the total (within :data:`CENSUS_SUM_RTOL`)."""
+    df = read_csv(path, ["msoa21_code", "msoa21_name", *TS019_COLUMNS], dtype={"msoa21_code": str})
+    out = pd.DataFrame({"code": check_codes(df, "msoa21_code", path), "name": df["msoa21_name"].astype(str)})
+    for src, dst in TS019_COLUMNS.items():
+        out[dst] = check_numeric(df, src, path)
+    check_unique(out, ["code"], path)
+    _check_parts(out, list(TS019_COLUMNS.values()), path)
+    return out
+
+
+def _check_parts(out: pd.DataFrame, names: list[str], path: Path) -> None:
+    """Raise naming the first row whose categories (``names[1:]``) do not add up to its total (``names[0]``)."""
+    total, parts = out[names[0]].to_numpy(), out[names[1:]].to_numpy().sum(axis=1)
+    gap = np.abs(parts - total) > CENSUS_SUM_RTOL * np.maximum(total, 1.0)
+    if gap.any():
+        i = int(np.flatnonzero(gap)[0])
+        raise MalformedDataError(path, f"categories of {names[0]!r} sum to {parts[i]:,.0f}, not its total "
+                                       f"{total[i]:,.0f} (area {out.code.iloc[i]})", i + 2)
+
+
+def read_oa_lookup(path: Path) -> pd.DataFrame:
+    """Output areas 2021 (derived lookup): ``code``, ``easting``, ``northing`` (population-weighted
+    centroid, British National Grid metres) and ``lad21cd``."""
+    df = read_csv(path, ["oa21cd", "pwc_easting", "pwc_northing", "lad21cd"],
+                  dtype={"oa21cd": str, "lad21cd": str})
+    out = pd.DataFrame({"code": check_codes(df, "oa21cd", path),
+                        "easting": check_numeric(df, "pwc_easting", path),
+                        "northing": check_numeric(df, "pwc_northing", path),
+                        "lad21cd": check_codes(df, "lad21cd", path)})
+    x0, y0, x1, y1 = _BNG_BOUNDS
+    off = ~(out.easting.between(x0, x1) & out.northing.between(y0, y1)).to_numpy()
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise MalformedDataError(path, f"centroid ({out.easting.iloc[i]}, {out.northing.iloc[i]}) of "
+                                       f"{out.code.iloc[i]} lies outside British National Grid", i + 2)
+    check_unique(out, ["code"], path)
+    return out
+
+
+def read_oa_table(path: Path) -> pd.DataFrame:
+    """A Census 2021 topic-summary table at output-area level (Parquet): ``code`` and the counts, named
+    as the LAD readers name them (:data:`CENSUS_COLUMNS`, e.g. ``workers``, ``wfh`` for TS061).
+
+    Checks: the ``OA`` column and every ``tsNNN000k`` column of the table are present, counts are
+    finite, non-negative whole numbers, codes are unique and the categories add up to the total.
+    """
+    try:
+        df = pd.read_parquet(path)
+    except ImportError as e:
+        raise MalformedDataError(path, f"cannot read Parquet ({e}); install pyarrow") from e
+    except Exception as e:  # pyarrow.ArrowInvalid and friends
+        raise MalformedDataError(path, f"cannot read Parquet ({type(e).__name__}: {e})") from e
+    table = re.fullmatch(r"(ts\d{3})\.parquet", path.name)
+    reader = f"read_{table.group(1)}" if table else ""
+    if reader not in CENSUS_COLUMNS:
+        raise MalformedDataError(path, "expected a file named tsNNN.parquet of TS061, TS062, TS063 or TS067")
+    cols = {src[:9]: dst for src, dst in CENSUS_COLUMNS[reader].items()}
+    missing = [c for c in ("OA", *cols) if c not in df.columns]
+    if missing:
+        raise MalformedDataError(path, f"missing column(s) {missing}; found {list(df.columns)[:14]}", 1)
+    if len(df) == 0:
+        raise MalformedDataError(path, "the table has no rows", 1)
+    out = pd.DataFrame({"code": check_codes(df.assign(OA=df["OA"].astype(str)), "OA", path)})
+    for src, dst in cols.items():
+        values = check_numeric(df, src, path)
+        frac = values.to_numpy() % 1.0 != 0.0
+        if frac.any():
+            i = int(np.flatnonzero(frac)[0])
+            raise MalformedDataError(path, f"column {src!r} holds {values.iloc[i]}, not a whole number", i + 2)
+        out[dst] = values
+    check_unique(out, ["code"], path)
+    _check_parts(out, list(cols.values()), path)
+    return out

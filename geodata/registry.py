@@ -90,6 +90,12 @@ _CENSUS_OA = ("alexsingleton/Census_2021_Output_Areas output_data/parquet/{t}.pa
               "see census2021/PROVENANCE.md (cell-key perturbed; per-LAD error up to about 1%).")
 _CENSUS11 = ("chrishanretty/euref_priors data/{t}.csv @75f95ab (a Nomis download, LAD 2016 codes) summed to "
              "LAD 2021 with the code chain (mergers only); see census2011/PROVENANCE.md.")
+_CENSUS_OD_MAP = ("ONSvisual/census-od-map static/data/chunks/{t}_*.csv @4af2b7d concatenated, duplicate rows "
+                  "dropped, LTLA rows left out, renamed origin,destination,count and gzipped; see flows/PROVENANCE.md "
+                  "section 6 (cell-key perturbed; only non-zero flows).")
+_CENSUS_OA_RAW = ("alexsingleton/Census_2021_Output_Areas output_data/parquet/{t}.parquet @fca63ca, byte for byte "
+                  "(Nomis bulk OA counts, columns renamed tsNNN000k; counts stored as doubles); see "
+                  "census2021/PROVENANCE.md (oa/).")
 _GEOGRAPHR = "converted from humaniverse/geographr (R .rda) to {fmt}; original ONS Open Geography Portal"
 
 DATASETS: tuple[Dataset, ...] = (
@@ -189,6 +195,128 @@ DATASETS: tuple[Dataset, ...] = (
         sha256="980ed7293e28ace647ba197f2a703dabe1d6acdc2d8a2260e3056a885467efe2",
         vintage="2011cm", coverage="UK", reader="read_commute2011_od",
         notes="The WU03UK matrix reshaped to long form, codes from nismod/simim lad_nmcd_changes.csv.",
+    ),
+    # ---- MSOA level (Census 2021 geography; kept out of the shipped bundle) ------------------------
+    Dataset(
+        name="odmg01ew_msoa",
+        title="Census 2021 ODMG01EW: migrants by MSOA one year ago and MSOA of usual residence (UK movers)",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/sources/census_2021_od",
+        filename="flows/msoa/odmg01ew_msoa_od.csv.gz",
+        sha256="2fc75d9b71a437f71c3b9931beab4af923084acbb20913745e7d65fca222b6f1",
+        vintage="2021", coverage="EW", reader="read_od_msoa",
+        notes=_CENSUS_OD_MAP.format(t="odmg01ew") + " Movers within the UK only (no -8 non-movers, no "
+              "999999999 arrivals from abroad); origins also S02 (Scottish intermediate zones) and N09.",
+    ),
+    Dataset(
+        name="odwp01ew_msoa",
+        title="Census 2021 ODWP01EW: MSOA of usual residence by place of work (people in employment)",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/sources/census_2021_od",
+        filename="flows/msoa/odwp01ew_msoa_od.csv.gz",
+        sha256="b9518e78cf14344e50d9e4cae27f093a5409e3686b501573de64d0b267c8ae62",
+        vintage="2021", coverage="EW", reader="read_od_msoa",
+        notes=_CENSUS_OD_MAP.format(t="odwp01ew") + " Not-in-employment (-8) rows excluded; workplaces also "
+              "S02, N09, 111111111 (mainly at or from home, or no fixed place), 888888888 (offshore), "
+              "999999999 (outside the UK).",
+    ),
+    Dataset(
+        name="msoa_boundaries_2021",
+        title="Middle layer Super Output Areas (December 2021) Boundaries EW BSC",
+        publisher="Office for National Statistics (Open Geography Portal)",
+        licence=OGL + "; contains OS data (c) Crown copyright and database right",
+        landing_page="https://geoportal.statistics.gov.uk/search?q=MSOA_2021_EW_BSC",
+        filename="flows/msoa/msoa21_ew_bsc.geojson.gz",
+        sha256="dc4d8016ad6b2b61c86531aa18830169c1455963e645970b1221c3081c8a84a9",
+        vintage="2021", coverage="EW", reader="read_msoa_boundaries",
+        notes="lrowleyabel/Census-2021 Boundaries/2021/MSOA/Super Generalised/MSOA_2021_EW_BSC.shp @3ee06d6 "
+              "reprojected EPSG:27700 -> EPSG:4326 (5 dp), properties MSOA21CD/MSOA21NM kept, GeoJSON gzipped; "
+              "13 polygons are self-intersecting as published (repaired with buffer(0) on reading); see "
+              "flows/PROVENANCE.md section 7.",
+    ),
+    Dataset(
+        name="lookup_msoa21_lad21",
+        title="MSOA (2021) to LAD (2021) lookup with names and land areas (ONS Standard Area Measurements)",
+        publisher="Office for National Statistics (Open Geography Portal)",
+        licence=OGL,
+        landing_page="https://geoportal.statistics.gov.uk/search?q=LUP_MSOA_LAD",
+        filename="flows/msoa/msoa21_lookup_lad21_area.csv.gz",
+        sha256="9b5af36df5d8e2691a65b62e9b89233dc9e9862a8726d23cafa5651ed080f45e",
+        vintage="2021", coverage="EW", reader="read_msoa_lookup",
+        notes="Joined from ONSvisual/census-od-map static/data/msoa21_metadata.csv and lad21_metadata.csv @4af2b7d "
+              "(parent LAD), the BSC shapefile's dbf (names, polygon areas) and ONSvisual/geo-scripts "
+              "config/lookups/lookup_area.ods @7fad814 (SAM extent and land areas); see flows/PROVENANCE.md section 8.",
+    ),
+    Dataset(
+        name="census2021_ts019_msoa",
+        title="Census 2021 TS019: migrant indicator (usual residents aged 1+), E&W MSOAs",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts019",
+        filename="flows/msoa/census2021_ts019_migrant_indicator_msoa21.csv.gz",
+        sha256="c96ff4c9e26c2b4ae6d54c1a2bf9889e2f55ab799abcea221741579d36224bad",
+        vintage="2021", coverage="EW", reader="read_ts019_msoa",
+        notes="humaniverse/demographr data/migration21_msoa21.rda @d041710 read with pyreadr, counts written as "
+              "integers, gzipped.",
+    ),
+    Dataset(
+        name="oa21_lookup",
+        title="Output areas (2021): population-weighted centroids and LAD 2021 (derived lookup)",
+        publisher="Office for National Statistics (Open Geography Portal; lookup derived, not official)",
+        licence=OGL + "; contains OS data (c) Crown copyright and database right",
+        landing_page="https://geoportal.statistics.gov.uk/search?q=PWC_OA_2021",
+        filename="census2021/oa/oa21_lookup_derived.csv.gz",
+        sha256="6051e6bdcdfdba50643d181f115cbbc7a88e4ed1484f51441ce2c19d41d0c3d4",
+        vintage="2021", coverage="EW", reader="read_oa_lookup",
+        notes="Derived: ONS OA (Dec 2021) population-weighted centroids from ONSvisual/geo-scripts "
+              "input/centroids/oa21_pwc.json.gz @f417343, projected to EPSG:27700; LAD 2021 from the 2011 OA "
+              "lookup (nismod/microsimulation) or point in LSOA polygon; see census2021/PROVENANCE.md (oa/).",
+    ),
+    Dataset(
+        name="census2021_ts061_oa",
+        title="Census 2021 TS061: method of travel to workplace (residents 16+ in employment), E&W output areas",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts061",
+        filename="census2021/oa/ts061.parquet",
+        sha256="3b65803c250ba6fd22c36d6c795126c2232aa68b64f14f99c37fb1e473212128",
+        vintage="2021", coverage="EW", reader="read_oa_table",
+        notes=_CENSUS_OA_RAW.format(t="ts061"),
+    ),
+    Dataset(
+        name="census2021_ts062_oa",
+        title="Census 2021 TS062: NS-SEC (all usual residents 16+), E&W output areas",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts062",
+        filename="census2021/oa/ts062.parquet",
+        sha256="16bc9ea159a4a8848bf8b485c6ae8754c4643ddf92218e1c7c97a4f0e61c8650",
+        vintage="2021", coverage="EW", reader="read_oa_table",
+        notes=_CENSUS_OA_RAW.format(t="ts062"),
+    ),
+    Dataset(
+        name="census2021_ts063_oa",
+        title="Census 2021 TS063: occupation, SOC 2020 major groups (residents 16+ in employment), E&W output areas",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts063",
+        filename="census2021/oa/ts063.parquet",
+        sha256="72889d7b2438d9f29950feaa8153ad492ef73794b62f9a3716a0544fb91d4d5a",
+        vintage="2021", coverage="EW", reader="read_oa_table",
+        notes=_CENSUS_OA_RAW.format(t="ts063"),
+    ),
+    Dataset(
+        name="census2021_ts067_oa",
+        title="Census 2021 TS067: highest level of qualification (residents 16+), E&W output areas",
+        publisher="Office for National Statistics (Census 2021, Nomis)",
+        licence=OGL,
+        landing_page="https://www.nomisweb.co.uk/datasets/c2021ts067",
+        filename="census2021/oa/ts067.parquet",
+        sha256="b213e400e655a20c676104da73f56738edb7c0820a0aa5161f6f1807c2ba9740",
+        vintage="2021", coverage="EW", reader="read_oa_table",
+        notes=_CENSUS_OA_RAW.format(t="ts067"),
     ),
     # ---- population ---------------------------------------------------------------------------
     Dataset(

@@ -108,18 +108,19 @@ def _status_of(ds: Dataset, path: Path) -> DatasetStatus:
 
 
 def count_rows(path: str | os.PathLike[str]) -> int | None:
-    """Count the data rows of a CSV, gzip-compressed CSV, GeoJSON or TopoJSON file.
+    """Count the data rows of a CSV, gzip-compressed CSV, GeoJSON (optionally gzipped), TopoJSON or Parquet file.
 
     Parameters
     ----------
     path : path-like
-        A ``.csv``, ``.csv.gz``, ``.geojson`` or ``.json`` file.
+        A ``.csv``, ``.csv.gz``, ``.geojson``, ``.geojson.gz``, ``.json`` or ``.parquet`` file.
 
     Returns
     -------
     int or None
         CSV records after the header (blank lines ignored), or the number of features of a
-        GeoJSON layer, or the geometries of every object of a TopoJSON file (``*.topojson.json``);
+        GeoJSON layer, or the geometries of every object of a TopoJSON file (``*.topojson.json``), or the
+        rows of a Parquet file (from its metadata);
         ``None`` for other suffixes or a file that cannot be parsed.
     """
     name = Path(path).name.lower()
@@ -129,18 +130,24 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
 
             objects = json.loads(Path(path).read_text(encoding="utf-8"))["objects"].values()
             return sum(len(o.get("geometries", [o])) for o in objects)
-        if name.endswith((".geojson", ".json")):
+        if name.endswith((".geojson", ".json", ".geojson.gz")):
             import pyogrio
 
-            n = int(pyogrio.read_info(path, force_feature_count=True)["features"])
+            where = f"/vsigzip/{path}" if name.endswith(".gz") else path
+            n = int(pyogrio.read_info(where, force_feature_count=True)["features"])
             return n if n >= 0 else None
+        if name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
         if name.endswith(".csv.gz"):
             with gzip.open(path, "rb") as raw:
                 return _count_csv(raw)
         if name.endswith(".csv"):
             with open(path, "rb") as raw:
                 return _count_csv(raw)
-    except (OSError, EOFError, zlib.error, csv.Error, ValueError, RuntimeError, KeyError, AttributeError, TypeError):
+    except (OSError, EOFError, ImportError, zlib.error, csv.Error, ValueError, RuntimeError, KeyError,
+            AttributeError, TypeError):
         # unreadable or corrupt (pyogrio's errors are RuntimeErrors)
         return None
     return None

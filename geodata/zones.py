@@ -1,4 +1,9 @@
-"""The study area: a frozen set of LAD zones with codes, names, region, nation and geometry."""
+"""The study area: a frozen set of zones (LADs, or MSOAs) with codes, names, region, nation and geometry.
+
+``load_zones(level="lad")`` (default) gives local authority districts; ``level="msoa"`` the 7,264
+middle layer super output areas of England and Wales (2021 codes), with their parent LAD, land area
+and population-weighted centroids (:mod:`migravity.geodata.msoa`).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 ZoneVintage = Literal["2021", "2023"]
+ZoneLevel = Literal["lad", "msoa"]
+LEVELS: tuple[str, ...] = ("lad", "msoa")
 Area = Literal["EW", "England", "Wales", "GB", "UK"]
 
 BNG = "EPSG:27700"
@@ -60,6 +67,15 @@ class ZoneSet:
         One entry per zone, sorted by code.
     geometry : geopandas.GeoSeries
         Polygons in British National Grid (EPSG:27700), indexed by code.
+    level : str
+        ``"lad"`` or ``"msoa"``.
+    parents : tuple of str
+        MSOA zones: the parent LAD (2021 code) of each zone; ``()`` for LAD zones.
+    centroids : numpy.ndarray or None
+        ``(n, 2)`` BNG metres: the points distances are measured between where they are not the
+        polygon centroids (MSOA: population-weighted, :mod:`migravity.geodata.msoa`).
+    land_area_km2 : numpy.ndarray or None
+        Land area (ONS Standard Area Measurements) per zone, where known (MSOA).
     """
 
     vintage: str
@@ -70,14 +86,18 @@ class ZoneSet:
     region_names: tuple[str, ...]
     nations: tuple[str, ...]
     geometry: gpd.GeoSeries
+    level: str = "lad"
+    parents: tuple[str, ...] = ()
+    centroids: np.ndarray | None = None
+    land_area_km2: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
 
     @property
     def index(self) -> pd.Index:
-        """The zone codes as a pandas Index named ``lad``."""
-        return pd.Index(self.codes, name="lad")
+        """The zone codes as a pandas Index named after the level (``lad`` or ``msoa``)."""
+        return pd.Index(self.codes, name=self.level)
 
     @property
     def gse(self) -> np.ndarray:
@@ -109,7 +129,8 @@ class ZoneSet:
         return gpd.GeoDataFrame(self.columns(), geometry=self.geometry.to_numpy(), crs=self.geometry.crs)
 
     def __repr__(self) -> str:
-        return f"ZoneSet(vintage={self.vintage!r}, area={self.area!r}, n={len(self)})"
+        level = "" if self.level == "lad" else f", level={self.level!r}"
+        return f"ZoneSet(vintage={self.vintage!r}, area={self.area!r}{level}, n={len(self)})"
 
 
 def resolve_region(value: str, field: str = "region") -> str:
@@ -166,13 +187,16 @@ def zones_in_regions(zones: ZoneSet, regions: Sequence[str], field: str = "--reg
 
     return dataclasses.replace(zones, codes=pick(zones.codes), names=pick(zones.names),
                                region_codes=pick(zones.region_codes), region_names=pick(zones.region_names),
-                               nations=pick(zones.nations), geometry=zones.geometry[keep])
+                               nations=pick(zones.nations), geometry=zones.geometry[keep],
+                               parents=pick(zones.parents) if zones.parents else (),
+                               centroids=None if zones.centroids is None else zones.centroids[keep],
+                               land_area_km2=None if zones.land_area_km2 is None else zones.land_area_km2[keep])
 
 
 def load_zones(
-    vintage: ZoneVintage = "2023", area: Area = "EW", data_dir: DataDir = None
+    vintage: ZoneVintage = "2023", area: Area = "EW", data_dir: DataDir = None, level: ZoneLevel = "lad"
 ) -> ZoneSet:
-    """Load the LAD zones of a study area from the ONS boundaries.
+    """Load the zones of a study area from the ONS boundaries: LADs (default) or MSOAs.
 
     Parameters
     ----------
@@ -183,13 +207,19 @@ def load_zones(
         Nations included. ``"UK"`` gives 361 zones on 2023 codes.
     data_dir : path-like, optional
         Data directory (see :func:`migravity.geodata.datadir.resolve_data_dir`).
+    level : {"lad", "msoa"}
+        ``"msoa"``: the 7,264 MSOAs of England and Wales (``vintage="2021"``; area ``"EW"``,
+        ``"England"`` or ``"Wales"``), see :func:`load_msoa_zones`.
 
     Returns
     -------
     ZoneSet
     """
+    check_choice("level", level, LEVELS)
     check_choice("vintage", vintage, _BOUNDARIES)
     check_choice("area", area, AREAS)
+    if level == "msoa":
+        return load_msoa_zones(vintage, area, data_dir)
     gdf = load(_BOUNDARIES[vintage], data_dir)
     if gdf.crs is None:  # read_boundaries refuses this already; keep the invariant explicit
         raise MalformedDataError(_BOUNDARIES[vintage], "geometry has no CRS")
@@ -215,4 +245,67 @@ def load_zones(
         vintage=vintage, area=area, codes=tuple(gdf.code), names=tuple(gdf.name),
         region_codes=tuple(regions), region_names=tuple(region_names),
         nations=tuple(NATIONS[c[0]] for c in gdf.code), geometry=geometry,
+    )
+
+
+def load_msoa_zones(vintage: ZoneVintage = "2021", area: Area = "EW", data_dir: DataDir = None) -> ZoneSet:
+    """The MSOA zones (2021) of England and Wales, or of one of the two nations.
+
+    Codes and names from the ONS BSC boundaries (British National Grid; 13 self-intersecting
+    polygons repaired with ``buffer(0)``), parent LAD and land area from the MSOA -> LAD lookup (every
+    MSOA must have one and the two files must hold the same codes), region from the parent LAD,
+    centroids population-weighted from the output areas (:mod:`migravity.geodata.msoa`).
+
+    Raises
+    ------
+    ConfigError
+        A vintage other than ``"2021"`` or an area beyond England and Wales.
+    HarmonisationError
+        The boundaries and the lookup disagree, or an English parent LAD has no region.
+    """
+    from migravity.geodata.msoa import CENTROID_WEIGHTS, msoa_polygons, oa_to_msoa, weighted_centroids
+
+    if vintage != "2021":
+        raise ConfigError("vintage", vintage, "MSOA zones exist on 2021 codes only: use vintage '2021'")
+    if area not in ("EW", "England", "Wales"):
+        raise ConfigError("area", area, "MSOAs cover England and Wales only: use EW, England or Wales")
+    polys = msoa_polygons(data_dir)
+    lk = load("lookup_msoa21_lad21", data_dir).set_index("code")
+    if set(lk.index) != set(polys.code):
+        diff = sorted(set(lk.index) ^ set(polys.code))
+        raise HarmonisationError(f"msoa_boundaries_2021 and lookup_msoa21_lad21 disagree on {len(diff)} "
+                                 f"MSOA codes, e.g. {diff[:5]}")
+    oa = oa_to_msoa(data_dir, polys)
+    weights = load(CENTROID_WEIGHTS, data_dir).set_index("code")["residents_16plus"]
+    pos = pd.Series(np.arange(len(polys)), index=polys.code.to_numpy())
+    xy, how = weighted_centroids(oa[["easting", "northing"]].to_numpy(), oa.code.map(weights).fillna(0.0).to_numpy(),
+                                 oa.msoa.map(pos).to_numpy(), len(polys))
+    if (how == 2).any():  # unreachable on the registered files (oa_to_msoa refuses empty MSOAs)
+        c = polys.geometry.centroid
+        xy[how == 2] = np.column_stack([c.x, c.y])[how == 2]
+    keep = polys.code.str[0].isin(AREAS[area]).to_numpy()
+    polys, xy = polys[keep], xy[keep]
+    parents = lk.loc[polys.code, "lad21cd"].to_numpy()
+    region_lk = load("lookup_ltla21_region21", data_dir)
+    check_unique(region_lk, ["ltla21_code"], dataset_path("lookup_ltla21_region21", data_dir))
+    region_lk = region_lk.set_index("ltla21_code")
+    regions, region_names = [], []
+    for lad in parents:
+        if lad[0] == "E":
+            if lad not in region_lk.index:
+                raise HarmonisationError(f"English LAD {lad} (parent of MSOAs) has no region in lookup_ltla21_region21")
+            regions.append(region_lk.at[lad, "region21_code"])
+            region_names.append(region_lk.at[lad, "region21_name"])
+        else:
+            r, n = NATION_REGIONS[lad[0]]
+            regions.append(r)
+            region_names.append(n)
+    geometry = polys.set_index("code").geometry
+    geometry.index.name = "msoa"
+    return ZoneSet(
+        vintage="2021", area=area, codes=tuple(polys.code), names=tuple(polys.name),
+        region_codes=tuple(regions), region_names=tuple(region_names),
+        nations=tuple(NATIONS[c[0]] for c in polys.code), geometry=geometry, level="msoa",
+        parents=tuple(parents), centroids=xy,
+        land_area_km2=lk.loc[polys.code, "area_km2_land"].to_numpy(dtype=float),
     )

@@ -46,3 +46,15 @@ def mig21_on21(zones21: ZoneSet, data_dir: Path) -> xr.DataArray:
 def mig21_on23(zones23: ZoneSet, data_dir: Path) -> xr.DataArray:
     """Census 2021 migration on 2023 codes."""
     return load_flows("migration2021", zones23, data_dir)
+
+
+@pytest.fixture(scope="session")
+def msoa_zones(data_dir: Path) -> ZoneSet:
+    """The 7,264 MSOAs of England and Wales (2021 codes), loaded once per session."""
+    return load_zones("2021", "EW", data_dir, level="msoa")
+
+
+@pytest.fixture(scope="session")
+def msoa_migration(msoa_zones: ZoneSet, data_dir: Path) -> xr.DataArray:
+    """Census 2021 migration between MSOAs (7,264 x 7,264)."""
+    return load_flows("migration2021", msoa_zones, data_dir)
