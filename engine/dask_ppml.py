@@ -94,8 +94,8 @@ def _start_task(
     y: np.ndarray, mask: np.ndarray | None, row_ok: np.ndarray, col_ok: np.ndarray, ybar: float,
     *xs: np.ndarray,
 ) -> tuple[np.ndarray, tuple[Any, ...]]:
-    """The IRLS start pass of a block: ``mu = (y + ybar) / 2`` and its statistics, ``X'y``,
-    ``sum y log y``, the pair count and each regressor's range on the fitted pairs."""
+    """The IRLS start pass of a block: ``mu = (y + ybar) / 2`` and its statistics, ``X'y`` and
+    ``sum y log y``."""
     m = _block_mask(mask, y.shape, row_ok, col_ok)
     yy = np.ascontiguousarray(np.where(m, y, 0.0), dtype=np.float64)
     x = _stack(xs, y.shape)
@@ -104,10 +104,7 @@ def _start_task(
     z = (np.zeros(y.shape[0]), np.zeros(y.shape[1]), np.zeros(k))
     rs, cs, hxx, bx, _, bo, bd = joint_pass(x, yy, m, *z, mu, 1, True, ybar)
     xty = np.array([float(np.einsum("ij,ij->", x[q], yy)) for q in range(k)])
-    any_m = bool(m.any())
-    hi = np.array([float(x[q][m].max()) if any_m else -np.inf for q in range(k)])
-    lo = np.array([float(x[q][m].min()) if any_m else np.inf for q in range(k)])
-    stats = (rs, cs, hxx, bx, bo, bd, xty, float(xlogx_sum(yy)), float(np.count_nonzero(m)), hi, lo)
+    stats = (rs, cs, hxx, bx, bo, bd, xty, float(xlogx_sum(yy)))
     return mu, stats
 
 
@@ -130,7 +127,9 @@ def _stats(pair: tuple[np.ndarray, tuple[Any, ...]]) -> tuple[Any, ...]:
     return pair[1]
 
 
-def _fused_task(pair: tuple[np.ndarray, Any], r_inv: np.ndarray, cvec: np.ndarray, wvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _fused_task(
+    pair: tuple[np.ndarray, Any], r_inv: np.ndarray, cvec: np.ndarray, wvec: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`~migravity.engine._kernels_ppml.fe_pass` on a block of full rows."""
     mu = pair[0]
     m = cvec.shape[0]
@@ -205,7 +204,7 @@ class _Grid:
     @property
     def shape(self) -> tuple[int, int]:
         """Blocks per column and per row of the grid."""
-        return self.y.shape  # type: ignore[no-any-return]
+        return self.y.shape
 
     def compute(self, tasks: list[Any]) -> list[Any]:
         """Run ``tasks`` and bring their (small) results to the driver."""
@@ -345,7 +344,7 @@ class _FESolve:
 def _sum_block_stats(grid: _Grid, stats: list[tuple[Any, ...]], k: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """Row sums ``rs`` (k + 1, n_o), column sums ``cs`` (k + 1, n_d) and the other block statistics
     (summed over blocks), from per-block results in row-major block order."""
-    n_p, n_q = grid.shape
+    n_q = grid.shape[1]
     rs = np.zeros((k + 1, int(grid.rb[-1])))
     cs = np.zeros((k + 1, int(grid.cb[-1])))
     rest: list[Any] = [None] * (len(stats[0]) - 2)
@@ -410,14 +409,12 @@ def _newton(grid: _Grid, k: int, tol: float, max_iter: int) -> _State:
         for p in range(n_p) for q in range(n_q)
     ])
     st = grid.compute([delayed(_stats, pure=True)(t) for t in start])
-    rs, cs, (hxx, bx, bo_d, xty, xlogx, _, hi, lo) = _start_sums(grid, st, k)
+    rs, cs, (hxx, bx, bo_d, xty, xlogx) = _start_sums(grid, st, k)
     bo, bd = bo_d
     mu = _as_grid(start, n_p, n_q)
-    x_hi = np.maximum.reduce(hi) if len(hi) else np.zeros(k)
-    x_lo = np.minimum.reduce(lo) if len(lo) else np.zeros(k)
     del start
     solver = _FESolve(grid, mu, rs[0], cs[0])
-    sol_o, sol_d = solver.solve(np.vstack([rs[1:], bo]), np.vstack([cs[1:], bd]), _CG_RTOL_LOOSE)
+    sol_o, sol_d = solver.solve(np.vstack([rs[1:], bo]), np.vstack([cs[1:], bd]), CG_RTOL)
     a_fe, c_fe = sol_o[:k], sol_d[:k]
     bread = hxx - rs[1:] @ a_fe.T - cs[1:] @ c_fe.T
     cg_total = solver.cg_iterations
@@ -533,8 +530,8 @@ def _count_task(mask: np.ndarray | None, shape: tuple[int, int], row_ok: np.ndar
 
 def _start_sums(grid: _Grid, st: list[tuple[Any, ...]], k: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """Sum the start pass's block statistics: ``rs``, ``cs`` and
-    ``[hxx, bx, (bo, bd), X'y, sum y log y, count, [hi...], [lo...]]``."""
-    n_p, n_q = grid.shape
+    ``[hxx, bx, (bo, bd), X'y, sum y log y]``."""
+    n_q = grid.shape[1]
     n_o, n_d = int(grid.rb[-1]), int(grid.cb[-1])
     rs = np.zeros((k + 1, n_o))
     cs = np.zeros((k + 1, n_d))
@@ -544,9 +541,6 @@ def _start_sums(grid: _Grid, st: list[tuple[Any, ...]], k: int) -> tuple[np.ndar
     bx = np.zeros(k)
     xty = np.zeros(k)
     xlogx = 0.0
-    cnt = 0.0
-    his: list[np.ndarray] = []
-    los: list[np.ndarray] = []
     for idx, s in enumerate(st):
         p, q = divmod(idx, n_q)
         rs[:, grid.rows(p)] += s[0]
@@ -557,10 +551,7 @@ def _start_sums(grid: _Grid, st: list[tuple[Any, ...]], k: int) -> tuple[np.ndar
         bd[grid.cols(q)] += s[5]
         xty += s[6]
         xlogx += s[7]
-        cnt += s[8]
-        his.append(s[9])
-        los.append(s[10])
-    return rs, cs, [hxx, bx, (bo, bd), xty, xlogx, cnt, his, los]
+    return rs, cs, [hxx, bx, (bo, bd), xty, xlogx]
 
 
 def _as_grid(tasks: list[Any], n_p: int, n_q: int) -> list[list[Any]]:
@@ -751,7 +742,8 @@ def _finish(grid: _Grid, state: _State, names: list[str], se: str) -> DaskCalibr
     n_params = k + state.n_rows + state.n_cols - 1
     cov = sandwich(bread, meat, scores, se, state.n_obs, n_params)
     sev = np.sqrt(np.diag(cov))
-    stats = _from_sums(*[float(s) for s in sums], n_params=n_params)  # type: ignore[arg-type]
+    n_s, sy, smu, sylm, syly, slg, sq, smin = (float(s) for s in sums)
+    stats = _from_sums(n_s, sy, smu, sylm, syly, slg, sq, smin, n_params)
     fitted_blocks = [[da.from_delayed(delayed(_scaled_block, pure=True)(state.mu[p][q], fit.a[grid.rows(p)],
                                                                         fit.b[grid.cols(q)]),
                                       shape=(int(grid.rb[p + 1] - grid.rb[p]), int(grid.cb[q + 1] - grid.cb[q])),
