@@ -703,7 +703,12 @@ def calibrate_dask(
     if not names:
         raise ConfigError("regressors", "{}", "give at least one pair term")
     grid = _grid_of(flows, [regressors[n] for n in names], mask, chunks, client)
-    state = _newton(grid, len(names), tol, max_iter)
+    try:
+        state = _newton(grid, len(names), tol, max_iter)
+    except np.linalg.LinAlgError as e:
+        raise ConfigError(
+            "regressors", names, f"the Newton system is singular ({e}): these terms are collinear, or separate "
+            "zero flows in a combination with the fixed effects; drop one of them or the zero-flow pairs") from None
     fit = state.fit
     if fit.collinear:
         bad = [names[q] for q in fit.collinear]
