@@ -305,20 +305,25 @@ class _FESolve:
         d[:, self.empty] = p[:, self.empty]
         return d
 
-    def solve(self, rhs_o: np.ndarray, rhs_d: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray]:
-        """Same as :func:`~migravity.engine.projection.fe_solve` (to CG tolerance ``rtol``)."""
+    def solve(self, rhs_o: np.ndarray, rhs_d: np.ndarray, rtol: float,
+              x0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Same as :func:`~migravity.engine.projection.fe_solve` (to CG tolerance ``rtol``); ``x0``
+        (m, n_d), optional, starts CG (the last Newton iteration's destination solutions)."""
         m = rhs_o.shape[0]
         w = np.ascontiguousarray(rhs_o * self.r_inv[None, :])
         _, d = self._pass(np.zeros((m, self.c.size)), w)
         b = rhs_d - d
         b[:, self.empty] = 0.0
-        sol = self._cg(b, rtol)
+        sol = self._cg(b, rtol, x0)
         t, _ = self._pass(sol, np.zeros((m, self.r_inv.size)))
         return w - t, sol
 
-    def _cg(self, b: np.ndarray, rtol: float) -> np.ndarray:
+    def _cg(self, b: np.ndarray, rtol: float, x0: np.ndarray | None = None) -> np.ndarray:
         bnorm = np.sqrt((b * b).sum(axis=1))
         x = b / self.diag[None, :]
+        if x0 is not None:
+            x = np.where(np.isfinite(x0), x0, x)
+            x[:, self.empty] = 0.0
         res = b - self._operator(x)
         z = res / self.diag[None, :]
         p = z.copy()
@@ -465,7 +470,9 @@ def _newton(grid: _Grid, k: int, tol: float, max_iter: int) -> _State:
         margin_err = max(float(np.max(np.abs(g_a) / safe_r)), float(np.max(np.abs(g_g) / safe_c)))
         solver = _FESolve(grid, mu, rs[0], cs[0])
         rtol = _CG_RTOL_LOOSE if last_step > 1e-3 and iterations > 0 else CG_RTOL
-        sol_o, sol_d = solver.solve(np.vstack([rs[1:], g_a]), np.vstack([cs[1:], g_g]), rtol)
+        # warm start: the projections move little between iterations (the score system starts cold)
+        x0 = np.vstack([sol_d[:k], np.full((1, sol_d.shape[1]), np.nan)])
+        sol_o, sol_d = solver.solve(np.vstack([rs[1:], g_a]), np.vstack([cs[1:], g_g]), rtol, x0)
         cg_total += solver.cg_iterations
         a_fe, c_fe = sol_o[:k], sol_d[:k]
         p_o, p_d = sol_o[k], sol_d[k]
