@@ -6,7 +6,7 @@ memory reported) is ``benchmarks/dask_ppml_scale.py``, outside asv.
 from __future__ import annotations
 
 N_ZONES = 600
-LAYOUTS = {"rows": 150, "2d": (300, 300)}
+LAYOUTS: dict[str, int | tuple[int, int]] = {"rows": 150, "2d": (300, 300)}
 
 
 class DaskCalibration:
@@ -21,8 +21,9 @@ class DaskCalibration:
     def setup(self, blocks: str) -> None:
         import distributed
 
-        from .dask_ppml_scale import problem, zones
         from migravity.engine.dask_ppml import calibrate_dask
+
+        from .dask_ppml_scale import problem, zones
 
         self.cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                                 dashboard_address=None)
