@@ -418,11 +418,14 @@ def _newton(grid: _Grid, k: int, tol: float, max_iter: int) -> _State:
     bo, bd = bo_d
     mu = _as_grid(start, n_p, n_q)
     del start
-    solver = _FESolve(grid, mu, rs[0], cs[0])
+    solver: _FESolve | None = _FESolve(grid, mu, rs[0], cs[0])
+    assert solver is not None
     sol_o, sol_d = solver.solve(np.vstack([rs[1:], bo]), np.vstack([cs[1:], bd]), CG_RTOL)
     a_fe, c_fe = sol_o[:k], sol_d[:k]
     bread = hxx - rs[1:] @ a_fe.T - cs[1:] @ c_fe.T
     cg_total = solver.cg_iterations
+    solver = None
+    mu = []  # the start's blocks are not needed any more
     alpha = np.where(ok_o, np.log(np.where(ok_o, row_t, 1.0) / np.sqrt(tot)), -700.0)
     gamma = np.where(ok_d, np.log(np.where(ok_d, col_t, 1.0) / np.sqrt(tot)), -700.0)
     beta = np.zeros(k)
@@ -497,13 +500,20 @@ def _newton(grid: _Grid, k: int, tol: float, max_iter: int) -> _State:
             break
         iterations += 1
         t = 1.0
+        # release the blocks of mu before the trial's (at most one persisted mu on the cluster)
+        mu = []
+        solver = None
+        new = None
         for _ in range(_MAX_HALVINGS):
+            new = None
             new = joint(alpha + t * d_a, gamma + t * d_g, beta + t * step)
             if np.isfinite(new[5]) and new[5] >= ll - 1e-12 * (abs(ll) + 1.0):
                 break
             t *= 0.5
         else:
             messages.append("step-halving failed to increase the log-likelihood")
+            new = None
+            mu = joint(alpha, gamma, beta)[0]  # back to the last accepted point
             break
         alpha = alpha + t * d_a
         gamma = gamma + t * d_g
