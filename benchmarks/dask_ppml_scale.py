@@ -67,7 +67,9 @@ def _flow_block(dist: np.ndarray, lm_o: np.ndarray, lm_d: np.ndarray, radius: fl
     return rng.poisson(np.exp(eta + const)).astype(np.float64)
 
 
-def problem(z: dict[str, Any], chunk_rows: int | tuple[int, int] | None, mean_flow: float = 2.0) -> tuple[Any, dict[str, Any]]:
+def problem(
+    z: dict[str, Any], chunk_rows: int | tuple[int, int] | None, mean_flow: float = 2.0,
+) -> tuple[Any, dict[str, Any]]:
     """The lazy flows and regressors of the zones ``z``."""
     import dask.array as da
 
