@@ -21,6 +21,7 @@ from migravity.engine._kernels_ppml import sandwich_parts
 from migravity.engine.design import Design, design_from_arrays, design_from_table
 from migravity.engine.fitstats import fit_statistics_grid
 from migravity.engine.options import (
+    Backend,
     CalibrationOptions,
     Constraint,
     Deterrence,
@@ -153,6 +154,9 @@ def calibrate_arrays(
     max_iter: int | None = None,
     strict: bool | None = None,
     options: CalibrationOptions | None = None,
+    backend: Backend | None = None,
+    chunks: int | tuple[int, int] | None = None,
+    client: Any = None,
 ) -> CalibrationResult:
     """Fit a model to dense (n_o, n_d) arrays; same options and result as :func:`calibrate`.
 
@@ -175,6 +179,10 @@ def calibrate_arrays(
         or an (n_o, n_d) array of group labels per pair.
     origin_labels, destination_labels : sequence, optional
         Labels of rows and columns (default ``0..n-1``).
+    backend, chunks, client
+        ``backend="dask"`` (or giving ``chunks``/``client``) runs the doubly-constrained Newton
+        iterations in blocks on Dask (:func:`migravity.engine.dask_ppml.newton_ppml_dask`); for
+        grids too large for one machine use :func:`migravity.engine.dask_ppml.calibrate_dask`.
 
     Returns
     -------
@@ -183,7 +191,8 @@ def calibrate_arrays(
     t0 = time.perf_counter()
     opts = resolve_options(
         CalibrationOptions, options, constraint=constraint, deterrence=deterrence, se=se, cluster=cluster,
-        mask_diagonal=mask_diagonal, tol=tol, max_iter=max_iter, strict=strict,
+        mask_diagonal=mask_diagonal, tol=tol, max_iter=max_iter, strict=strict, backend=backend, chunks=chunks,
+        client=client,
     )
     design = design_from_arrays(
         flows,
@@ -312,8 +321,7 @@ def _fit(job: _FitJob) -> CalibrationResult:
     kept_names = [design.names[q] for q in grid.kept]
     comps = _components(grid.mask) if opts.margins == Margins.BOTH else None
     try:
-        fit = newton_ppml(grid.y, grid.x, grid.mask, opts.margins, tol=opts.tol, max_iter=opts.max_iter,
-                          dest_components=comps, offset=grid.offset)
+        fit = _newton(grid, opts, comps)
     except np.linalg.LinAlgError as e:
         raise ConfigError(
             "terms", kept_names,
@@ -354,6 +362,20 @@ def _fit(job: _FitJob) -> CalibrationResult:
         _cols=design.col_codes,
         _index=job.index,
     )
+
+
+def _newton(grid: _FitGrid, opts: CalibrationOptions, comps: list[np.ndarray] | None) -> NewtonFit:
+    """The Newton fit of ``grid``, in memory or on Dask (``opts.use_dask``)."""
+    if not opts.use_dask:
+        return newton_ppml(grid.y, grid.x, grid.mask, opts.margins, tol=opts.tol, max_iter=opts.max_iter,
+                           dest_components=comps, offset=grid.offset)
+    if grid.offset is not None or comps is not None:
+        raise ConfigError("backend", "dask", "the Dask calibration takes no offset and needs one connected "
+                          'grid of pairs: use backend="numpy"')
+    from migravity.engine.dask_ppml import newton_ppml_dask
+
+    return newton_ppml_dask(grid.y, grid.x, grid.mask, tol=opts.tol, max_iter=opts.max_iter, chunks=opts.chunks,
+                            client=opts.client)
 
 
 def _check_fixed_effect_terms(design: Design, constraint: str) -> None:

@@ -229,11 +229,19 @@ class CalibrationOptions:
         Limit on the Newton iterations.
     strict : bool
         Raise :class:`~migravity.errors.ConvergenceError` if the fit does not converge.
+    backend : {"numpy", "dask"}, optional
+        Default (None): ``"dask"`` when ``chunks`` or ``client`` is given, else ``"numpy"``.
+        ``"dask"`` fits the doubly-constrained model in blocks
+        (:mod:`migravity.engine.dask_ppml`).
+    chunks : int or (int, int), optional
+        Dask only: block shape (rows, columns), or rows per block of full rows.
+    client : dask.distributed.Client, optional
+        Dask only: the cluster to run on.
 
     Raises
     ------
     ConfigError
-        On an unknown choice or a bad number.
+        On an unknown choice or a bad number, or a Dask-only option with ``backend="numpy"``.
     """
 
     constraint: Constraint = "doubly"
@@ -244,6 +252,9 @@ class CalibrationOptions:
     tol: float = 1e-10
     max_iter: int = 100
     strict: bool = False
+    backend: Backend | None = None
+    chunks: int | tuple[int, int] | None = None
+    client: Any = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "constraint", normalise_constraint(self.constraint))
@@ -253,6 +264,25 @@ class CalibrationOptions:
         _check_max_iter(self.max_iter)
         _check_bool("mask_diagonal", self.mask_diagonal)
         _check_bool("strict", self.strict)
+        if self.backend is not None:
+            check_choice("backend", self.backend, BACKENDS)
+        if self.chunks is not None:
+            check_chunks(self.chunks)
+        if self.backend == "numpy":
+            for name in ("chunks", "client"):
+                value = getattr(self, name)
+                if value is not None:
+                    raise ConfigError(name, value, 'only the Dask backend takes it: pass backend="dask"')
+        if self.use_dask and self.constraint != "doubly":
+            raise ConfigError("backend", "dask", 'the Dask calibration fits constraint="doubly" only: '
+                              'use backend="numpy" for the other constraints')
+
+    @property
+    def use_dask(self) -> bool:
+        """Whether the calibration runs on Dask (the resolved ``backend``)."""
+        if self.backend is not None:
+            return self.backend == "dask"
+        return self.chunks is not None or self.client is not None
 
     @property
     def margins(self) -> Margins:
