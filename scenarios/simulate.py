@@ -127,6 +127,10 @@ class ModelInputs:
     zones : ZoneSet, optional
         The zones themselves (with their boundaries), written into the run directory so that it needs
         no data directory to be drawn or exported (:mod:`migravity.scenarios.rundir`).
+    level : {"lad", "msoa"}
+        The zones' level (:mod:`migravity.scenarios.msoa` for MSOA inputs).
+    parents : tuple of str
+        MSOA level: the parent LAD (2021 code) of each zone; ``()`` at LAD level.
     """
 
     codes: tuple[str, ...]
@@ -158,9 +162,14 @@ class ModelInputs:
     patterns: tuple[PatternInputs, ...] = ()
     open_baseline: OpenBaseline | None = None
     zones: ZoneSet | None = None
+    level: str = "lad"
+    parents: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.codes)
+        check_choice("level", self.level, ("lad", "msoa"))
+        if self.level == "msoa" and len(self.parents) != n:
+            raise ConfigError("parents", len(self.parents), f"give the parent LAD of each of the {n} MSOAs")
         check_choice("pattern", self.pattern, MIGRATION_PATTERNS)
         for pat in self.patterns:
             check_choice("patterns", pat.name, MIGRATION_PATTERNS)
@@ -202,7 +211,7 @@ class ModelInputs:
         return len(self.codes)
 
     def __repr__(self) -> str:
-        return short_repr(f"<ModelInputs: {self.n} LADs ({self.area}, {self.zone_vintage} boundaries); "
+        return short_repr(f"<ModelInputs: {self.n} {self.level.upper()}s ({self.area}, {self.zone_vintage} boundaries); "
                           f"{float(np.sum(self.workers)):,.0f} workers; migration pattern {self.pattern}>",
                           [f"baseline population: {'open' if self.open_baseline is not None else 'closed'}; "
                            f"workplace anchoring: {self.workplace_source or 'none'}",
@@ -257,18 +266,40 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     open_population : bool
         Open-population baseline following the country (default,
         :mod:`migravity.scenarios.baseline`); False: the closed population of the Census 2021 workers.
+
+    Notes
+    -----
+    MSOA zones (``load_zones("2021", area, level="msoa")``): the rules of :mod:`migravity.scenarios.msoa`
+    (LAD elasticities with an MSOA stage-1 fit, Census 2021 MSOA commuting for the anchoring whatever
+    ``workplace_source`` names, the LAD baseline and pre-COVID pattern disaggregated).
     """
     from migravity.geodata import contiguity_matrix, distance_matrix, load_attributes, load_flows
     from migravity.geodata.skills import load_skills
     from migravity.scenarios.params import calibrate_parameters
 
-    skills = load_skills(zones, data_dir)
-    # Census 2021 TS061 workers and their share working mainly at or from home replace ODWP01EW's
-    # (whose category 1 also holds "no fixed place"), for the segments and the calibrated WFH interactions.
-    attrs = load_attributes(zones, data_dir).assign(
-        workers=skills["workers_2021"], wfh_workers=skills["wfh_2021"], wfh_share=skills["wfh_share_2021"])
-    params = params if params is not None else calibrate_parameters(zones, attrs, data_dir, evidence=evidence)
+    msoa = zones.level == "msoa"
     check_choice("migration_pattern", migration_pattern, MIGRATION_PATTERNS)
+    if msoa:
+        from migravity.scenarios import msoa as ms
+
+        if workplace_source == "commute2011":
+            workplace_source = "commute2021"  # Census 2011 commuting is LAD-only (scenarios.msoa docs)
+        attrs = load_attributes(zones, data_dir)
+        skills = ms.msoa_skills(attrs)
+        attrs = attrs.assign(workers=skills["workers_2021"], wfh_share=skills["wfh_share_2021"],
+                             pop_census2021=attrs["population"])
+        params = params if params is not None else ms.calibrate_msoa_parameters(zones, attrs, data_dir,
+                                                                                evidence=evidence)
+    else:
+        skills = load_skills(zones, data_dir)
+        # Census 2021 TS061 workers and their share working mainly at or from home replace ODWP01EW's
+        # (whose category 1 also holds "no fixed place"), for the segments and the calibrated WFH interactions.
+        attrs = load_attributes(zones, data_dir).assign(
+            workers=skills["workers_2021"], wfh_workers=skills["wfh_2021"], wfh_share=skills["wfh_share_2021"])
+        params = params if params is not None else calibrate_parameters(zones, attrs, data_dir, evidence=evidence)
+    if len(params.job_access) != len(zones):
+        raise ConfigError("params", f"{len(params.job_access)} zones",
+                          f"give parameters calibrated on these {len(zones)} zones")
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
     np.fill_diagonal(mig, 0.0)
     out = mig.sum(axis=1)
@@ -289,7 +320,8 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         log_price=np.log(attrs["house_price"].to_numpy().astype(float)),
         log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
         intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat, dest_constant=gamma,
-        zone_vintage=zones.vintage, area=zones.area, zones=zones)
+        zone_vintage=zones.vintage, area=zones.area, zones=zones, level=zones.level,
+        parents=tuple(zones.parents) if msoa else ())
     # workplace anchoring: each origin's travel-to-work shares pi_ik
     if workplace_source is not None:
         from migravity.scenarios.anchoring import SOURCE_LABELS, workplace_shares
@@ -298,7 +330,15 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
                          workplace_source=SOURCE_LABELS[workplace_source])
     from migravity.scenarios.baseline import load_open_baseline, precovid_pattern
 
-    pre_flows, pre_rate = precovid_pattern(zones, data_dir)
+    if msoa:
+        from migravity.geodata import load_zones
+
+        lad_zones = load_zones("2021", zones.area, data_dir)  # type: ignore[arg-type]
+        lad_flows, _ = precovid_pattern(lad_zones, data_dir)
+        pre_flows = ms.distribute_pattern(lad_flows, tuple(lad_zones.codes), zones.parents, mig, pop)
+        pre_rate = np.clip(pre_flows.sum(axis=1) / pop, 0.0, 1.0)
+    else:
+        pre_flows, pre_rate = precovid_pattern(zones, data_dir)
     flows = {"census2021": (move_rate, mig), "precovid": (pre_rate, pre_flows)}
     patterns = []
     for name in MIGRATION_PATTERNS:
@@ -310,7 +350,11 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     main = next(p for p in patterns if p.name == migration_pattern)
     inputs = replace(inputs, pattern=main.name, move_rate=main.move_rate, pivot_choice=main.pivot_choice,
                      pair_constant=main.pair_constant, patterns=tuple(p for p in patterns if p is not main))
-    if open_population:
+    if open_population and msoa:
+        lad_base = load_open_baseline(lad_zones, data_dir)
+        inputs = replace(inputs, open_baseline=ms.disaggregate_baseline(lad_base, tuple(lad_zones.codes),
+                                                                         zones.parents, pop))
+    elif open_population:
         inputs = replace(inputs, open_baseline=load_open_baseline(zones, data_dir, skills=skills))
     return inputs
 
