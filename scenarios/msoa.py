@@ -54,18 +54,26 @@ from migravity.errors import ConfigError, InputError
 if TYPE_CHECKING:
     from migravity.analysis.evidence import ScenarioEvidence
     from migravity.geodata.datadir import DataDir
+    from migravity.geodata.places import Grouping
     from migravity.geodata.zones import ZoneSet
     from migravity.scenarios.baseline import OpenBaseline
     from migravity.scenarios.params import ModelParameters
+    from migravity.scenarios.rundir import RunDir
 
 __all__ = [
     "MSOA_STAGE1_SOURCE",
+    "aggregate_flow_matrices",
+    "aggregate_frame",
     "aggregate_to_lad",
     "aggregation_matrix",
     "calibrate_msoa_parameters",
     "disaggregate_baseline",
     "distribute_pattern",
+    "expand_grouping",
+    "lad_grouping",
     "lad_shares",
+    "lad_zone_values",
+    "lad_zones_of",
     "msoa_skills",
 ]
 
@@ -338,3 +346,100 @@ def aggregate_frame(frame: pd.DataFrame, parents: pd.Series) -> pd.DataFrame:
     """Sum the numeric columns of a zone-indexed frame to the parent LADs (``parents`` indexed like ``frame``)."""
     num = frame.select_dtypes("number")
     return num.groupby(parents.reindex(num.index).to_numpy()).sum().rename_axis("lad")
+
+
+def lad_grouping(parents: tuple[str, ...] | list[str], codes: tuple[str, ...] | list[str]) -> Grouping:
+    """Each parent LAD as a place whose members are its MSOAs (for :func:`migravity.scenarios.places.aggregate`).
+
+    Parameters
+    ----------
+    parents : sequence of str
+        Parent LAD of each zone.
+    codes : sequence of str
+        The zone codes, in the same order.
+    """
+    from migravity.geodata.places import Grouping
+
+    members: dict[str, list[str]] = {}
+    for code, lad in zip(codes, parents, strict=True):
+        members.setdefault(str(lad), []).append(str(code))
+    return Grouping("user", {k: tuple(v) for k, v in sorted(members.items())}, {k: k for k in sorted(members)},
+                    source="MSOAs summed to their parent LAD (ONS MSOA 2021 -> LAD 2021 lookup)", vintage="2021")
+
+
+def expand_grouping(grouping: Grouping, parents: tuple[str, ...] | list[str],
+                    codes: tuple[str, ...] | list[str]) -> Grouping:
+    """A grouping of LADs turned into one of their MSOAs (each LAD member replaced by its MSOAs)."""
+    by_lad: dict[str, list[str]] = {}
+    for code, lad in zip(codes, parents, strict=True):
+        by_lad.setdefault(str(lad), []).append(str(code))
+    members = {g: tuple(m for lad in lads for m in by_lad.get(lad, ())) for g, lads in grouping.members.items()}
+    members = {g: m for g, m in members.items() if m}
+    return replace(grouping, members=members, codes={g: c for g, c in grouping.codes.items() if g in members},
+                   source=grouping.source + "; LADs expanded to their MSOAs")
+
+
+def lad_zones_of(zones: ZoneSet) -> ZoneSet:
+    """The parent LADs of MSOA ``zones`` as a LAD zone set: MSOA boundaries dissolved, named by code."""
+    from migravity.geodata.zones import ZoneSet
+
+    parents = _parents(zones)
+    lads = sorted(set(parents.tolist()))
+    first = {p: k for k, p in reversed(list(enumerate(parents.tolist())))}
+    geom = zones.geometry.loc[list(zones.codes)]
+    geom.index = pd.Index(parents, name="lad")
+    dissolved = geom.groupby(level=0).agg(lambda g: g.union_all())
+    import geopandas as gpd
+
+    return ZoneSet(vintage="2021", area=zones.area, codes=tuple(lads), names=tuple(lads),
+                   region_codes=tuple(zones.region_codes[first[c]] for c in lads),
+                   region_names=tuple(zones.region_names[first[c]] for c in lads),
+                   nations=tuple(zones.nations[first[c]] for c in lads),
+                   geometry=gpd.GeoSeries(dissolved.loc[lads].to_numpy(), index=pd.Index(lads, name="lad"),
+                                          crs=zones.geometry.crs))
+
+
+def lad_zone_values(run: RunDir, scenario: str | None = None) -> pd.DataFrame:
+    """An MSOA run's zone values summed to the parent LADs (``export --aggregate lad``).
+
+    Additive columns (means of stocks and of their components) are summed; the quantile columns
+    ``hs_change_qNN``, ``hs_stock_qNN``, ``baseline_hs_stock_qNN`` are recomputed from the per-draw
+    LAD sums; ``pct_change_hs_stock_mean`` from the sums; ``gse`` kept (constant within a LAD).
+    """
+    import re
+
+    from migravity.scenarios.places import _draws
+    from migravity.scenarios.rundir import QUANTILES
+
+    scenario = run.scenario(scenario)
+    vals = run.zone_values(scenario)
+    if run.level != "msoa" or "parent_lad" not in vals.columns:
+        raise ConfigError("--aggregate", "lad", "aggregate an MSOA run (run --level msoa)")
+    parents = vals["parent_lad"].astype(str)
+    keep = [c for c in vals.columns if c not in ("parent_lad", "gse", "imd_quintile")
+            and not re.search(r"_q\d\d$", c) and not c.startswith("pct_") and vals[c].dtype.kind in "fiu"]
+    out = vals[keep].groupby(parents.to_numpy()).sum().rename_axis("lad")
+    a, lads = aggregation_matrix(tuple(parents))
+    sc, bs = _draws(run, scenario)
+    sc, bs = sc @ a.T, bs @ a.T
+    for q in QUANTILES:
+        tag = f"q{round(q * 100):02d}"
+        out[f"hs_change_{tag}"] = pd.Series(np.quantile(sc - bs, q, axis=0), index=list(lads))
+        out[f"hs_stock_{tag}"] = pd.Series(np.quantile(sc, q, axis=0), index=list(lads))
+        out[f"baseline_hs_stock_{tag}"] = pd.Series(np.quantile(bs, q, axis=0), index=list(lads))
+    if {"change_hs_stock_mean", "baseline_hs_stock_mean"} <= set(out.columns):
+        out["pct_change_hs_stock_mean"] = 100.0 * out["change_hs_stock_mean"] / out["baseline_hs_stock_mean"]
+    if "gse" in vals.columns:
+        out["gse"] = vals["gse"].groupby(parents.to_numpy()).max()
+    return out
+
+
+def aggregate_flow_matrices(mats: dict[str, xr.DataArray], parents: tuple[str, ...]) -> dict[str, xr.DataArray]:
+    """Origin-destination matrices between MSOAs summed to LAD pairs (``A F A'``); within-LAD flows on the diagonal."""
+    a, lads = aggregation_matrix(parents)
+    out = {}
+    for name, m in mats.items():
+        m2 = m.transpose("origin", "destination")
+        out[name] = xr.DataArray(a @ m2.to_numpy() @ a.T, dims=("origin", "destination"),
+                                 coords={"origin": list(lads), "destination": list(lads)}, attrs=m.attrs, name=name)
+    return out
