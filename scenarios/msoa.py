@@ -74,6 +74,7 @@ __all__ = [
     "lad_shares",
     "lad_zone_values",
     "lad_zones_of",
+    "zones_in_lads",
     "msoa_skills",
 ]
 
@@ -328,7 +329,7 @@ def aggregate_to_lad(data: xr.Dataset | xr.DataArray, parents: np.ndarray | tupl
 
     def one(var: xr.DataArray) -> xr.DataArray:
         keep = {k: v for k, v in var.coords.items() if dim not in v.dims}
-        out = xr.dot(mat, var.drop_vars([c for c in var.coords if dim in var.coords[c].dims]), dims=dim)
+        out = xr.dot(mat, var.drop_vars([c for c in var.coords if dim in var.coords[c].dims]), dim=dim)
         out = out.transpose(*["lad" if d == dim else d for d in var.dims])
         return out.assign_coords({k: v for k, v in keep.items() if k in out.dims or not v.dims}).assign_attrs(
             var.attrs)
@@ -443,3 +444,25 @@ def aggregate_flow_matrices(mats: dict[str, xr.DataArray], parents: tuple[str, .
         out[name] = xr.DataArray(a @ m2.to_numpy() @ a.T, dims=("origin", "destination"),
                                  coords={"origin": list(lads), "destination": list(lads)}, attrs=m.attrs, name=name)
     return out
+
+
+def zones_in_lads(zones: ZoneSet, lads: tuple[str, ...] | list[str]) -> ZoneSet:
+    """The zones of ``zones`` in the given LADs (LAD zones: by code; MSOA zones: by parent), in zone order."""
+    import dataclasses
+
+    wanted = set(lads)
+    key = zones.parents if zones.level == "msoa" else zones.codes
+    keep = np.array([k in wanted for k in key])
+    absent = sorted(wanted - set(key))
+    if absent:
+        raise ConfigError("lads", absent[0], "give LAD codes of the study area")
+
+    def pick(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v for v, k in zip(values, keep, strict=True) if k)
+
+    return dataclasses.replace(zones, codes=pick(zones.codes), names=pick(zones.names),
+                               region_codes=pick(zones.region_codes), region_names=pick(zones.region_names),
+                               nations=pick(zones.nations), geometry=zones.geometry[keep],
+                               parents=pick(zones.parents) if zones.parents else (),
+                               centroids=None if zones.centroids is None else zones.centroids[keep],
+                               land_area_km2=None if zones.land_area_km2 is None else zones.land_area_km2[keep])
