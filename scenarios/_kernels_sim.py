@@ -16,15 +16,12 @@ BAD_VALUE = 1
 
 
 @njit(cache=True)
-def _deterrence(beta, gamma, log_dist, border, pair, k_out):
-    """``K_pij = d_ij^beta exp(gamma border_ij) pair_pij`` off the diagonal, 0 on it (``p`` pair layer)."""
+def _deterrence(beta, gamma, log_dist, border, k_out):
+    """``D_ij = d_ij^beta exp(gamma border_ij)`` off the diagonal, 0 on it (the pair factors multiply it on the fly)."""
     n = log_dist.shape[0]
-    n_g = pair.shape[0]
     for i in range(n):
         for j in range(n):
-            base = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
-            for g in range(n_g):
-                k_out[g, i, j] = base * pair[g, i, j]
+            k_out[i, j] = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
 
 
 @njit(cache=True)
@@ -37,20 +34,20 @@ def _weights(static, theta_h, log_price, w_out):
 
 
 @njit(cache=True)
-def _denominators(k, group, w, den_out):
-    """``den_si = sum_j K_p(s)ij W_sj``."""
+def _denominators(k, pair, group, w, den_out):
+    """``den_si = sum_j D_ij pair_p(s)ij W_sj``."""
     n_s, n = w.shape
     for s in range(n_s):
-        kg = k[group[s]]
+        pg = pair[group[s]]
         for i in range(n):
             acc = 0.0
             for j in range(n):
-                acc += kg[i, j] * w[s, j]
+                acc += k[i, j] * pg[i, j] * w[s, j]
             den_out[s, i] = acc
 
 
 @njit(cache=True)
-def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mask, flows, record, zone_group,
+def _year(stock, new, move_rate, k, pair, group, w, den, den0, unconstrained, flow_mask, flows, record, zone_group,
           group_flows):
     """One annual step for one draw: movers leave, destinations by the gravity shares; ``new`` = stocks after.
 
@@ -62,7 +59,7 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
         for i in range(n):
             new[s, i] = stock[s, i]
     for s in range(n_s):
-        kg = k[group[s]]
+        pg = pair[group[s]]
         for i in range(n):
             d = den[s, i]
             if d <= 0.0 or stock[s, i] <= 0.0:
@@ -78,7 +75,7 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
             rec = record and flow_mask[s]
             gi = zone_group[i]
             for j in range(n):
-                f = scale * kg[i, j] * w[s, j]
+                f = scale * k[i, j] * pg[i, j] * w[s, j]
                 new[s, j] += f
                 if rec:
                     flows[i, j] += f
@@ -114,9 +111,11 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         Log distance and shared-border indicator.
     pair, base_pair : (P, n, n)
         Factor of the pair weights per layer, e.g. ``exp(kappa_gij + anchor_cij)`` per segment
-        (ones = no pivot, no anchoring), of the scenario and of the no-policy step.
+        (ones = no pivot, no anchoring), of the scenario and of the no-policy step; float64, or
+        float32 at MSOA scale (the deterrence is then computed in float32 too, sums in float64).
     same_pair : bool
-        ``base_pair`` is ``pair`` (its deterrence is not computed twice).
+        ``base_pair`` is ``pair`` (kept for the callers; the deterrence ``D`` is computed once per draw
+        and multiplied by the layer's factor on the fly, so no (P, n, n) product is held).
     group : (S,) int
         Layer of ``pair`` each segment uses.
     beta, gamma : (D,)
@@ -167,8 +166,7 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
     n_groups = path.shape[1]
     status = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
-        k = np.empty((pair.shape[0], n, n))
-        k0 = k if same_pair else np.empty((base_pair.shape[0], n, n))
+        k = np.empty((n, n), dtype=pair.dtype)
         w = np.empty((n_s, n))
         w0 = np.empty((n_s, n))
         den = np.empty((n_s, n))
@@ -188,15 +186,13 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         hi = (c + 1) * n_draws // n_chunks
         for d in range(lo, hi):
             group_flows_out[d, :, :] = 0.0
-            _deterrence(beta[d], gamma[d], log_dist, border, pair, k)
-            if not same_pair:
-                _deterrence(beta[d], gamma[d], log_dist, border, base_pair, k0)
+            _deterrence(beta[d], gamma[d], log_dist, border, k)
             if unconstrained:
                 _weights(base_static[d], theta_h[d], base_log_price0, w)
-                _denominators(k, group, w, den0)
+                _denominators(k, pair, group, w, den0)
             if open_population:
                 _weights(base_static[d], theta_h[d], base_log_price0, w0)
-                _denominators(k0, group, w0, den_b)
+                _denominators(k, base_pair, group, w0, den_b)
             for j in range(n):
                 log_price[j] = log_price0[j]
             for s in range(n_s):
@@ -206,9 +202,9 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                     base[s, i] = base0[s, i]
             for t in range(1, years + 1):
                 _weights(static[d], theta_h[d], log_price, w)
-                _denominators(k, group, w, den)
-                _year(stock, new, move_rate[d], k, group, w, den, den0, unconstrained, flow_mask, flows, t == years,
-                      zone_group, group_flows_out[d])
+                _denominators(k, pair, group, w, den)
+                _year(stock, new, move_rate[d], k, pair, group, w, den, den0, unconstrained, flow_mask, flows,
+                      t == years, zone_group, group_flows_out[d])
                 for i in range(n):
                     net_out[d, t - 1, 0, i] = 0.0
                     net_out[d, t - 1, 1, i] = 0.0
@@ -217,8 +213,8 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                     for i in range(n):
                         net_out[d, t - 1, m, i] += new[s, i] - stock[s, i]
                 if open_population:
-                    _year(base, new0, base_move_rate[d], k0, group, w0, den_b, den0, False, no_mask, no_flows,
-                          False, zone_group, no_groups)
+                    _year(base, new0, base_move_rate[d], k, base_pair, group, w0, den_b, den0, False, no_mask,
+                          no_flows, False, zone_group, no_groups)
                     for i in range(n):
                         for g in range(n_groups):
                             tot0 = 0.0
@@ -267,16 +263,16 @@ def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma,
     ``move_rate`` is (S, n); the other arguments as in :func:`simulate_draws` for one draw.
     """
     n_s, n = stock.shape
-    k = np.empty((pair.shape[0], n, n))
+    k = np.empty((n, n), dtype=pair.dtype)
     w = np.empty((n_s, n))
     den = np.empty((n_s, n))
     den0 = np.ones((n_s, n))
-    _deterrence(beta, gamma, log_dist, border, pair, k)
+    _deterrence(beta, gamma, log_dist, border, k)
     if unconstrained:
         _weights(base_static, theta_h, base_log_price, w)
-        _denominators(k, group, w, den0)
+        _denominators(k, pair, group, w, den0)
     _weights(static, theta_h, log_price, w)
-    _denominators(k, group, w, den)
+    _denominators(k, pair, group, w, den)
     new = np.empty((n_s, n))
     mask = np.zeros(n_s, dtype=np.bool_)
     tmp = np.zeros((n, n))
@@ -286,7 +282,7 @@ def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma,
         mask[:] = False
         mask[s] = True
         tmp[:, :] = 0.0
-        _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, mask, tmp, True, zone_group,
+        _year(stock, new, move_rate, k, pair, group, w, den, den0, unconstrained, mask, tmp, True, zone_group,
               group_flows)
         flows_out[s] = tmp
     return OK

@@ -424,10 +424,32 @@ def class_anchor(inputs: ModelInputs, strength: float | None = None) -> np.ndarr
     return anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days)
 
 
-def segment_pair_factors(inputs: ModelInputs, strength: float | None = None) -> np.ndarray:
-    """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): a segment's pivot (its skill group's) times its class's anchor."""
-    log_f = np.asarray(inputs.pair_constant)[segment_group()] + class_anchor(inputs, strength)[segment_class()]
-    return np.ascontiguousarray(np.exp(log_f))
+#: Study areas of at least this many zones (MSOA scale) hold the pair factors and the kernels' deterrence
+#: in float32 (relative error ~6e-8 per factor, sums in float64) and use :data:`LARGE_CHUNKS` work chunks.
+LARGE_ZONES = 2000
+#: Work chunks per batch for large study areas: each chunk holds an (n, n) flow matrix.
+LARGE_CHUNKS = 2
+
+
+def segment_pair_factors(inputs: ModelInputs, strength: float | None = None,
+                         dtype: np.dtype[Any] | type | None = None) -> np.ndarray:
+    """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): a segment's pivot (its skill group's) times its class's anchor.
+
+    Built one WFH class at a time (no (16, n, n) float64 temporaries). ``dtype`` defaults to float64,
+    float32 for study areas of :data:`LARGE_ZONES` zones or more.
+    """
+    n = inputs.n
+    dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float32 if n >= LARGE_ZONES else np.float64)
+    strength = float(inputs.params.mean["anchor_strength"]) if strength is None else float(strength)
+    days = np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES])
+    kappa = np.asarray(inputs.pair_constant, dtype=float)
+    group, cls = segment_group(), segment_class()
+    out = np.empty((len(SEGMENTS), n, n), dtype=dt)
+    for c in range(N_CLASSES):
+        a = anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days[c:c + 1])[0]
+        for s in np.flatnonzero(cls == c):
+            np.exp(kappa[group[s]] + a, out=out[s])
+    return out
 
 
 def _point_model(inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -644,9 +666,10 @@ class SimulationOptions:
     housing_feedback : float, optional
         Overrides every scenario's ``housing_feedback``, 0 to 10 (default: each scenario's own).
     n_chunks : int, optional
-        Work chunks per batch of :data:`BATCH_DRAWS` draws (default :data:`CHUNKS_PER_BATCH`, a fixed
-        number: results are bit-for-bit the same for any thread count); only the last bits of the
-        summed final-year flows depend on it.
+        Work chunks per batch of :data:`BATCH_DRAWS` draws (default :data:`CHUNKS_PER_BATCH`, or
+        :data:`LARGE_CHUNKS` for :data:`LARGE_ZONES` zones or more; a fixed number: results are
+        bit-for-bit the same for any thread count); only the last bits of the summed final-year flows
+        depend on it.
 
     Raises
     ------
@@ -824,14 +847,16 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
     pair = segment_pair_factors(own, strength)
     base_pair = pair if own is inputs else segment_pair_factors(inputs, strength)
     beta, gamma = np.ascontiguousarray(p["beta_distance"]), np.ascontiguousarray(p["gamma_border"])
-    common = (np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border))
+    common = (np.ascontiguousarray(inputs.log_dist, dtype=pair.dtype),
+              np.ascontiguousarray(inputs.border, dtype=pair.dtype))
     # Draws run in batches of BATCH_DRAWS, so Ctrl-C / SIGTERM (raised in Python between kernel calls)
     # stops a long Monte Carlo within about a second; each batch splits into a number of chunks that
     # does not depend on the thread count, so the summed flows (and every per-draw output, computed by
     # one thread in a fixed order) are bit-for-bit the same whatever NUMBA_NUM_THREADS is.
     for lo in range(0, draws, BATCH_DRAWS):
         hi = min(draws, lo + BATCH_DRAWS)
-        flows = np.empty((opts.n_chunks or min(hi - lo, CHUNKS_PER_BATCH), inputs.n, inputs.n))
+        chunks = CHUNKS_PER_BATCH if inputs.n < LARGE_ZONES else LARGE_CHUNKS
+        flows = np.empty((opts.n_chunks or min(hi - lo, chunks), inputs.n, inputs.n))
         part = slice(lo, hi)
         status = K.simulate_draws(
             stock0, move[part], base_move[part], *common,
