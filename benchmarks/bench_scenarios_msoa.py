@@ -35,7 +35,7 @@ def synthetic_msoa_inputs(n: int = N_MSOA, seed: int = 0, horizon: int = 10):
     mean = dict(zip(names, (-1.6, 0.1, -0.6, -1.7, 0.07), strict=True))
     decisions = {p: ParameterDecision(p, "identified", v, 0.01, v - 0.02, v + 0.02, "synthetic")
                  for p, v in mean.items()}
-    params = ModelParameters.from_evidence(ScenarioEvidence(decisions, np.diag(np.full(5, 1e-4)), names),
+    params = ModelParameters.from_evidence(ScenarioEvidence(decisions, np.diag(np.full(5, 1e-4)), names, ()),
                                            beta_commute=-2.5, beta_commute_se=0.02,
                                            job_access=rng.lognormal(7, 1, n), wfh_national=0.31)
     regions = tuple(("E12000007", "E12000008", "E12000004", "W92000004")[i % 4] for i in range(n))

@@ -82,6 +82,63 @@ def _year(stock, new, move_rate, k, pair, group, w, den, den0, unconstrained, fl
                     group_flows[gi, zone_group[j]] += f
 
 
+@njit(cache=True)
+def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, flow_mask, flows, record, zone_group,
+                group_flows, open_population, base, new0, base_move_rate, base_pair, w0, den_b):
+    """One annual step of the scenario (and, when ``open_population``, of the no-policy stocks) in one
+    pass over the origins: each origin's deterrence row is read once for every segment and both steps,
+    and the scenario's denominator ``den_si`` is summed just before its movers are spread.
+
+    The same arithmetic, in the same order per element, as :func:`_denominators` then :func:`_year`
+    for the scenario and :func:`_year` with the precomputed ``den_b`` for the no-policy step (bit for
+    bit the same stocks and flows; only ``group_flows`` sums in another order).
+    """
+    n_s, n = stock.shape
+    for s in range(n_s):
+        for i in range(n):
+            new[s, i] = stock[s, i]
+            if open_population:
+                new0[s, i] = base[s, i]
+    for i in range(n):
+        ki = k[i]
+        gi = zone_group[i]
+        for s in range(n_s):
+            pr = pair[group[s], i]
+            ws = w[s]
+            if stock[s, i] > 0.0:
+                d = 0.0
+                for j in range(n):
+                    d += ki[j] * pr[j] * ws[j]
+                if d > 0.0:
+                    rate = move_rate[s, i]
+                    if unconstrained:
+                        rate = rate * (d / den0[s, i])
+                        if rate > 1.0:
+                            rate = 1.0
+                    movers = rate * stock[s, i]
+                    new[s, i] -= movers
+                    scale = movers / d
+                    if record and flow_mask[s]:
+                        for j in range(n):
+                            f = scale * ki[j] * pr[j] * ws[j]
+                            new[s, j] += f
+                            flows[i, j] += f
+                            group_flows[gi, zone_group[j]] += f
+                    else:
+                        for j in range(n):
+                            new[s, j] += scale * ki[j] * pr[j] * ws[j]
+            if open_population:
+                d0 = den_b[s, i]
+                if d0 > 0.0 and base[s, i] > 0.0:
+                    movers = base_move_rate[s, i] * base[s, i]
+                    new0[s, i] -= movers
+                    scale = movers / d0
+                    pb = base_pair[group[s], i]
+                    wb = w0[s]
+                    for j in range(n):
+                        new0[s, j] += scale * ki[j] * pb[j] * wb[j]
+
+
 @njit(cache=True, parallel=True)
 def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, same_pair, group, beta,
                    gamma, static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained,
@@ -169,7 +226,6 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         k = np.empty((n, n), dtype=pair.dtype)
         w = np.empty((n_s, n))
         w0 = np.empty((n_s, n))
-        den = np.empty((n_s, n))
         den0 = np.ones((n_s, n))
         den_b = np.empty((n_s, n))
         stock = np.empty((n_s, n))
@@ -179,9 +235,6 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         log_price = np.empty(n)
         flows = flows_out[c]
         flows[:, :] = 0.0
-        no_flows = np.zeros((n, n))
-        no_groups = np.zeros((group_flows_out.shape[1], group_flows_out.shape[2]))
-        no_mask = np.zeros(n_s, dtype=np.bool_)
         lo = c * n_draws // n_chunks
         hi = (c + 1) * n_draws // n_chunks
         for d in range(lo, hi):
@@ -202,9 +255,9 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                     base[s, i] = base0[s, i]
             for t in range(1, years + 1):
                 _weights(static[d], theta_h[d], log_price, w)
-                _denominators(k, pair, group, w, den)
-                _year(stock, new, move_rate[d], k, pair, group, w, den, den0, unconstrained, flow_mask, flows,
-                      t == years, zone_group, group_flows_out[d])
+                _fused_year(stock, new, move_rate[d], k, pair, group, w, den0, unconstrained, flow_mask, flows,
+                            t == years, zone_group, group_flows_out[d], open_population, base, new0,
+                            base_move_rate[d], base_pair, w0, den_b)
                 for i in range(n):
                     net_out[d, t - 1, 0, i] = 0.0
                     net_out[d, t - 1, 1, i] = 0.0
@@ -213,8 +266,6 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                     for i in range(n):
                         net_out[d, t - 1, m, i] += new[s, i] - stock[s, i]
                 if open_population:
-                    _year(base, new0, base_move_rate[d], k, base_pair, group, w0, den_b, den0, False, no_mask,
-                          no_flows, False, zone_group, no_groups)
                     for i in range(n):
                         for g in range(n_groups):
                             tot0 = 0.0

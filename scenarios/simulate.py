@@ -7,6 +7,7 @@ parameters (the numba kernel :func:`migravity.scenarios._kernels_sim.simulate_dr
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -844,8 +845,8 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
     mask = segment_skill() == 0
     # anchor_strength is held at its point value in the draws (params.HELD_AT_POINT)
     strength = float(p["anchor_strength"][0])
-    pair = segment_pair_factors(own, strength)
-    base_pair = pair if own is inputs else segment_pair_factors(inputs, strength)
+    pair = _cached_pair_factors(own, strength)
+    base_pair = pair if own is inputs else _cached_pair_factors(inputs, strength)
     beta, gamma = np.ascontiguousarray(p["beta_distance"]), np.ascontiguousarray(p["gamma_border"])
     common = (np.ascontiguousarray(inputs.log_dist, dtype=pair.dtype),
               np.ascontiguousarray(inputs.border, dtype=pair.dtype))
@@ -870,6 +871,24 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
         flow_sum += flows.sum(axis=0)
     return Simulation(scenario, stocks, flow_sum / draws, opts, group_flows, net,
                       path if open_population else None)
+
+
+#: Pair factors of large study areas, kept while their pivot constants live (one entry per anchor
+#: strength and workplace matrix): the run's scenarios, baselines and specifications share them.
+_PAIR_CACHE: weakref.WeakKeyDictionary[np.ndarray, dict[tuple[int, int, float], np.ndarray]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _cached_pair_factors(inputs: ModelInputs, strength: float) -> np.ndarray:
+    """:func:`segment_pair_factors`, cached for study areas of :data:`LARGE_ZONES` zones or more."""
+    if inputs.n < LARGE_ZONES:
+        return segment_pair_factors(inputs, strength)
+    key = (id(inputs.workplace), id(inputs.log_dist), float(strength))
+    entry = _PAIR_CACHE.setdefault(np.asarray(inputs.pair_constant), {})
+    if key not in entry:
+        entry.clear()
+        entry[key] = segment_pair_factors(inputs, strength)
+    return entry[key]
 
 
 def pair_factor(inputs: ModelInputs) -> np.ndarray:
