@@ -33,17 +33,24 @@ def _weights(static, theta_h, log_price, w_out):
             w_out[s, j] = np.exp(static[s, j] + theta_h[s] * log_price[j])
 
 
+@njit(cache=True, fastmath=True)
+def _dot3(a, b, c):
+    """``sum_j a_j b_j c_j`` in float64, vectorised (fastmath: the summation order is the compiler's,
+    the same on every call, so every denominator of the simulation is summed the same way)."""
+    acc = 0.0
+    for j in range(a.shape[0]):
+        acc += np.float64(a[j] * b[j]) * c[j]
+    return acc
+
+
 @njit(cache=True)
 def _denominators(k, pair, group, w, den_out):
-    """``den_si = sum_j D_ij pair_p(s)ij W_sj``."""
+    """``den_si = sum_j D_ij pair_p(s)ij W_sj`` (:func:`_dot3`)."""
     n_s, n = w.shape
     for s in range(n_s):
         pg = pair[group[s]]
         for i in range(n):
-            acc = 0.0
-            for j in range(n):
-                acc += k[i, j] * pg[i, j] * w[s, j]
-            den_out[s, i] = acc
+            den_out[s, i] = _dot3(k[i], pg[i], w[s])
 
 
 @njit(cache=True)
@@ -75,7 +82,7 @@ def _year(stock, new, move_rate, k, pair, group, w, den, den0, unconstrained, fl
             rec = record and flow_mask[s]
             gi = zone_group[i]
             for j in range(n):
-                f = scale * k[i, j] * pg[i, j] * w[s, j]
+                f = scale * np.float64(k[i, j] * pg[i, j]) * w[s, j]
                 new[s, j] += f
                 if rec:
                     flows[i, j] += f
@@ -91,7 +98,8 @@ def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, f
 
     The same arithmetic, in the same order per element, as :func:`_denominators` then :func:`_year`
     for the scenario and :func:`_year` with the precomputed ``den_b`` for the no-policy step (bit for
-    bit the same stocks and flows; only ``group_flows`` sums in another order).
+    bit the same stocks and flows; only ``group_flows`` sums in another order). ``D_ij pair_ij`` is
+    multiplied in the pair factors' precision (float32 at MSOA scale), the rest in float64.
     """
     n_s, n = stock.shape
     for s in range(n_s):
@@ -106,9 +114,7 @@ def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, f
             pr = pair[group[s], i]
             ws = w[s]
             if stock[s, i] > 0.0:
-                d = 0.0
-                for j in range(n):
-                    d += ki[j] * pr[j] * ws[j]
+                d = _dot3(ki, pr, ws)
                 if d > 0.0:
                     rate = move_rate[s, i]
                     if unconstrained:
@@ -120,13 +126,13 @@ def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, f
                     scale = movers / d
                     if record and flow_mask[s]:
                         for j in range(n):
-                            f = scale * ki[j] * pr[j] * ws[j]
+                            f = scale * np.float64(ki[j] * pr[j]) * ws[j]
                             new[s, j] += f
                             flows[i, j] += f
                             group_flows[gi, zone_group[j]] += f
                     else:
                         for j in range(n):
-                            new[s, j] += scale * ki[j] * pr[j] * ws[j]
+                            new[s, j] += scale * np.float64(ki[j] * pr[j]) * ws[j]
             if open_population:
                 d0 = den_b[s, i]
                 if d0 > 0.0 and base[s, i] > 0.0:
@@ -136,7 +142,7 @@ def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, f
                     pb = base_pair[group[s], i]
                     wb = w0[s]
                     for j in range(n):
-                        new0[s, j] += scale * ki[j] * pb[j] * wb[j]
+                        new0[s, j] += scale * np.float64(ki[j] * pb[j]) * wb[j]
 
 
 @njit(cache=True, parallel=True)

@@ -7,7 +7,6 @@ parameters (the numba kernel :func:`migravity.scenarios._kernels_sim.simulate_dr
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -873,22 +872,18 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
                       path if open_population else None)
 
 
-#: Pair factors of large study areas, kept while their pivot constants live (one entry per anchor
-#: strength and workplace matrix): the run's scenarios, baselines and specifications share them.
-_PAIR_CACHE: weakref.WeakKeyDictionary[np.ndarray, dict[tuple[int, int, float], np.ndarray]] = \
-    weakref.WeakKeyDictionary()
-
-
 def _cached_pair_factors(inputs: ModelInputs, strength: float) -> np.ndarray:
-    """:func:`segment_pair_factors`, cached for study areas of :data:`LARGE_ZONES` zones or more."""
+    """:func:`segment_pair_factors`, kept on ``inputs`` for study areas of :data:`LARGE_ZONES` zones or more.
+
+    One entry (the last anchor strength): a run's scenarios, baselines and specifications share it.
+    """
     if inputs.n < LARGE_ZONES:
         return segment_pair_factors(inputs, strength)
-    key = (id(inputs.workplace), id(inputs.log_dist), float(strength))
-    entry = _PAIR_CACHE.setdefault(np.asarray(inputs.pair_constant), {})
-    if key not in entry:
-        entry.clear()
-        entry[key] = segment_pair_factors(inputs, strength)
-    return entry[key]
+    cache = inputs.__dict__.get("_pair_cache")
+    if cache is None or cache[0] != float(strength):
+        cache = (float(strength), segment_pair_factors(inputs, strength))
+        object.__setattr__(inputs, "_pair_cache", cache)
+    return cache[1]
 
 
 def pair_factor(inputs: ModelInputs) -> np.ndarray:
