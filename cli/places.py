@@ -191,7 +191,7 @@ def run_grouping(run: Any, kind: str, groups: Path | None, year: int | None, dat
         return _grouping(zones, kind, groups, year, data_dir)
     from migravity.geodata import load_zones
 
-    lad_zones = load_zones("2021", run.area, data_dir)  # type: ignore[arg-type]
+    lad_zones = load_zones("2021", run.area, data_dir)
     return expand_grouping(_grouping(lad_zones, kind, groups, year, data_dir), zones.parents, zones.codes)
 
 

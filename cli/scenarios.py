@@ -98,7 +98,7 @@ def run_cmd(
 
         raise ConfigError("scenario", dup[0], "give each scenario a distinct name")
     check_run_memory(specs, draws, years, vintage, area, level)
-    zones = load_zones(vintage, area, state.data_dir, level=level)  # type: ignore[arg-type]
+    zones = load_zones(vintage, area, state.data_dir, level=level)
     for spec in specs:  # codes and tables of every scenario, before calibration and before any scenario runs
         validate_inputs(spec, zones.codes, zones.region_codes)
     with state.progress("calibrating on Census 2021 flows"):
@@ -203,6 +203,10 @@ def check_run_memory(specs: list[Any], draws: int | None, years: int | None, vin
     check_memory(need, f"the simulated stocks ({sims} simulation(s) x {d:,} draws x {y + 1} years x {N_SEGMENTS} "
                        f"segments x {n} zones, float64)", "--draws", d,
                  "lower --draws or --years, or run fewer scenarios at once")
+    if level == "msoa":
+        # the pivot constants are solved on (16, n, n) float64 arrays (three at once at the peak)
+        check_memory(3.0 * 8.0 * N_SEGMENTS * n * n, f"the pivot constants of {n:,} MSOAs ((16, n, n) float64 "
+                     "arrays)", "--area", area, "run a smaller area at MSOA level (--area Wales), or --level lad")
 
 
 _HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad", "london_leavers_gse_share")

@@ -74,8 +74,8 @@ __all__ = [
     "lad_shares",
     "lad_zone_values",
     "lad_zones_of",
-    "zones_in_lads",
     "msoa_skills",
+    "zones_in_lads",
 ]
 
 MSOA_STAGE1_SOURCE = ("calibrated at MSOA (stage 1: Census 2021 ODMG01EW between MSOAs, doubly-constrained PPML, "
@@ -271,7 +271,7 @@ def calibrate_msoa_parameters(zones: ZoneSet, attributes: xr.Dataset | None = No
     _, gamma, sweeps, err = balance_status(log_k, flows.sum(axis=1), flows.sum(axis=0))
     gamma = gamma - np.average(gamma, weights=workers)
     decisions = {}
-    for k, name in enumerate(names):
+    for k in range(len(names)):
         p = MSOA_REFITTED[k]
         se = float(np.sqrt(v1[k, k]))
         decisions[p] = ParameterDecision(p, "identified", float(beta[k]), se, float(beta[k]) - 1.645 * se,

@@ -393,9 +393,9 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
         "hs_flows": (("scenario", "origin", "destination"), stack(lambda s: s.hs_flows, sims)),
         "baseline_hs_flows": (("scenario", "origin", "destination"), stack(lambda s: s.hs_flows, bases)),
     }
+    agg = lad_matrix(inp)
     for prefix, items in (("", sims), ("baseline_", bases)):
         gse = stack(lambda s: _q(_hs(s.stocks)[..., inp.gse].sum(-1) / _hs(s.stocks).sum(-1), qs), items)
-        agg = lad_matrix(inp)
         th = stack(lambda s: _q(theil(_to_lad(_hs(s.stocks), agg), _to_lad(s.stocks.sum(axis=-2), agg)), qs), items)
         gi = stack(lambda s: _q(gini(_to_lad(_hs(s.stocks), agg), _to_lad(s.stocks.sum(axis=-2), agg)), qs), items)
         data[f"{prefix}gse_share"] = (("scenario", "quantile", "year"), gse)

@@ -275,7 +275,8 @@ class RunDir:
     def __repr__(self) -> str:
         n = self.results.sizes.get("lad", 0)
         return short_repr(f"<RunDir {str(self.path)!r}: {', '.join(self.scenarios)}>",
-                          [f"{n} {self.level.upper()}s ({self.area}, {self.zone_vintage} boundaries); {self.years} years, "
+                          [f"{n} {self.level.upper()}s ({self.area}, {self.zone_vintage} boundaries); "
+                           f"{self.years} years, "
                            f"{self.draws} draws; migravity {self.manifest.get('version', '?')}",
                            f"variables: {', '.join(str(v) for v in self.results.data_vars)}"])
 

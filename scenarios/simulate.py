@@ -211,7 +211,8 @@ class ModelInputs:
         return len(self.codes)
 
     def __repr__(self) -> str:
-        return short_repr(f"<ModelInputs: {self.n} {self.level.upper()}s ({self.area}, {self.zone_vintage} boundaries); "
+        return short_repr(f"<ModelInputs: {self.n} {self.level.upper()}s ({self.area}, "
+                          f"{self.zone_vintage} boundaries); "
                           f"{float(np.sum(self.workers)):,.0f} workers; migration pattern {self.pattern}>",
                           [f"baseline population: {'open' if self.open_baseline is not None else 'closed'}; "
                            f"workplace anchoring: {self.workplace_source or 'none'}",
@@ -333,7 +334,7 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     if msoa:
         from migravity.geodata import load_zones
 
-        lad_zones = load_zones("2021", zones.area, data_dir)  # type: ignore[arg-type]
+        lad_zones = load_zones("2021", zones.area, data_dir)
         lad_flows, _ = precovid_pattern(lad_zones, data_dir)
         pre_flows = ms.distribute_pattern(lad_flows, tuple(lad_zones.codes), zones.parents, mig, pop)
         pre_rate = np.clip(pre_flows.sum(axis=1) / pop, 0.0, 1.0)

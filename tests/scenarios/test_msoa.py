@@ -16,7 +16,6 @@ from migravity.errors import ConfigError
 from migravity.scenarios import msoa as ms
 from migravity.scenarios.baseline import OpenBaseline
 
-
 PARENTS = ("L1", "L1", "L1", "L2", "L2", "L3")
 LADS = ("L1", "L2", "L3")
 
