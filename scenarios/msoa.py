@@ -63,7 +63,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MSOA_STAGE1_SOURCE",
     "aggregate_flow_matrices",
-    "aggregate_frame",
     "aggregate_to_lad",
     "aggregation_matrix",
     "calibrate_msoa_parameters",
@@ -341,12 +340,6 @@ def aggregate_to_lad(data: xr.Dataset | xr.DataArray, parents: np.ndarray | tupl
     out.attrs.update(data.attrs)
     out.attrs["aggregated_from"] = dim
     return out
-
-
-def aggregate_frame(frame: pd.DataFrame, parents: pd.Series) -> pd.DataFrame:
-    """Sum the numeric columns of a zone-indexed frame to the parent LADs (``parents`` indexed like ``frame``)."""
-    num = frame.select_dtypes("number")
-    return num.groupby(parents.reindex(num.index).to_numpy()).sum().rename_axis("lad")
 
 
 def lad_grouping(parents: tuple[str, ...] | list[str], codes: tuple[str, ...] | list[str]) -> Grouping:
