@@ -136,6 +136,10 @@ def export_cmd(
         typer.Option("--region", help="Only the zones of this region (name or code, e.g. London, 'South East', "
                                       "E12000007), and flows within them; repeatable."),
     ] = None,
+    aggregate_to: Annotated[
+        str | None, typer.Option("--aggregate", help="MSOA runs: 'lad' sums the zones and flows to their parent "
+                                                     "LADs (2021 codes).")
+    ] = None,
 ) -> None:
     """Export a run's zones, zone centroids, largest flows and net flows for GIS tools or flowmap.blue."""
     from migravity.errors import ConfigError, check_choice
@@ -153,18 +157,32 @@ def export_cmd(
         resolve_region(r, "--region")  # an unknown region fails before any work
     refuse_file_parent(out)  # under a file: fails now (ExportError, exit 1), not after loading the run
     refuse_run_files(run_dir, [out])
+    if aggregate_to is not None:
+        check_choice("--aggregate", aggregate_to, ("lad",))
     run = open_run(run_dir)
+    if aggregate_to is not None and run.level != "msoa":
+        raise ConfigError("--aggregate", aggregate_to, "use --aggregate with an MSOA run (run --level msoa)")
     targets = [(run.scenario(name), target)
                for name, target in export_targets(run.scenarios, out, format, scenario, all_scenarios)]
     refuse_run_files(run_dir, [t for _, t in targets])
     with state.progress("exporting", total=len(targets) + 1) as bar:
         zones = run.zones(state.data_dir)
+        if aggregate_to == "lad":
+            from migravity.scenarios import msoa
+
+            parents = tuple(zones.parents)
+            zones = msoa.lad_zones_of(zones)
         if region:
             zones = zones_in_regions(zones, region)
         bar.advance(1)
         for name, target in targets:
-            files = export(target, format=fmt, zones=zones, values=run.zone_values(name),
-                           flows=run.flow_matrices(name) or None, top_k=top_k or None, threshold=threshold,
+            if aggregate_to == "lad":
+                values = msoa.lad_zone_values(run, name)
+                flows = msoa.aggregate_flow_matrices(run.flow_matrices(name), parents)
+            else:
+                values, flows = run.zone_values(name), run.flow_matrices(name)
+            files = export(target, format=fmt, zones=zones, values=values,
+                           flows=flows or None, top_k=top_k or None, threshold=threshold,
                            geodesic=geodesic)
             bar.advance(1)
             state.info(f"scenario {name}: wrote " + ", ".join(str(f) for f in files))

@@ -131,7 +131,7 @@ def place_cmd(
         raise ConfigError("--top", top, "give a positive number")
     run = open_run(run_dir)
     zones = run.zones(state.data_dir)
-    grouping = _grouping(zones, kind, groups, year, state.data_dir)
+    grouping = run_grouping(run, kind, groups, year, state.data_dir)
     grouping.resolve(name)  # an unknown name fails before the attributes are loaded
     attrs = None
     if attributes:
@@ -173,6 +173,28 @@ def _grouping(zones: Any, kind: str, groups: Path | None, year: int | None, data
     return read_user_groups(groups, zones)
 
 
+def run_grouping(run: Any, kind: str, groups: Path | None, year: int | None, data_dir: Path | None,
+                 aggregate_to: str | None = None) -> Any:
+    """The grouping of ``places`` for a run: at MSOA level, LAD groupings expanded to the MSOAs."""
+    from migravity.errors import ConfigError
+
+    zones = run.zones(data_dir)
+    if run.level != "msoa":
+        if aggregate_to is not None:
+            raise ConfigError("--aggregate", aggregate_to, "use --aggregate with an MSOA run (run --level msoa)")
+        return _grouping(zones, kind, groups, year, data_dir)
+    from migravity.scenarios.msoa import expand_grouping, lad_grouping
+
+    if aggregate_to == "lad":
+        return lad_grouping(zones.parents, zones.codes)
+    if kind == "region":
+        return _grouping(zones, kind, groups, year, data_dir)
+    from migravity.geodata import load_zones
+
+    lad_zones = load_zones("2021", run.area, data_dir)
+    return expand_grouping(_grouping(lad_zones, kind, groups, year, data_dir), zones.parents, zones.codes)
+
+
 def places_cmd(
     ctx: typer.Context,
     run_dir: RunDirArg,
@@ -183,6 +205,9 @@ def places_cmd(
     json_out: Annotated[
         str | None, typer.Option("--json", help="Also write the table as JSON here ('-' = stdout only).")
     ] = None,
+    aggregate_to: Annotated[
+        str | None, typer.Option("--aggregate", help="MSOA runs: 'lad' makes each parent LAD (2021) a place.")
+    ] = None,
 ) -> None:
     """Every place of a grouping for a run: high-skilled workers and the change vs baseline with its interval."""
     from migravity.scenarios.places import aggregate
@@ -192,8 +217,12 @@ def places_cmd(
     state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
     check_output_file(json_out, "--json")  # before any work
     kind = _kind(kind, groups)
+    if aggregate_to is not None:
+        from migravity.errors import check_choice
+
+        check_choice("--aggregate", aggregate_to, ("lad",))
     run = open_run(run_dir)
-    grouping = _grouping(run.zones(state.data_dir), kind, groups, year, state.data_dir)
+    grouping = run_grouping(run, kind, groups, year, state.data_dir, aggregate_to)
     name = run.scenario(scenario)
     table = aggregate(run, grouping, name)
     if json_out:

@@ -68,6 +68,8 @@ def run_cmd(
     years: Annotated[int | None, typer.Option("--years", help="Annual steps (default: file, else 10).")] = None,
     vintage: Annotated[str, typer.Option("--vintage", help="Zone vintage: 2023 or 2021.")] = "2023",
     area: Annotated[str, typer.Option("--area", help="Study area: EW, England or Wales.")] = "EW",
+    level: Annotated[str, typer.Option("--level", help="Zones: lad, or msoa (2021 MSOAs; implies --vintage 2021; "
+                                       "results aggregable to LAD).")] = "lad",
     json_out: Annotated[
         str | None, typer.Option("--json", help="Also write the headline figures as JSON here ('-' = stdout only).")
     ] = None,
@@ -82,6 +84,11 @@ def run_cmd(
 
     state: AppState = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
     # everything that can be checked without data, before any loading or computation
+    from migravity.errors import check_choice
+
+    check_choice("--level", level, ("lad", "msoa"))
+    if level == "msoa":
+        vintage = "2021"  # MSOAs exist in 2021 codes only
     preflight(out, json_out, draws, seed, years, vintage, area)
     specs = [load_scenario(s) for s in scenarios]
     names = [sp.name for sp in specs]
@@ -90,8 +97,8 @@ def run_cmd(
         from migravity.errors import ConfigError
 
         raise ConfigError("scenario", dup[0], "give each scenario a distinct name")
-    check_run_memory(specs, draws, years, vintage, area)
-    zones = load_zones(vintage, area, state.data_dir)
+    check_run_memory(specs, draws, years, vintage, area, level)
+    zones = load_zones(vintage, area, state.data_dir, level=level)
     for spec in specs:  # codes and tables of every scenario, before calibration and before any scenario runs
         validate_inputs(spec, zones.codes, zones.region_codes)
     with state.progress("calibrating on Census 2021 flows"):
@@ -148,6 +155,8 @@ def run_cmd(
 #: LADs per (vintage, area), for the memory estimate made before the zones are loaded.
 ZONE_COUNTS: dict[tuple[str, str], int] = {("2023", "EW"): 318, ("2023", "England"): 296, ("2023", "Wales"): 22,
                                            ("2021", "EW"): 331, ("2021", "England"): 309, ("2021", "Wales"): 22}
+#: MSOAs (2021) per area.
+MSOA_COUNTS: dict[str, int] = {"EW": 7264, "England": 6856, "Wales": 408}
 #: Defaults of the run settings when neither the command line nor a scenario file gives them.
 DEFAULT_DRAWS, DEFAULT_YEARS = 200, 10
 
@@ -176,7 +185,8 @@ def preflight(out: Path, json_out: str | None, draws: int | None, seed: int | No
     check_output_file(json_out, "--json")
 
 
-def check_run_memory(specs: list[Any], draws: int | None, years: int | None, vintage: str, area: str) -> None:
+def check_run_memory(specs: list[Any], draws: int | None, years: int | None, vintage: str, area: str,
+                     level: str = "lad") -> None:
     """Refuse a run whose simulated stocks cannot fit in memory (the number is in the message).
 
     Each simulation holds ``draws x (years + 1) x 16 segments x LADs`` float64 stocks; the run keeps
@@ -185,14 +195,18 @@ def check_run_memory(specs: list[Any], draws: int | None, years: int | None, vin
     from migravity.scenarios.segments import N_SEGMENTS
     from migravity.utils.preflight import check_memory
 
-    n = ZONE_COUNTS.get((vintage, area), 361)
+    n = MSOA_COUNTS.get(area, 7264) if level == "msoa" else ZONE_COUNTS.get((vintage, area), 361)
     d = draws if draws is not None else max((s.draws or DEFAULT_DRAWS for s in specs), default=DEFAULT_DRAWS)
     y = years if years is not None else max((s.years or DEFAULT_YEARS for s in specs), default=DEFAULT_YEARS)
     sims = 1 + sum(not s.is_zero for s in specs)  # one baseline (at least), one per scenario that changes something
     need = 8.0 * d * (y + 1) * N_SEGMENTS * n * sims
     check_memory(need, f"the simulated stocks ({sims} simulation(s) x {d:,} draws x {y + 1} years x {N_SEGMENTS} "
-                       f"segments x {n} LADs, float64)", "--draws", d,
+                       f"segments x {n} zones, float64)", "--draws", d,
                  "lower --draws or --years, or run fewer scenarios at once")
+    if level == "msoa":
+        # the pivot constants are solved on (16, n, n) float64 arrays (three at once at the peak)
+        check_memory(3.0 * 8.0 * N_SEGMENTS * n * n, f"the pivot constants of {n:,} MSOAs ((16, n, n) float64 "
+                     "arrays)", "--area", area, "run a smaller area at MSOA level (--area Wales), or --level lad")
 
 
 _HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad", "london_leavers_gse_share")

@@ -16,15 +16,12 @@ BAD_VALUE = 1
 
 
 @njit(cache=True)
-def _deterrence(beta, gamma, log_dist, border, pair, k_out):
-    """``K_pij = d_ij^beta exp(gamma border_ij) pair_pij`` off the diagonal, 0 on it (``p`` pair layer)."""
+def _deterrence(beta, gamma, log_dist, border, k_out):
+    """``D_ij = d_ij^beta exp(gamma border_ij)`` off the diagonal, 0 on it (the pair factors multiply it on the fly)."""
     n = log_dist.shape[0]
-    n_g = pair.shape[0]
     for i in range(n):
         for j in range(n):
-            base = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
-            for g in range(n_g):
-                k_out[g, i, j] = base * pair[g, i, j]
+            k_out[i, j] = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
 
 
 @njit(cache=True)
@@ -36,21 +33,28 @@ def _weights(static, theta_h, log_price, w_out):
             w_out[s, j] = np.exp(static[s, j] + theta_h[s] * log_price[j])
 
 
+@njit(cache=True, fastmath=True)
+def _dot3(a, b, c):
+    """``sum_j a_j b_j c_j`` in float64, vectorised (fastmath: the summation order is the compiler's,
+    the same on every call, so every denominator of the simulation is summed the same way)."""
+    acc = 0.0
+    for j in range(a.shape[0]):
+        acc += np.float64(a[j] * b[j]) * c[j]
+    return acc
+
+
 @njit(cache=True)
-def _denominators(k, group, w, den_out):
-    """``den_si = sum_j K_p(s)ij W_sj``."""
+def _denominators(k, pair, group, w, den_out):
+    """``den_si = sum_j D_ij pair_p(s)ij W_sj`` (:func:`_dot3`)."""
     n_s, n = w.shape
     for s in range(n_s):
-        kg = k[group[s]]
+        pg = pair[group[s]]
         for i in range(n):
-            acc = 0.0
-            for j in range(n):
-                acc += kg[i, j] * w[s, j]
-            den_out[s, i] = acc
+            den_out[s, i] = _dot3(k[i], pg[i], w[s])
 
 
 @njit(cache=True)
-def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mask, flows, record, zone_group,
+def _year(stock, new, move_rate, k, pair, group, w, den, den0, unconstrained, flow_mask, flows, record, zone_group,
           group_flows):
     """One annual step for one draw: movers leave, destinations by the gravity shares; ``new`` = stocks after.
 
@@ -62,7 +66,7 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
         for i in range(n):
             new[s, i] = stock[s, i]
     for s in range(n_s):
-        kg = k[group[s]]
+        pg = pair[group[s]]
         for i in range(n):
             d = den[s, i]
             if d <= 0.0 or stock[s, i] <= 0.0:
@@ -78,11 +82,67 @@ def _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, flow_mas
             rec = record and flow_mask[s]
             gi = zone_group[i]
             for j in range(n):
-                f = scale * kg[i, j] * w[s, j]
+                f = scale * np.float64(k[i, j] * pg[i, j]) * w[s, j]
                 new[s, j] += f
                 if rec:
                     flows[i, j] += f
                     group_flows[gi, zone_group[j]] += f
+
+
+@njit(cache=True)
+def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, flow_mask, flows, record, zone_group,
+                group_flows, open_population, base, new0, base_move_rate, base_pair, w0, den_b):
+    """One annual step of the scenario (and, when ``open_population``, of the no-policy stocks) in one
+    pass over the origins: each origin's deterrence row is read once for every segment and both steps,
+    and the scenario's denominator ``den_si`` is summed just before its movers are spread.
+
+    The same arithmetic, in the same order per element, as :func:`_denominators` then :func:`_year`
+    for the scenario and :func:`_year` with the precomputed ``den_b`` for the no-policy step (bit for
+    bit the same stocks and flows; only ``group_flows`` sums in another order). ``D_ij pair_ij`` is
+    multiplied in the pair factors' precision (float32 at MSOA scale), the rest in float64.
+    """
+    n_s, n = stock.shape
+    for s in range(n_s):
+        for i in range(n):
+            new[s, i] = stock[s, i]
+            if open_population:
+                new0[s, i] = base[s, i]
+    for i in range(n):
+        ki = k[i]
+        gi = zone_group[i]
+        for s in range(n_s):
+            pr = pair[group[s], i]
+            ws = w[s]
+            if stock[s, i] > 0.0:
+                d = _dot3(ki, pr, ws)
+                if d > 0.0:
+                    rate = move_rate[s, i]
+                    if unconstrained:
+                        rate = rate * (d / den0[s, i])
+                        if rate > 1.0:
+                            rate = 1.0
+                    movers = rate * stock[s, i]
+                    new[s, i] -= movers
+                    scale = movers / d
+                    if record and flow_mask[s]:
+                        for j in range(n):
+                            f = scale * np.float64(ki[j] * pr[j]) * ws[j]
+                            new[s, j] += f
+                            flows[i, j] += f
+                            group_flows[gi, zone_group[j]] += f
+                    else:
+                        for j in range(n):
+                            new[s, j] += scale * np.float64(ki[j] * pr[j]) * ws[j]
+            if open_population:
+                d0 = den_b[s, i]
+                if d0 > 0.0 and base[s, i] > 0.0:
+                    movers = base_move_rate[s, i] * base[s, i]
+                    new0[s, i] -= movers
+                    scale = movers / d0
+                    pb = base_pair[group[s], i]
+                    wb = w0[s]
+                    for j in range(n):
+                        new0[s, j] += scale * np.float64(ki[j] * pb[j]) * wb[j]
 
 
 @njit(cache=True, parallel=True)
@@ -114,9 +174,11 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         Log distance and shared-border indicator.
     pair, base_pair : (P, n, n)
         Factor of the pair weights per layer, e.g. ``exp(kappa_gij + anchor_cij)`` per segment
-        (ones = no pivot, no anchoring), of the scenario and of the no-policy step.
+        (ones = no pivot, no anchoring), of the scenario and of the no-policy step; float64, or
+        float32 at MSOA scale (the deterrence is then computed in float32 too, sums in float64).
     same_pair : bool
-        ``base_pair`` is ``pair`` (its deterrence is not computed twice).
+        ``base_pair`` is ``pair`` (kept for the callers; the deterrence ``D`` is computed once per draw
+        and multiplied by the layer's factor on the fly, so no (P, n, n) product is held).
     group : (S,) int
         Layer of ``pair`` each segment uses.
     beta, gamma : (D,)
@@ -167,11 +229,9 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
     n_groups = path.shape[1]
     status = np.zeros(n_chunks, dtype=np.int64)
     for c in prange(n_chunks):
-        k = np.empty((pair.shape[0], n, n))
-        k0 = k if same_pair else np.empty((base_pair.shape[0], n, n))
+        k = np.empty((n, n), dtype=pair.dtype)
         w = np.empty((n_s, n))
         w0 = np.empty((n_s, n))
-        den = np.empty((n_s, n))
         den0 = np.ones((n_s, n))
         den_b = np.empty((n_s, n))
         stock = np.empty((n_s, n))
@@ -181,22 +241,17 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         log_price = np.empty(n)
         flows = flows_out[c]
         flows[:, :] = 0.0
-        no_flows = np.zeros((n, n))
-        no_groups = np.zeros((group_flows_out.shape[1], group_flows_out.shape[2]))
-        no_mask = np.zeros(n_s, dtype=np.bool_)
         lo = c * n_draws // n_chunks
         hi = (c + 1) * n_draws // n_chunks
         for d in range(lo, hi):
             group_flows_out[d, :, :] = 0.0
-            _deterrence(beta[d], gamma[d], log_dist, border, pair, k)
-            if not same_pair:
-                _deterrence(beta[d], gamma[d], log_dist, border, base_pair, k0)
+            _deterrence(beta[d], gamma[d], log_dist, border, k)
             if unconstrained:
                 _weights(base_static[d], theta_h[d], base_log_price0, w)
-                _denominators(k, group, w, den0)
+                _denominators(k, pair, group, w, den0)
             if open_population:
                 _weights(base_static[d], theta_h[d], base_log_price0, w0)
-                _denominators(k0, group, w0, den_b)
+                _denominators(k, base_pair, group, w0, den_b)
             for j in range(n):
                 log_price[j] = log_price0[j]
             for s in range(n_s):
@@ -206,9 +261,9 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                     base[s, i] = base0[s, i]
             for t in range(1, years + 1):
                 _weights(static[d], theta_h[d], log_price, w)
-                _denominators(k, group, w, den)
-                _year(stock, new, move_rate[d], k, group, w, den, den0, unconstrained, flow_mask, flows, t == years,
-                      zone_group, group_flows_out[d])
+                _fused_year(stock, new, move_rate[d], k, pair, group, w, den0, unconstrained, flow_mask, flows,
+                            t == years, zone_group, group_flows_out[d], open_population, base, new0,
+                            base_move_rate[d], base_pair, w0, den_b)
                 for i in range(n):
                     net_out[d, t - 1, 0, i] = 0.0
                     net_out[d, t - 1, 1, i] = 0.0
@@ -217,8 +272,6 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
                     for i in range(n):
                         net_out[d, t - 1, m, i] += new[s, i] - stock[s, i]
                 if open_population:
-                    _year(base, new0, base_move_rate[d], k0, group, w0, den_b, den0, False, no_mask, no_flows,
-                          False, zone_group, no_groups)
                     for i in range(n):
                         for g in range(n_groups):
                             tot0 = 0.0
@@ -267,16 +320,16 @@ def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma,
     ``move_rate`` is (S, n); the other arguments as in :func:`simulate_draws` for one draw.
     """
     n_s, n = stock.shape
-    k = np.empty((pair.shape[0], n, n))
+    k = np.empty((n, n), dtype=pair.dtype)
     w = np.empty((n_s, n))
     den = np.empty((n_s, n))
     den0 = np.ones((n_s, n))
-    _deterrence(beta, gamma, log_dist, border, pair, k)
+    _deterrence(beta, gamma, log_dist, border, k)
     if unconstrained:
         _weights(base_static, theta_h, base_log_price, w)
-        _denominators(k, group, w, den0)
+        _denominators(k, pair, group, w, den0)
     _weights(static, theta_h, log_price, w)
-    _denominators(k, group, w, den)
+    _denominators(k, pair, group, w, den)
     new = np.empty((n_s, n))
     mask = np.zeros(n_s, dtype=np.bool_)
     tmp = np.zeros((n, n))
@@ -286,7 +339,7 @@ def one_year_flows(stock, move_rate, log_dist, border, pair, group, beta, gamma,
         mask[:] = False
         mask[s] = True
         tmp[:, :] = 0.0
-        _year(stock, new, move_rate, k, group, w, den, den0, unconstrained, mask, tmp, True, zone_group,
+        _year(stock, new, move_rate, k, pair, group, w, den, den0, unconstrained, mask, tmp, True, zone_group,
               group_flows)
         flows_out[s] = tmp
     return OK

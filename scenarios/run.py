@@ -282,7 +282,9 @@ def headline_values(inputs: ModelInputs, sim: Simulation, base: Simulation) -> t
     gse_s = hs_s[:, inputs.gse].sum(-1) / hs_s.sum(-1)
     gse_b = hs_b[:, inputs.gse].sum(-1) / hs_b.sum(-1)
     out.append(gse_s - gse_b)
-    out.append(theil(hs_s, sim.stocks[:, -1].sum(axis=1)) - theil(hs_b, base.stocks[:, -1].sum(axis=1)))
+    agg = lad_matrix(inputs)
+    out.append(theil(_to_lad(hs_s, agg), _to_lad(sim.stocks[:, -1].sum(axis=1), agg))
+               - theil(_to_lad(hs_b, agg), _to_lad(base.stocks[:, -1].sum(axis=1), agg)))
     out.append(sim.london_leavers_gse_share())
     out.append(base.london_leavers_gse_share())
     return tuple(out)
@@ -391,10 +393,11 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
         "hs_flows": (("scenario", "origin", "destination"), stack(lambda s: s.hs_flows, sims)),
         "baseline_hs_flows": (("scenario", "origin", "destination"), stack(lambda s: s.hs_flows, bases)),
     }
+    agg = lad_matrix(inp)
     for prefix, items in (("", sims), ("baseline_", bases)):
         gse = stack(lambda s: _q(_hs(s.stocks)[..., inp.gse].sum(-1) / _hs(s.stocks).sum(-1), qs), items)
-        th = stack(lambda s: _q(theil(_hs(s.stocks), s.stocks.sum(axis=-2)), qs), items)
-        gi = stack(lambda s: _q(gini(_hs(s.stocks), s.stocks.sum(axis=-2)), qs), items)
+        th = stack(lambda s: _q(theil(_to_lad(_hs(s.stocks), agg), _to_lad(s.stocks.sum(axis=-2), agg)), qs), items)
+        gi = stack(lambda s: _q(gini(_to_lad(_hs(s.stocks), agg), _to_lad(s.stocks.sum(axis=-2), agg)), qs), items)
         data[f"{prefix}gse_share"] = (("scenario", "quantile", "year"), gse)
         data[f"{prefix}theil"] = (("scenario", "quantile", "year"), th)
         data[f"{prefix}gini"] = (("scenario", "quantile", "year"), gi)
@@ -423,7 +426,9 @@ def results_dataset(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> x
         "wfh_class": ("segment", [c for _ in SKILLS for c in WFH_CLASSES]),
         "commute_days": ("segment", [COMMUTE_DAYS[c] for _ in SKILLS for c in WFH_CLASSES]),
     })
-    ds.attrs.update({"zone_vintage": inp.zone_vintage, "area": inp.area, "units": "workers",
+    if inp.level == "msoa":
+        ds = ds.assign_coords(parent_lad=("lad", list(inp.parents)))
+    ds.attrs.update({"zone_vintage": inp.zone_vintage, "area": inp.area, "units": "workers", "level": inp.level,
                      "baseline_pattern": inp.pattern,
                      "population": "open (baseline path follows the country)" if inp.open_baseline is not None
                      else "closed (Census 2021 workers)",
@@ -447,8 +452,27 @@ def _groups(inp: ModelInputs) -> list[tuple[str, str, str, np.ndarray]]:
     out += [("region", r, regions[r], rc == r) for r in sorted(regions)]
     out += [("imd_quintile", f"Q{q}", f"IMD quintile {q}{_QUINTILE_NOTE.get(q, '')}", inp.imd_quintile == q)
             for q in range(1, 6)]
-    out += [("lad", c, n, np.arange(inp.n) == i) for i, (c, n) in enumerate(zip(inp.codes, inp.names, strict=True))]
+    zone_level = "msoa" if inp.level == "msoa" else "lad"
+    out += [(zone_level, c, n, np.arange(inp.n) == i)
+            for i, (c, n) in enumerate(zip(inp.codes, inp.names, strict=True))]
+    if inp.level == "msoa":  # the parent LADs (2021 codes): the MSOA results summed
+        parents = np.asarray(inp.parents)
+        out += [("lad", c, c, parents == c) for c in sorted(set(inp.parents))]
     return out
+
+
+def lad_matrix(inp: ModelInputs) -> np.ndarray | None:
+    """MSOA inputs: the (L, n) 0/1 matrix summing zones to their parent LADs (sorted codes); None at LAD level."""
+    if inp.level != "msoa":
+        return None
+    from migravity.scenarios.msoa import aggregation_matrix
+
+    return aggregation_matrix(inp.parents)[0]
+
+
+def _to_lad(x: np.ndarray, agg: np.ndarray | None) -> np.ndarray:
+    """``x`` (..., n) summed to LADs when ``agg`` is given (MSOA runs: the indices are across LADs)."""
+    return x if agg is None else x @ agg.T
 
 
 def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.DataFrame:
@@ -458,6 +482,8 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
     rest, regions, IMD quintiles and LADs; ``gse_hs_share`` (share of high-skilled workers in the
     GSE), ``theil_lad`` and ``theil_region`` (Theil index of high-skilled workers relative to all
     workers, across LADs / regions), ``gini_lad`` (the Gini index of the same, across LADs).
+    MSOA runs: ``hs_*`` rows at level ``msoa`` per zone and at level ``lad`` per parent LAD (the MSOAs
+    summed); ``theil_lad`` and ``gini_lad`` are across the parent LADs (comparable with a LAD run).
     ``hs_net_internal`` and ``hs_other_change`` (same geographies as ``hs_stock``): the change of
     the high-skilled stock over the run split into the simulation's own net internal migration and
     the other components (:func:`decomposition`); a scenario's ``change_*`` of ``hs_net_internal``
@@ -484,6 +510,7 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
     rows = []
     spec = run.spec_headline()  # (S, P, 4)
     spec_col = {"gse_hs_share": 0, "theil_lad": 1, "london_leavers_gse_share": 2}
+    agg = lad_matrix(inp)
     for n_sc, (sim, base) in enumerate(run.runs):
         vals = {}
         for label, s in (("scenario", sim), ("baseline", base)):
@@ -495,18 +522,19 @@ def summary_table(run: RunResult, quantiles: Sequence[float] = QUANTILES) -> pd.
                 "hs_net_internal": internal[:, -1, 0] @ masks.T,
                 "hs_other_change": other[:, -1, 0] @ masks.T,
                 "gse_hs_share": (hs[:, inp.gse].sum(-1) / hs.sum(-1))[:, None],
-                "theil_lad": theil(hs, allw)[:, None],
+                "theil_lad": theil(_to_lad(hs, agg), _to_lad(allw, agg))[:, None],
                 "theil_region": theil(hs @ rmask.T, allw @ rmask.T)[:, None],
-                "gini_lad": gini(hs, allw)[:, None],
+                "gini_lad": gini(_to_lad(hs, agg), _to_lad(allw, agg))[:, None],
                 "london_leavers_gse_share": s.london_leavers_gse_share()[:, None],
             }
         hs0 = _hs(sim.stocks[0, 0])
         zeros = np.zeros(len(groups))
         initial = {"hs_stock": masks @ hs0, "hs_net_internal": zeros, "hs_other_change": zeros,
                    "gse_hs_share": [hs0[inp.gse].sum() / hs0.sum()],
-                   "theil_lad": [theil(hs0, sim.stocks[0, 0].sum(0))],
+                   "theil_lad": [theil(_to_lad(hs0, agg), _to_lad(sim.stocks[0, 0].sum(0), agg))],
                    "theil_region": [theil(rmask @ hs0, rmask @ sim.stocks[0, 0].sum(0))],
-                   "gini_lad": [gini(hs0, sim.stocks[0, 0].sum(0))], "london_leavers_gse_share": [np.nan]}
+                   "gini_lad": [gini(_to_lad(hs0, agg), _to_lad(sim.stocks[0, 0].sum(0), agg))],
+                   "london_leavers_gse_share": [np.nan]}
         for metric in ("gse_hs_share", "theil_lad", "theil_region", "gini_lad", "london_leavers_gse_share",
                        "hs_stock", "hs_net_internal", "hs_other_change"):
             b, s = vals["baseline"][metric], vals["scenario"][metric]

@@ -263,7 +263,9 @@ class RunDir:
     manifest : dict
         ``manifest.json``.
     results : xarray.Dataset
-        ``results.nc``.
+        ``results.nc``. The zone dimension is ``lad`` at every level: an MSOA run's file names it
+        ``msoa`` (with a ``parent_lad`` coordinate) and :func:`open_run` renames it, so that places,
+        export and plots work unchanged; :attr:`level` tells the two apart.
     """
 
     path: Path
@@ -273,9 +275,29 @@ class RunDir:
     def __repr__(self) -> str:
         n = self.results.sizes.get("lad", 0)
         return short_repr(f"<RunDir {str(self.path)!r}: {', '.join(self.scenarios)}>",
-                          [f"{n} LADs ({self.area}, {self.zone_vintage} boundaries); {self.years} years, "
+                          [f"{n} {self.level.upper()}s ({self.area}, {self.zone_vintage} boundaries); "
+                           f"{self.years} years, "
                            f"{self.draws} draws; migravity {self.manifest.get('version', '?')}",
                            f"variables: {', '.join(str(v) for v in self.results.data_vars)}"])
+
+    @property
+    def level(self) -> str:
+        """The zones' level: ``lad`` or ``msoa`` (the results' ``level`` attribute)."""
+        return str(self.results.attrs.get("level", "lad"))
+
+    def lad_aggregate(self) -> xr.Dataset:
+        """MSOA runs: the additive results summed to the parent LADs (2021 codes), dimension ``lad``.
+
+        See :func:`migravity.scenarios.msoa.aggregate_to_lad` (quantiles are left out). A LAD run's
+        results are returned as they are.
+        """
+        if self.level != "msoa":
+            return self.results
+        from migravity.scenarios.msoa import aggregate_to_lad
+
+        out = aggregate_to_lad(self.results.rename({"lad": "msoa"}), dim="msoa")
+        assert isinstance(out, xr.Dataset)
+        return out
 
     @property
     def scenarios(self) -> list[str]:
@@ -512,6 +534,9 @@ def zones_table(zones: ZoneSet, workers: Sequence[float] | np.ndarray,
     table = pd.DataFrame(zones.columns())
     table["workers"] = w
     table["geometry_wkb"] = list(shapely.to_wkb(geom.to_numpy()))
+    if zones.level == "msoa":  # MSOA runs: the parent LAD (2021 code) of each zone, for the aggregation
+        table["parent_lad"] = list(zones.parents)
+        return table[[*ZONE_TABLE_COLUMNS, "parent_lad"]]
     return table[list(ZONE_TABLE_COLUMNS)]
 
 
@@ -592,9 +617,12 @@ def load_run_zones(run: RunDir | str | os.PathLike[str], data_dir: str | os.Path
     man_path = path / MANIFEST_FILE
     man = json.loads(man_path.read_text(encoding="utf-8")) if man_path.is_file() else {}
     col = {c: tuple(str(v) for v in table[c]) for c in ("name", "region_code", "region_name", "nation")}
+    extra: dict[str, Any] = {}
+    if "parent_lad" in table.columns:
+        extra = {"level": "msoa", "parents": tuple(str(v) for v in table["parent_lad"])}
     return ZoneSet(vintage=str(man.get("zone_vintage", "2023")), area=str(man.get("area", "EW")), codes=codes,
                    names=col["name"], region_codes=col["region_code"], region_names=col["region_name"],
-                   nations=col["nation"], geometry=geometry)
+                   nations=col["nation"], geometry=geometry, **extra)
 
 
 def fit_dataset(run: RunResult) -> xr.Dataset:
@@ -674,8 +702,10 @@ def open_run(path: str | os.PathLike[str]) -> RunDir:
     except Exception as exc:  # scipy/xarray raise assorted errors on a damaged file
         raise MalformedDataError(path / RESULTS_FILE, f"cannot be read as netCDF ({type(exc).__name__}: {exc})") \
             from None
+    if "msoa" in results.dims:  # MSOA run: the zone dimension is called "lad" in memory (see RunDir)
+        results = results.rename({"msoa": "lad"})
     if "lad" not in results.dims:
-        raise MalformedDataError(path / RESULTS_FILE, f"no 'lad' dimension (dims {tuple(results.dims)})")
+        raise MalformedDataError(path / RESULTS_FILE, f"no 'lad' or 'msoa' dimension (dims {tuple(results.dims)})")
     return RunDir(path=path, manifest=manifest, results=results)
 
 
@@ -877,7 +907,9 @@ def write_run(run: RunResult, out_dir: str | os.PathLike[str], quantiles: Sequen
     fit = fit_dataset(run)
     with atomic_dir(out) as tmp:
         _check_replaceable(out)  # under the lock: nobody else changes it now
-        ds.to_netcdf(tmp / RESULTS_FILE, engine=NETCDF_ENGINE)
+        # MSOA runs: the file names the zone dimension "msoa" (open_run renames it back)
+        (ds.rename({"lad": "msoa"}) if ds.attrs.get("level") == "msoa" else ds).to_netcdf(
+            tmp / RESULTS_FILE, engine=NETCDF_ENGINE)
         table.to_csv(tmp / SUMMARY_CSV, index=False)
         table.to_parquet(tmp / SUMMARY_PARQUET, index=False)
         zone_table.to_parquet(tmp / ZONES_FILE, index=False)

@@ -127,6 +127,10 @@ class ModelInputs:
     zones : ZoneSet, optional
         The zones themselves (with their boundaries), written into the run directory so that it needs
         no data directory to be drawn or exported (:mod:`migravity.scenarios.rundir`).
+    level : {"lad", "msoa"}
+        The zones' level (:mod:`migravity.scenarios.msoa` for MSOA inputs).
+    parents : tuple of str
+        MSOA level: the parent LAD (2021 code) of each zone; ``()`` at LAD level.
     """
 
     codes: tuple[str, ...]
@@ -158,9 +162,14 @@ class ModelInputs:
     patterns: tuple[PatternInputs, ...] = ()
     open_baseline: OpenBaseline | None = None
     zones: ZoneSet | None = None
+    level: str = "lad"
+    parents: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.codes)
+        check_choice("level", self.level, ("lad", "msoa"))
+        if self.level == "msoa" and len(self.parents) != n:
+            raise ConfigError("parents", len(self.parents), f"give the parent LAD of each of the {n} MSOAs")
         check_choice("pattern", self.pattern, MIGRATION_PATTERNS)
         for pat in self.patterns:
             check_choice("patterns", pat.name, MIGRATION_PATTERNS)
@@ -202,7 +211,8 @@ class ModelInputs:
         return len(self.codes)
 
     def __repr__(self) -> str:
-        return short_repr(f"<ModelInputs: {self.n} LADs ({self.area}, {self.zone_vintage} boundaries); "
+        return short_repr(f"<ModelInputs: {self.n} {self.level.upper()}s ({self.area}, "
+                          f"{self.zone_vintage} boundaries); "
                           f"{float(np.sum(self.workers)):,.0f} workers; migration pattern {self.pattern}>",
                           [f"baseline population: {'open' if self.open_baseline is not None else 'closed'}; "
                            f"workplace anchoring: {self.workplace_source or 'none'}",
@@ -257,18 +267,40 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     open_population : bool
         Open-population baseline following the country (default,
         :mod:`migravity.scenarios.baseline`); False: the closed population of the Census 2021 workers.
+
+    Notes
+    -----
+    MSOA zones (``load_zones("2021", area, level="msoa")``): the rules of :mod:`migravity.scenarios.msoa`
+    (LAD elasticities with an MSOA stage-1 fit, Census 2021 MSOA commuting for the anchoring whatever
+    ``workplace_source`` names, the LAD baseline and pre-COVID pattern disaggregated).
     """
     from migravity.geodata import contiguity_matrix, distance_matrix, load_attributes, load_flows
     from migravity.geodata.skills import load_skills
     from migravity.scenarios.params import calibrate_parameters
 
-    skills = load_skills(zones, data_dir)
-    # Census 2021 TS061 workers and their share working mainly at or from home replace ODWP01EW's
-    # (whose category 1 also holds "no fixed place"), for the segments and the calibrated WFH interactions.
-    attrs = load_attributes(zones, data_dir).assign(
-        workers=skills["workers_2021"], wfh_workers=skills["wfh_2021"], wfh_share=skills["wfh_share_2021"])
-    params = params if params is not None else calibrate_parameters(zones, attrs, data_dir, evidence=evidence)
+    msoa = zones.level == "msoa"
     check_choice("migration_pattern", migration_pattern, MIGRATION_PATTERNS)
+    if msoa:
+        from migravity.scenarios import msoa as ms
+
+        if workplace_source == "commute2011":
+            workplace_source = "commute2021"  # Census 2011 commuting is LAD-only (scenarios.msoa docs)
+        attrs = load_attributes(zones, data_dir)
+        skills = ms.msoa_skills(attrs)
+        attrs = attrs.assign(workers=skills["workers_2021"], wfh_share=skills["wfh_share_2021"],
+                             pop_census2021=attrs["population"])
+        params = params if params is not None else ms.calibrate_msoa_parameters(zones, attrs, data_dir,
+                                                                                evidence=evidence)
+    else:
+        skills = load_skills(zones, data_dir)
+        # Census 2021 TS061 workers and their share working mainly at or from home replace ODWP01EW's
+        # (whose category 1 also holds "no fixed place"), for the segments and the calibrated WFH interactions.
+        attrs = load_attributes(zones, data_dir).assign(
+            workers=skills["workers_2021"], wfh_workers=skills["wfh_2021"], wfh_share=skills["wfh_share_2021"])
+        params = params if params is not None else calibrate_parameters(zones, attrs, data_dir, evidence=evidence)
+    if len(params.job_access) != len(zones):
+        raise ConfigError("params", f"{len(params.job_access)} zones",
+                          f"give parameters calibrated on these {len(zones)} zones")
     mig = load_flows("migration2021", zones, data_dir).to_numpy().astype(float)
     np.fill_diagonal(mig, 0.0)
     out = mig.sum(axis=1)
@@ -289,7 +321,8 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         log_price=np.log(attrs["house_price"].to_numpy().astype(float)),
         log_pay=np.log(attrs["weekly_pay"].to_numpy().astype(float)), params=params,
         intensity_ratio=params.wfh_national / g_nat, intensity_national=g_nat, dest_constant=gamma,
-        zone_vintage=zones.vintage, area=zones.area, zones=zones)
+        zone_vintage=zones.vintage, area=zones.area, zones=zones, level=zones.level,
+        parents=tuple(zones.parents) if msoa else ())
     # workplace anchoring: each origin's travel-to-work shares pi_ik
     if workplace_source is not None:
         from migravity.scenarios.anchoring import SOURCE_LABELS, workplace_shares
@@ -298,7 +331,15 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
                          workplace_source=SOURCE_LABELS[workplace_source])
     from migravity.scenarios.baseline import load_open_baseline, precovid_pattern
 
-    pre_flows, pre_rate = precovid_pattern(zones, data_dir)
+    if msoa:
+        from migravity.geodata import load_zones
+
+        lad_zones = load_zones("2021", zones.area, data_dir)
+        lad_flows, _ = precovid_pattern(lad_zones, data_dir)
+        pre_flows = ms.distribute_pattern(lad_flows, tuple(lad_zones.codes), zones.parents, mig, pop)
+        pre_rate = np.clip(pre_flows.sum(axis=1) / pop, 0.0, 1.0)
+    else:
+        pre_flows, pre_rate = precovid_pattern(zones, data_dir)
     flows = {"census2021": (move_rate, mig), "precovid": (pre_rate, pre_flows)}
     patterns = []
     for name in MIGRATION_PATTERNS:
@@ -310,7 +351,11 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
     main = next(p for p in patterns if p.name == migration_pattern)
     inputs = replace(inputs, pattern=main.name, move_rate=main.move_rate, pivot_choice=main.pivot_choice,
                      pair_constant=main.pair_constant, patterns=tuple(p for p in patterns if p is not main))
-    if open_population:
+    if open_population and msoa:
+        lad_base = load_open_baseline(lad_zones, data_dir)
+        inputs = replace(inputs, open_baseline=ms.disaggregate_baseline(lad_base, tuple(lad_zones.codes),
+                                                                         zones.parents, pop))
+    elif open_population:
         inputs = replace(inputs, open_baseline=load_open_baseline(zones, data_dir, skills=skills))
     return inputs
 
@@ -380,10 +425,32 @@ def class_anchor(inputs: ModelInputs, strength: float | None = None) -> np.ndarr
     return anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days)
 
 
-def segment_pair_factors(inputs: ModelInputs, strength: float | None = None) -> np.ndarray:
-    """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): a segment's pivot (its skill group's) times its class's anchor."""
-    log_f = np.asarray(inputs.pair_constant)[segment_group()] + class_anchor(inputs, strength)[segment_class()]
-    return np.ascontiguousarray(np.exp(log_f))
+#: Study areas of at least this many zones (MSOA scale) hold the pair factors and the kernels' deterrence
+#: in float32 (relative error ~6e-8 per factor, sums in float64) and use :data:`LARGE_CHUNKS` work chunks.
+LARGE_ZONES = 2000
+#: Work chunks per batch for large study areas: each chunk holds an (n, n) flow matrix.
+LARGE_CHUNKS = 2
+
+
+def segment_pair_factors(inputs: ModelInputs, strength: float | None = None,
+                         dtype: np.dtype[Any] | type | None = None) -> np.ndarray:
+    """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): a segment's pivot (its skill group's) times its class's anchor.
+
+    Built one WFH class at a time (no (16, n, n) float64 temporaries). ``dtype`` defaults to float64,
+    float32 for study areas of :data:`LARGE_ZONES` zones or more.
+    """
+    n = inputs.n
+    dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float32 if n >= LARGE_ZONES else np.float64)
+    strength = float(inputs.params.mean["anchor_strength"]) if strength is None else float(strength)
+    days = np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES])
+    kappa = np.asarray(inputs.pair_constant, dtype=float)
+    group, cls = segment_group(), segment_class()
+    out = np.empty((len(SEGMENTS), n, n), dtype=dt)
+    for c in range(N_CLASSES):
+        a = anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days[c:c + 1])[0]
+        for s in np.flatnonzero(cls == c):
+            np.exp(kappa[group[s]] + a, out=out[s])
+    return out
 
 
 def _point_model(inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -600,9 +667,10 @@ class SimulationOptions:
     housing_feedback : float, optional
         Overrides every scenario's ``housing_feedback``, 0 to 10 (default: each scenario's own).
     n_chunks : int, optional
-        Work chunks per batch of :data:`BATCH_DRAWS` draws (default :data:`CHUNKS_PER_BATCH`, a fixed
-        number: results are bit-for-bit the same for any thread count); only the last bits of the
-        summed final-year flows depend on it.
+        Work chunks per batch of :data:`BATCH_DRAWS` draws (default :data:`CHUNKS_PER_BATCH`, or
+        :data:`LARGE_CHUNKS` for :data:`LARGE_ZONES` zones or more; a fixed number: results are
+        bit-for-bit the same for any thread count); only the last bits of the summed final-year flows
+        depend on it.
 
     Raises
     ------
@@ -777,17 +845,19 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
     mask = segment_skill() == 0
     # anchor_strength is held at its point value in the draws (params.HELD_AT_POINT)
     strength = float(p["anchor_strength"][0])
-    pair = segment_pair_factors(own, strength)
-    base_pair = pair if own is inputs else segment_pair_factors(inputs, strength)
+    pair = _cached_pair_factors(own, strength)
+    base_pair = pair if own is inputs else _cached_pair_factors(inputs, strength)
     beta, gamma = np.ascontiguousarray(p["beta_distance"]), np.ascontiguousarray(p["gamma_border"])
-    common = (np.ascontiguousarray(inputs.log_dist), np.ascontiguousarray(inputs.border))
+    common = (np.ascontiguousarray(inputs.log_dist, dtype=pair.dtype),
+              np.ascontiguousarray(inputs.border, dtype=pair.dtype))
     # Draws run in batches of BATCH_DRAWS, so Ctrl-C / SIGTERM (raised in Python between kernel calls)
     # stops a long Monte Carlo within about a second; each batch splits into a number of chunks that
     # does not depend on the thread count, so the summed flows (and every per-draw output, computed by
     # one thread in a fixed order) are bit-for-bit the same whatever NUMBA_NUM_THREADS is.
     for lo in range(0, draws, BATCH_DRAWS):
         hi = min(draws, lo + BATCH_DRAWS)
-        flows = np.empty((opts.n_chunks or min(hi - lo, CHUNKS_PER_BATCH), inputs.n, inputs.n))
+        chunks = CHUNKS_PER_BATCH if inputs.n < LARGE_ZONES else LARGE_CHUNKS
+        flows = np.empty((opts.n_chunks or min(hi - lo, chunks), inputs.n, inputs.n))
         part = slice(lo, hi)
         status = K.simulate_draws(
             stock0, move[part], base_move[part], *common,
@@ -801,6 +871,20 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
         flow_sum += flows.sum(axis=0)
     return Simulation(scenario, stocks, flow_sum / draws, opts, group_flows, net,
                       path if open_population else None)
+
+
+def _cached_pair_factors(inputs: ModelInputs, strength: float) -> np.ndarray:
+    """:func:`segment_pair_factors`, kept on ``inputs`` for study areas of :data:`LARGE_ZONES` zones or more.
+
+    One entry (the last anchor strength): a run's scenarios, baselines and specifications share it.
+    """
+    if inputs.n < LARGE_ZONES:
+        return segment_pair_factors(inputs, strength)
+    cache = inputs.__dict__.get("_pair_cache")
+    if cache is None or cache[0] != float(strength):
+        cache = (float(strength), segment_pair_factors(inputs, strength))
+        object.__setattr__(inputs, "_pair_cache", cache)
+    return cache[1]
 
 
 def pair_factor(inputs: ModelInputs) -> np.ndarray:
