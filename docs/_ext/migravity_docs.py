@@ -200,6 +200,9 @@ def generate(app: Sphinx) -> None:
         text = _api_page(module)
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
+        # the environment listed the source files before this hook ran: on a fresh checkout (no page
+        # written yet) autosummary would otherwise not see the page and generate no stub for it
+        app.env.found_docs.add(f"api/{module}")
     gen = src / "_generated"
     gen.mkdir(exist_ok=True)
     for name, make in (("registry_table.md", _registry_table), ("cli_reference.md", _cli_reference)):
