@@ -1,4 +1,5 @@
-"""The README's scenario-file section: its example parses with the real parser and it names every accepted key."""
+"""The user guide's scenario-file section (docs/guide/scenarios.md): its example parses with the real parser and it
+names every accepted key."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from migravity.scenarios import spec
 from migravity.scenarios.params import ASSUMED_BOUNDS, OVERRIDABLE
 from migravity.scenarios.segments import WFH_CLASSES
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-HEADING = "### Scenario files: the format"
+README = Path(__file__).resolve().parents[2] / "docs" / "guide" / "scenarios.md"
+HEADING = "## Scenario files: the format"
 
 
 def _section() -> str:
