@@ -266,6 +266,8 @@ _POLISH_TOL = 1e-12
 _POLISH_MAX_ITER = 1_000
 #: CG tolerance of the fixed-effect solves while the beta steps are still large.
 _CG_RTOL_LOOSE = 1e-6
+#: Iterative path: the fixed-effect score is solved to this times the last beta step (relative).
+_CG_STEP_FACTOR = 1e-2
 #: Drift up to which the stale Schur factor serves the tight solves on small grids.
 _TIGHT_DRIFT_SMALL = 0.2
 
@@ -331,15 +333,14 @@ def _newton_doubly(
     x_lo = np.array([float(x[q].min()) for q in range(k)])
     drift = np.inf
     # the collinearity screen of the first iteration wants an exact bread: solve it tightly
-    first_iterative = solver.iterative
+    first = True
     while True:
         g_a = row_t - rs[0]
         g_g = col_t - cs[0]
         margin_err = max(float(np.max(np.abs(g_a) / safe_r)), float(np.max(np.abs(g_g) / safe_c)))
         sol_o, sol_d = solver.solve(mu, rs[0], cs[0], np.vstack([rs[1:], g_a]),
-                                    np.vstack([cs[1:], g_g]), drift,
-                                    _CG_RTOL_LOOSE if last_step > 1e-3 and not first_iterative else None)
-        first_iterative = False
+                                    np.vstack([cs[1:], g_g]), drift, _cg_rtol(solver, k, last_step, first))
+        first = False
         a_fe, c_fe = sol_o[:k], sol_d[:k]
         p_o, p_d = sol_o[k], sol_d[k]
         bread = hxx - _mm(rs[1:], a_fe) - _mm(cs[1:], c_fe)
@@ -421,6 +422,22 @@ def _newton_doubly(
         messages=messages,
         collinear=collinear,
     )
+
+
+def _cg_rtol(solver: FESolver, k: int, last_step: float, first: bool) -> float | np.ndarray | None:
+    """CG tolerances of a Newton iteration's fixed-effect solve (``None``: the solver's tight one).
+
+    Direct path: loose while the steps are large. Iterative path: the ``k`` projections tight from
+    the first iteration on (its bread screens for collinear terms, the last one's gives the SEs;
+    warm-started, they cost few iterations), loose only while the steps are large; the
+    fixed-effect score's solve (the Newton step of the effects) to a relative accuracy tied to the
+    last step (an inexact Newton step, between ``_CG_RTOL_TIGHT`` and ``_CG_RTOL_LOOSE``).
+    """
+    if not solver.iterative:
+        return _CG_RTOL_LOOSE if last_step > 1e-3 else None
+    reg = _CG_RTOL_LOOSE if last_step > 1e-3 and not first else solver.rtol
+    score = min(_CG_RTOL_LOOSE, max(solver.rtol, _CG_STEP_FACTOR * last_step))
+    return np.array([reg] * k + [score])
 
 
 def _eta_change(

@@ -273,12 +273,13 @@ class FESolver:
         rhs_o: np.ndarray,
         rhs_d: np.ndarray,
         drift: float = 0.0,
-        rtol: float | None = None,
+        rtol: float | np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Same as :func:`fe_solve`; ``drift`` bounds ``max |log mu - log mu_previous|``.
 
         ``rtol`` overrides the CG tolerance for this call (a loose one serves inexact Newton
-        steps far from the solution).
+        steps far from the solution); on the iterative path it may be an array, one tolerance
+        per right-hand side.
         """
         n_o, n_d = mu.shape
         m = rhs_o.shape[0]
@@ -301,7 +302,7 @@ class FESolver:
         max_drift = self.max_drift if rtol is not None else self.tight_drift
         if self.factor is not None and self.drift <= max_drift and self.last_cg <= self.max_cg // 2:
             b[:, self.empty] = 0.0
-            sol = self._cg(mu, r_inv, c, b, self.rtol if rtol is None else rtol)
+            sol = self._cg(mu, r_inv, c, b, self.rtol if rtol is None else float(np.min(rtol)))
         if sol is None:
             self.factor, self.empty = schur_factor(mu, r, c, self.comps)
             self.n_factor += 1
@@ -313,7 +314,7 @@ class FESolver:
         return w - t, sol
 
     def _jacobi_cg(
-        self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, b: np.ndarray, rtol: float
+        self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, b: np.ndarray, rtol: float | np.ndarray
     ) -> np.ndarray | None:
         """Jacobi-preconditioned CG on the pinned Schur system, each column warm-started from the
         previous solution where that has the smaller residual; ``None`` if not converged."""
@@ -325,6 +326,7 @@ class FESolver:
         diag[self.empty] = 1.0
         inv_diag = 1.0 / np.maximum(diag, 1e-300)
         bnorm = np.sqrt((b * b).sum(axis=1))
+        target = np.broadcast_to(np.asarray(rtol, dtype=np.float64), (m,)) * bnorm
         x = np.zeros((m, n_d))
         res = b.copy()
         if self.prev is not None and self.prev.shape == b.shape:
@@ -339,7 +341,7 @@ class FESolver:
         rz = (res * z).sum(axis=1)
         for it in range(ITERATIVE_MAX_CG + 1):
             rn = np.sqrt((res * res).sum(axis=1))
-            if np.all(rn <= rtol * bnorm):
+            if np.all(rn <= target):
                 self.n_jacobi_cg += it
                 return x
             if it == ITERATIVE_MAX_CG:
