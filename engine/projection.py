@@ -39,9 +39,9 @@ from migravity.engine.options import Margins
 #: Schur systems smaller than this are also formed (dsyrk) on one BLAS thread.
 SERIAL_BLAS_MAX_N = 1000
 #: From this many destinations on, :class:`FESolver` solves by Jacobi-preconditioned CG.
-ITERATIVE_MIN_N = 3000
+ITERATIVE_MIN_N = 1000
 #: Iteration limit of that CG (past it, the Schur factorisation takes over).
-ITERATIVE_MAX_CG = 400
+ITERATIVE_MAX_CG = 300
 
 
 @functools.cache
