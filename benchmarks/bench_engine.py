@@ -4,7 +4,8 @@ Synthetic zones are seeded and built in ``setup``; ``"lad"`` zones are the real 
 Wales LADs (318; distances, borders and Census 2021 migration margins) and the real-data
 calibration uses the Census 2021 LAD pair table (331 zones, 109,230 pairs); both are skipped when
 the data are absent. ``HeavyCalibration`` uses the independent generator of
-``benchmarks/compare_peers.py``. ``Slow*`` classes (7,200-7,264 zones) can be left out with ``asv run --bench "^(?!.*Slow)"``.
+``benchmarks/compare_peers.py``. ``Slow*`` classes (7,200-7,264 zones) can be left
+out with ``asv run --bench "^(?!.*Slow)"``.
 """
 
 from __future__ import annotations
@@ -150,8 +151,9 @@ class HeavyCalibration:
     param_names = ["zones"]
 
     def setup(self, n: int) -> None:
-        from .compare_peers import heavy_table
         from migravity.engine import calibrate
+
+        from .compare_peers import heavy_table
 
         self.table = heavy_table(n, np.random.default_rng(1))
         calibrate(heavy_table(20, np.random.default_rng(2)), origin="origin", destination="destination",

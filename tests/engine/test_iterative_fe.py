@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from migravity.engine import calibrate_arrays
-from migravity.engine import projection
+from migravity.engine import calibrate_arrays, projection
 from migravity.engine._kernels_ppml import sandwich_parts
 from migravity.engine.ppml import newton_ppml
 from migravity.engine.projection import FESolver, fe_solve
@@ -59,6 +58,7 @@ def test_jacobi_cg_falls_back_to_the_factorisation(monkeypatch):
     a_ref, c_ref = fe_solve(mu, mu.sum(1), mu.sum(0), rhs_o, rhs_d)
     assert not solver.iterative and solver.n_factor == 1
     np.testing.assert_allclose(a, a_ref, atol=1e-10)
+    np.testing.assert_allclose(c, c_ref, atol=1e-10)
 
 
 @pytest.mark.parametrize("n", [500, 1200])
