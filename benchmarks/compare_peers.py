@@ -575,7 +575,7 @@ def run_size(size: str, peers: Peers, emit: Callable[[str], None], models: Colle
     """
     t = load_table(size)
     n = int(t["origin"].nunique())
-    label = f"{n}{'*' if size == 'lad' else ''}"
+    label = f"{'h' if size.startswith('h') else ''}{n}{'*' if size == 'lad' else ''}"
     groups = [g for g in peers.fits(t, label) if not models or g[0].model.key in models]
     if repeats is None:
         repeats = REPEATS if n <= MAX_REPEAT_ZONES else 1
