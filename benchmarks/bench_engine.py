@@ -3,8 +3,9 @@
 Synthetic zones are seeded and built in ``setup``; ``"lad"`` zones are the real 2023 England and
 Wales LADs (318; distances, borders and Census 2021 migration margins) and the real-data
 calibration uses the Census 2021 LAD pair table (331 zones, 109,230 pairs); both are skipped when
-the data are absent. ``Slow*``
-classes (7,200 zones) can be left out with ``asv run --bench "^(?!.*Slow)"``.
+the data are absent. ``HeavyCalibration`` uses the independent generator of
+``benchmarks/compare_peers.py``. ``Slow*`` classes (7,200-7,264 zones) can be left
+out with ``asv run --bench "^(?!.*Slow)"``.
 """
 
 from __future__ import annotations
@@ -139,6 +140,66 @@ class RealCalibration:
 
         calibrate(self.table, origin="origin", destination="destination", flow="flow", cost="distance_km",
                   terms=("border",))
+
+
+class HeavyCalibration:
+    """Doubly-constrained PPML on the independent generator of ``compare_peers.py`` (clustered zones,
+    Pareto masses, exponential-and-power deterrence, mostly zero flows)."""
+
+    timeout = 900
+    params = ([331, 2000],)
+    param_names = ["zones"]
+
+    def setup(self, n: int) -> None:
+        from migravity.engine import calibrate
+
+        from .compare_peers import heavy_table
+
+        self.table = heavy_table(n, np.random.default_rng(1))
+        calibrate(heavy_table(20, np.random.default_rng(2)), origin="origin", destination="destination",
+                  flow="flow", cost="distance_km", terms=("border",))
+
+    def time_calibrate_heavy(self, n: int) -> None:
+        from migravity.engine import calibrate
+
+        calibrate(self.table, origin="origin", destination="destination", flow="flow", cost="distance_km",
+                  terms=("border",))
+
+    def peakmem_calibrate_heavy(self, n: int) -> None:
+        self.time_calibrate_heavy(n)
+
+
+class SlowCalibration:
+    """Doubly-constrained PPML at MSOA scale: 7,264 synthetic zones (52.8M pairs) on dense grids, as
+    ``migravity calibrate --level msoa`` fits them (target: under 30 s and 6 GiB on 2 cores)."""
+
+    timeout = 1800
+    number = 1
+    repeat = 1
+
+    def setup(self) -> None:
+        from migravity.engine import calibrate_arrays
+
+        n = 7264
+        data = synthetic_arrays(n, seed=n)
+        rng = np.random.default_rng(n)
+        mass = data["mass"] / data["mass"].mean()
+        lam = np.outer(mass, mass) * data["cost"] ** -1.7 * np.exp(0.3 * data["border"])
+        np.fill_diagonal(lam, 0.0)
+        lam *= 5.9e6 / lam.sum()  # the MSOA migration total
+        self.flows = rng.poisson(lam).astype(np.float64)
+        self.cost, self.border = data["cost"], data["border"]
+        self.mask = ~np.eye(n, dtype=bool)
+        calibrate_arrays(self.flows[:30, :30], cost=self.cost[:30, :30], pair_terms={"border": self.border[:30, :30]},
+                         mask=self.mask[:30, :30])
+
+    def time_calibrate_7264(self) -> None:
+        from migravity.engine import calibrate_arrays
+
+        calibrate_arrays(self.flows, cost=self.cost, pair_terms={"border": self.border}, mask=self.mask)
+
+    def peakmem_calibrate_7264(self) -> None:
+        self.time_calibrate_7264()
 
 
 class FirstCall:

@@ -1,8 +1,12 @@
 """Compare migravity's PPML calibration with peer packages on identical inputs, in one process.
 
-Standalone: ``python benchmarks/compare_peers.py [lad] [n_zones ...] [--out FILE] [--skip PEER]``.
-``lad`` is the real Census 2021 LAD table (331 zones, 109,230 pairs, read from ``$MIGRAVITY_DATA``);
-a number is a seeded synthetic table of that many zones (off-diagonal pairs). Three models, each
+Standalone: ``python benchmarks/compare_peers.py [lad] [n_zones ...] [hN ...] [--out FILE] [--skip PEER]
+[--models A] [--repeats R] [--rss]``. ``lad`` is the real Census 2021 LAD table (331 zones, 109,230
+pairs, read from ``$MIGRAVITY_DATA``); a number is a seeded synthetic table of that many zones
+(off-diagonal pairs, :func:`migravity.engine.synthetic_od_table`: uniform zones, log-normal masses,
+power deterrence); ``hN`` is ``N`` zones from an independent generator of another structure
+(:func:`heavy_table`: clustered zones, Pareto masses, exponential-and-power deterrence, mostly
+zero flows). All cases run side by side in one process and print one table. Three models, each
 fitted by migravity (:func:`migravity.engine.calibrate`) and by the peers that can fit it:
 
 A. doubly constrained, ``flow ~ log(distance) + border | origin + destination``: pyfixest ``fepois``,
@@ -21,7 +25,11 @@ warm-up times are reported in their own lines. Each fit is then timed without in
 reported: single calls of a few tenths of a second vary by 2x on a shared 2-core machine), once on
 larger grids and once for a package whose first timed call takes longer than ``SLOW_S``. Peak memory
 is tracemalloc's peak of Python-visible allocations (NumPy and SciPy buffers included; allocations
-made inside Numba-compiled code are not traced) during one further, untimed call. Ratios are
+made inside Numba-compiled code are not traced) during one further, untimed call. With ``--rss``,
+each fit is also run once in a fresh subprocess (imported and warmed up there first) which reports
+its peak extra resident set size: the kernel's peak RSS (``VmHWM``, reset through
+``/proc/self/clear_refs`` before the call) less the RSS before the call, which counts everything,
+Numba's and BLAS's allocations included. Ratios are
 peer / migravity for the same model and size, and ``max|db|`` is the largest absolute difference
 between the peer's coefficients and migravity's. Only coefficients are compared: spint's and
 statsmodels' standard errors are the non-robust GLM ones, migravity's and pyfixest's are robust.
@@ -41,6 +49,9 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import json
+import os
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -219,6 +230,8 @@ def load_table(size: str) -> pd.DataFrame:
         from migravity.geodata import od_table
 
         t = od_table(attribute_vars=("population",)).rename(columns={"d_population": "dest_pop"})
+    elif size.startswith("h"):
+        t = heavy_table(int(size[1:]), np.random.default_rng(1))
     else:
         from migravity.engine import synthetic_od_table
 
@@ -226,6 +239,47 @@ def load_table(size: str) -> pd.DataFrame:
     t["border"] = t["border"].astype(np.float64)
     t["log_dist"] = np.log(t["distance_km"])
     return t
+
+
+def heavy_table(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """An OD table from a generator independent of :func:`~migravity.engine.synthetic_od_table`.
+
+    Zones in 12 Gaussian clusters (towns) of different spreads in a 600 km square; masses Pareto
+    (shape 1.1: a few zones hold most of the population); flows Poisson with mean
+    ``m_i^0.9 m_j^0.8 exp(-d / 40) d^-0.5 e^(0.4 border)`` scaled to a mean flow of 0.6, so most
+    pairs are zero; ``border`` is 1 for each zone's 5 nearest neighbours (symmetrised). Zones
+    that end up without any outflow or inflow are left in (both packages drop them).
+
+    Parameters
+    ----------
+    n : int
+        Number of zones.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``origin, destination, flow, distance_km, border, dest_pop`` (off-diagonal pairs).
+    """
+    centres = rng.uniform(0.0, 600.0, (12, 2))
+    spread = rng.uniform(5.0, 60.0, 12)
+    town = rng.integers(0, 12, n)
+    xy = centres[town] + rng.normal(size=(n, 2)) * spread[town, None]
+    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)) + 0.5
+    near = np.argsort(d, axis=1)[:, 1:6]
+    border = np.zeros((n, n))
+    border[np.repeat(np.arange(n), 5), near.ravel()] = 1.0
+    border = np.maximum(border, border.T)
+    mass = (rng.pareto(1.1, n) + 1.0) * 1000.0
+    lam = np.outer(mass ** 0.9, mass ** 0.8) * np.exp(-d / 40.0) * d ** -0.5 * np.exp(0.4 * border)
+    np.fill_diagonal(lam, 0.0)
+    lam *= 0.6 * n * (n - 1) / lam.sum()
+    flow = rng.poisson(lam).astype(np.float64)
+    o, dd = np.nonzero(~np.eye(n, dtype=bool))
+    labels = np.array([f"H{i:05d}" for i in range(n)])
+    return pd.DataFrame({"origin": labels[o], "destination": labels[dd], "flow": flow[o, dd],
+                         "distance_km": d[o, dd], "border": border[o, dd], "dest_pop": mass[dd]})
 
 
 def dense_design_gib(n_pairs: int, n_zones: int, n_terms: int) -> float:
@@ -448,19 +502,60 @@ def warm_up(peers: Peers, emit: Callable[[str], None]) -> None:
     emit("")
 
 
-def _row(label: str, n_pairs: int, f: Fit, seconds: float, mib: float, coefs: dict[str, float],
-         ref: tuple[float, float, dict[str, float]] | None) -> str:
-    """One line of the table; ``ref`` is migravity's (seconds, MiB, coefficients) for a peer."""
+def _row(label: str, n_pairs: int, f: Fit, seconds: float, mib: float, rss: float, coefs: dict[str, float],
+         ref: tuple[float, float, float, dict[str, float]] | None) -> str:
+    """One line of the table; ``ref`` is migravity's (seconds, MiB, RSS MiB, coefficients) for a peer
+    (``rss`` is NaN when not measured)."""
     cells = [f" {coefs[name]:>{COEF_WIDTH}.8f}" if name in coefs else " " * (COEF_WIDTH + 1) for name in COEFS]
     line = (f"{label:>6} {n_pairs:>9} {f.model.key:>1} {f.package:>11} {len(f.times):>5} {seconds:>9.3f} "
-            f"{mib:>9.1f}{''.join(cells)}")
+            f"{mib:>9.1f} {rss:>8.0f}{''.join(cells)}")
     if ref is not None:
-        diff = max(abs(v - ref[2][k]) for k, v in coefs.items())
-        line += f" {seconds / ref[0]:>7.1f} {mib / ref[1]:>7.1f} {diff:>8.1e}"
+        diff = max(abs(v - ref[3][k]) for k, v in coefs.items())
+        line += f" {seconds / ref[0]:>7.1f} {mib / ref[1]:>7.1f} {rss / ref[2]:>7.1f} {diff:>8.1e}"
     return line.rstrip()
 
 
-def run_size(size: str, peers: Peers, emit: Callable[[str], None]) -> None:
+def _vm_kib(field_name: str) -> int:
+    """A ``VmRSS``/``VmHWM`` line of ``/proc/self/status``, in KiB."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    raise OSError(f"no {field_name} in /proc/self/status")
+
+
+def rss_case(size: str, model: str, package: str) -> dict[str, Any]:
+    """Child side of ``--rss``: one fit's peak extra RSS in this fresh process (after a warm-up)."""
+    peers = Peers(lambda line: None, [p for p in PEERS if p != package])
+    m = next(x for x in MODELS if x.key == model)
+    warm = load_table(str(WARM_ZONES))
+    for group in peers.fits(warm, "warm", emit_skips=False):
+        for f in group:
+            if f.model.key == model and f.package == package:
+                f.run()
+    t = load_table(size)
+    fit = next(f for group in peers.fits(t, size, emit_skips=False) for f in group
+               if f.model.key == m.key and f.package == package)
+    gc.collect()
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")  # reset the peak RSS (VmHWM) to the current RSS
+    base = _vm_kib("VmRSS")
+    fit.run()
+    return {"extra_mib": (_vm_kib("VmHWM") - base) / 1024.0}
+
+
+def _rss_subprocess(size: str, model: str, package: str) -> float:
+    """Peak extra RSS (MiB) of one fit in a fresh subprocess; NaN if it fails."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--rss-case", size, model, package]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return float("nan")
+    return float(json.loads(lines[-1])["extra_mib"])
+
+
+def run_size(size: str, peers: Peers, emit: Callable[[str], None], models: Collection[str] = (),
+             repeats: int | None = None, rss: bool = False) -> None:
     """Time, measure and compare every package's fits on one table.
 
     Parameters
@@ -471,12 +566,19 @@ def run_size(size: str, peers: Peers, emit: Callable[[str], None]) -> None:
         The imported packages.
     emit : callable
         Prints and records one line.
+    models : collection of str
+        Model keys to run (default all).
+    repeats : int, optional
+        Timed calls per fit (default: ``REPEATS`` up to ``MAX_REPEAT_ZONES`` zones, else 1).
+    rss : bool
+        Also measure each fit's peak extra RSS in a subprocess.
     """
     t = load_table(size)
     n = int(t["origin"].nunique())
-    label = f"{n}{'*' if size == 'lad' else ''}"
-    groups = peers.fits(t, label)
-    repeats = REPEATS if n <= MAX_REPEAT_ZONES else 1
+    label = f"{'h' if size.startswith('h') else ''}{n}{'*' if size == 'lad' else ''}"
+    groups = [g for g in peers.fits(t, label) if not models or g[0].model.key in models]
+    if repeats is None:
+        repeats = REPEATS if n <= MAX_REPEAT_ZONES else 1
     for group in groups:
         coefs: dict[str, dict[str, float]] = {}  # from the first call; result objects are not kept
         for r in range(repeats):
@@ -488,16 +590,18 @@ def run_size(size: str, peers: Peers, emit: Callable[[str], None]) -> None:
                 if f.package not in coefs:
                     coefs[f.package] = f.coefs(out)
                 del out
-        ref: tuple[float, float, dict[str, float]] | None = None
+        ref: tuple[float, float, float, dict[str, float]] | None = None
         for f in group:
             mib = _peak_mib(f.run)
+            extra = _rss_subprocess(size, f.model.key, f.package) if rss else float("nan")
             seconds = float(np.median(f.times))
-            emit(_row(label, len(t), f, seconds, mib, coefs[f.package], ref))
+            emit(_row(label, len(t), f, seconds, mib, extra, coefs[f.package], ref))
             if ref is None:
-                ref = (seconds, mib, coefs[f.package])
+                ref = (seconds, mib, extra, coefs[f.package])
 
 
-def main(sizes: list[str], out: str | None = None, skip: Collection[str] = ()) -> None:
+def main(sizes: list[str], out: str | None = None, skip: Collection[str] = (), models: Collection[str] = (),
+         repeats: int | None = None, rss: bool = False) -> None:
     """Run the comparison on each size and write the table.
 
     Parameters
@@ -508,6 +612,8 @@ def main(sizes: list[str], out: str | None = None, skip: Collection[str] = ()) -
         File to write the table to (it is printed as well).
     skip : collection of str
         Peers not to run (names as in :data:`PEERS`).
+    models, repeats, rss
+        As for :func:`run_size`.
     """
     lines: list[str] = []
 
@@ -520,11 +626,12 @@ def main(sizes: list[str], out: str | None = None, skip: Collection[str] = ()) -
     warm_up(peers, emit)
     coef_heads = "".join(f" {h:>{COEF_WIDTH}}" for h in COEFS.values())
     emit(f"{'zones':>6} {'pairs':>9} {'m':>1} {'package':>11} {'calls':>5} {'seconds':>9} {'peak MiB':>9}"
-         f"{coef_heads} {'t ratio':>7} {'m ratio':>7} {'max|db|':>8}")
+         f" {'RSS MiB':>8}{coef_heads} {'t ratio':>7} {'m ratio':>7} {'r ratio':>7} {'max|db|':>8}")
     for size in sizes:
-        run_size(size, peers, emit)
+        run_size(size, peers, emit, models, repeats, rss)
     emit("")
-    emit("* real Census 2021 LAD table. m: model. calls: timed calls (seconds is their median).")
+    emit("* real Census 2021 LAD table; h: the independent generator (heavy_table). m: model. calls: timed "
+         "calls (seconds is their median). peak MiB: tracemalloc; RSS MiB: peak extra RSS in a fresh process.")
     for m in MODELS:
         emit(f"{m.key}: {m.text}")
     emit("Ratios: peer / migravity (same model and size); max|db|: largest |peer - migravity| coefficient. "
@@ -550,17 +657,25 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("sizes", nargs="*", default=["lad", "100", "331", "1000", "2000"],
-                   help="'lad' (real Census 2021 LAD table) and/or numbers of synthetic zones")
+                   help="'lad' (real Census 2021 LAD table), numbers of synthetic zones, 'hN' (independent generator)")
+    p.add_argument("--models", action="append", default=[], choices=[m.key for m in MODELS],
+                   help="run only this model (repeatable)")
+    p.add_argument("--repeats", type=int, default=None, help="timed calls per fit at every size")
+    p.add_argument("--rss", action="store_true", help="also measure peak extra RSS per fit in subprocesses")
+    p.add_argument("--rss-case", nargs=3, metavar=("SIZE", "MODEL", "PACKAGE"), help=argparse.SUPPRESS)
     p.add_argument("--out", default=None, help="also write the table to this file")
     p.add_argument("--skip", action="append", default=[], choices=sorted(PEERS), metavar="PEER",
                    help=f"do not run this peer (repeatable; one of {', '.join(sorted(PEERS))})")
     args = p.parse_args(argv)
     for s in args.sizes:
-        if s != "lad" and not s.isdigit():
-            p.error(f"size {s!r}: give 'lad' or a number of zones")
+        if s != "lad" and not s.isdigit() and not (s.startswith("h") and s[1:].isdigit()):
+            p.error(f"size {s!r}: give 'lad', a number of zones or 'h' and a number")
     return args
 
 
 if __name__ == "__main__":
     ns = _parse(sys.argv[1:])
-    main(ns.sizes, ns.out, ns.skip)
+    if ns.rss_case:
+        print(json.dumps(rss_case(*ns.rss_case)))
+    else:
+        main(ns.sizes, ns.out, ns.skip, ns.models, ns.repeats, ns.rss)

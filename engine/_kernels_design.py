@@ -58,3 +58,33 @@ def constant_on(xq, sel):
                 elif not abs(xq[i, j] - v) <= eps:
                     return False
     return found
+
+
+@njit(cache=True)
+def fill_layer(src, mask, take_log, out):
+    """``out = log(src)`` (``take_log``) or ``src`` on ``mask``, 0 elsewhere, in one pass.
+
+    Returns ``(n_nonfinite, n_nonpositive)`` among the masked cells of ``src`` (the caller raises
+    with the details; ``out`` is then not to be used).
+    """
+    n_o, n_d = src.shape
+    n_bad = 0
+    n_neg = 0
+    for i in range(n_o):
+        for j in range(n_d):
+            if mask[i, j]:
+                v = src[i, j]
+                if not np.isfinite(v):
+                    n_bad += 1
+                    out[i, j] = 0.0
+                elif take_log:
+                    if v <= 0.0:
+                        n_neg += 1
+                        out[i, j] = 0.0
+                    else:
+                        out[i, j] = np.log(v)
+                else:
+                    out[i, j] = v
+            else:
+                out[i, j] = 0.0
+    return n_bad, n_neg

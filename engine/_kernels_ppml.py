@@ -373,6 +373,25 @@ def _fe_pass_py(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):
             d_out[q, j] = s
 
 
+def _schur_diag_py(mu, r_inv, n_threads):
+    """``sum_i mu_ij**2 r_inv_i`` per column ``j``: the diagonal of ``M' diag(r_inv) M`` (n_d,)."""
+    n_o, n_d = mu.shape
+    n_chunks = min(n_threads, max(n_o, 1))
+    bounds = _chunks(n_o, n_chunks)
+    buf = np.zeros((n_chunks, n_d))
+    for c in prange(n_chunks):
+        for i in range(bounds[c], bounds[c + 1]):
+            ri = r_inv[i]
+            for j in range(n_d):
+                v = mu[i, j]
+                buf[c, j] += v * v * ri
+    out = np.zeros(n_d)
+    for c in range(n_chunks):
+        for j in range(n_d):
+            out[j] += buf[c, j]
+    return out
+
+
 #: Grids with fewer pairs than this run the serial builds (waking threads costs more).
 PARALLEL_MIN_PAIRS = 400_000
 JOINT_PARALLEL_MIN_PAIRS = PARALLEL_MIN_PAIRS
@@ -387,6 +406,8 @@ _joint_par = njit(cache=True, parallel=True, fastmath=_FM)(_joint_pass_py)
 _joint_ser = njit(cache=True, fastmath=_FM)(_joint_pass_py)
 _fe_pass_par = njit(cache=True, parallel=True, fastmath=_FM)(_fe_pass_py)
 _fe_pass_ser = njit(cache=True, fastmath=_FM)(_fe_pass_py)
+_schur_diag_par = njit(cache=True, parallel=True, fastmath=_FM)(_schur_diag_py)
+_schur_diag_ser = njit(cache=True, fastmath=_FM)(_schur_diag_py)
 
 
 def _parallel(arr, n_threads):
@@ -465,6 +486,13 @@ def fe_pass(mu, r_inv, cvec, wvec, t_out, d_out, n_threads):
         _fe_pass_par(mu, r_inv, cvec, wvec, t_out, d_out, n_threads)
     else:
         _fe_pass_ser(mu, r_inv, cvec, wvec, t_out, d_out, 1)
+
+
+def schur_diag(mu, r_inv, n_threads):
+    """Dispatch to the threaded or serial build of :func:`_schur_diag_py`."""
+    if _parallel(mu, n_threads):
+        return _schur_diag_par(mu, r_inv, n_threads)
+    return _schur_diag_ser(mu, r_inv, 1)
 
 
 @njit(cache=True, fastmath=_FM)

@@ -402,7 +402,7 @@ def _check_has_flows(design: Design) -> None:
     """Raise if there are no observed pairs, or no flow on them."""
     if not design.mask.any():
         raise InputError("no observed pairs to fit")
-    if design.y[design.mask].sum() <= 0:
+    if not design.y.sum() > 0:  # y is zero outside the mask (no masked copy of a large grid)
         raise InputError("all observed flows are zero: there is nothing to fit")
 
 

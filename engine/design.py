@@ -7,6 +7,7 @@ never taken as zero flows. Origin and destination labels are mapped separately t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from migravity.engine._kernels_design import kind_code
+from migravity.engine._kernels_design import fill_layer, kind_code
 from migravity.errors import ConfigError, InputError
 
 _LOG_RE = re.compile(r"^\s*log\(\s*(.+?)\s*\)\s*$")
@@ -294,6 +295,30 @@ def _kind(xq: np.ndarray, mask: np.ndarray) -> str:
     return ("pair", "origin", "destination")[code]
 
 
+def _fill_pair(src: np.ndarray, m: np.ndarray, take_log: bool, on_bad: Callable[[np.ndarray], None],
+               out: np.ndarray) -> None:
+    """``out`` = the pair term ``src`` (logged if ``take_log``) on ``m``, 0 elsewhere, in one
+    pass (:func:`~migravity.engine._kernels_design.fill_layer`); ``on_bad(src)`` raises if a
+    masked value is not finite (or not positive, when logged)."""
+    n_bad, n_neg = fill_layer(np.ascontiguousarray(src), np.ascontiguousarray(m), take_log, out)
+    if n_bad or n_neg:
+        on_bad(src)
+
+
+def _fill_zone(full: np.ndarray, m: np.ndarray, out: np.ndarray) -> None:
+    """``out`` = the broadcast zone term ``full`` on ``m``, 0 elsewhere (values checked already)."""
+    np.multiply(full, m, out=out)
+
+
+def _raise_cost(src: np.ndarray, *, m: np.ndarray, expr: str, col: str, take_log: bool) -> None:
+    _transform(np.where(m, src, 1.0), expr, col, take_log, "cost")
+
+
+def _raise_pair(src: np.ndarray, *, m: np.ndarray, name: str, o_names: np.ndarray, d_names: np.ndarray) -> None:
+    _transform(np.where(m, src, 0.0), name, name, False, "pair term",
+               where=lambda bad: _bad_pairs(bad, m, o_names, d_names))
+
+
 def design_from_arrays(
     flows: np.ndarray,
     *,
@@ -323,7 +348,7 @@ def design_from_arrays(
             raise InputError(f"mask has shape {m.shape}, flows {y.shape}: give one of the same shape")
     check_flows(y[m], "flows")
     y = np.where(m, y, 0.0)
-    layers: list[np.ndarray] = []
+    layers: list[Callable[[np.ndarray], None]] = []  # each fills its (n_o, n_d) layer of x in place
     names: list[str] = []
     kinds: list[str] = []
     cost_names: list[str] = []
@@ -333,7 +358,9 @@ def design_from_arrays(
             raise InputError(f"cost has shape {c.shape}, flows {y.shape}: give one of the same shape")
         for expr in cost_terms("cost", deterrence):
             col, take_log = parse_term(expr)
-            layers.append(np.where(m, _transform(np.where(m, c, 1.0), expr, col, take_log, "cost"), 0.0))
+            layers.append(functools.partial(
+                _fill_pair, c, m, take_log,
+                functools.partial(_raise_cost, m=m, expr=expr, col=col, take_log=take_log)))
             names.append(expr)
             cost_names.append(expr)
             kinds.append("pair")
@@ -343,8 +370,9 @@ def design_from_arrays(
         a = np.asarray(arr, dtype=np.float64)
         if a.shape != y.shape:
             raise InputError(f"pair term {name!r} has shape {a.shape}, flows {y.shape}")
-        layers.append(np.where(m, _transform(np.where(m, a, 0.0), name, name, False, "pair term",
-                                             where=lambda bad: _bad_pairs(bad, m, o_names, d_names)), 0.0))
+        layers.append(functools.partial(
+            _fill_pair, a, m, False,
+            functools.partial(_raise_pair, m=m, name=name, o_names=o_names, d_names=d_names)))
         names.append(name)
         kinds.append("pair")
     for name, arr, n, kind in [
@@ -358,12 +386,14 @@ def design_from_arrays(
         a = _transform(a, name, name, False, f"{kind} term",
                        where=lambda bad, labels=labels: _bad_zones(bad, labels))  # type: ignore[misc]
         full = np.broadcast_to(a[:, None] if kind == "origin" else a[None, :], (n_o, n_d))
-        layers.append(np.where(m, full, 0.0))
+        layers.append(functools.partial(_fill_zone, full, m))
         names.append(name)
         kinds.append(kind)
     if len(set(names)) != len(names):
         raise ConfigError("terms", names, "give each term a distinct name")
-    x = np.stack(layers) if layers else np.zeros((0, n_o, n_d))
+    x = np.empty((len(layers), n_o, n_d))
+    for q, fill in enumerate(layers):
+        fill(x[q])
     o_lab = np.arange(n_o) if origin_labels is None else np.asarray(origin_labels)
     d_lab = np.arange(n_d) if destination_labels is None else np.asarray(destination_labels)
     if o_lab.shape != (n_o,) or d_lab.shape != (n_d,):

