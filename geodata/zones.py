@@ -171,8 +171,6 @@ def zones_in_regions(zones: ZoneSet, regions: Sequence[str], field: str = "--reg
     ConfigError
         An unknown region, or a region with no zone in ``zones`` (the study area's regions are listed).
     """
-    import dataclasses
-
     wanted = {resolve_region(r, field) for r in regions}
     present = set(zones.region_codes)
     absent = sorted(wanted - present)
@@ -182,15 +180,7 @@ def zones_in_regions(zones: ZoneSet, regions: Sequence[str], field: str = "--reg
                           + ", ".join(REGIONS.get(c, c) for c in sorted(present)))
     keep = np.array([r in wanted for r in zones.region_codes])
 
-    def pick(values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v for v, k in zip(values, keep, strict=True) if k)
-
-    return dataclasses.replace(zones, codes=pick(zones.codes), names=pick(zones.names),
-                               region_codes=pick(zones.region_codes), region_names=pick(zones.region_names),
-                               nations=pick(zones.nations), geometry=zones.geometry[keep],
-                               parents=pick(zones.parents) if zones.parents else (),
-                               centroids=None if zones.centroids is None else zones.centroids[keep],
-                               land_area_km2=None if zones.land_area_km2 is None else zones.land_area_km2[keep])
+    return select_zones(zones, keep)
 
 
 def load_zones(
@@ -309,3 +299,28 @@ def load_msoa_zones(vintage: ZoneVintage = "2021", area: Area = "EW", data_dir: 
         parents=tuple(parents), centroids=xy,
         land_area_km2=lk.loc[polys.code, "area_km2_land"].to_numpy(dtype=float),
     )
+
+
+def select_zones(zones: ZoneSet, keep: np.ndarray) -> ZoneSet:
+    """The zones of ``zones`` where the boolean mask ``keep`` is true, every per-zone field subset alike.
+
+    Parameters
+    ----------
+    zones : ZoneSet
+    keep : ndarray of bool (n,)
+
+    Returns
+    -------
+    ZoneSet
+    """
+    import dataclasses
+
+    def pick(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v for v, k in zip(values, keep, strict=True) if k)
+
+    return dataclasses.replace(zones, codes=pick(zones.codes), names=pick(zones.names),
+                               region_codes=pick(zones.region_codes), region_names=pick(zones.region_names),
+                               nations=pick(zones.nations), geometry=zones.geometry[keep],
+                               parents=pick(zones.parents) if zones.parents else (),
+                               centroids=None if zones.centroids is None else zones.centroids[keep],
+                               land_area_km2=None if zones.land_area_km2 is None else zones.land_area_km2[keep])

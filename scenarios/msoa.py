@@ -441,7 +441,7 @@ def aggregate_flow_matrices(mats: dict[str, xr.DataArray], parents: tuple[str, .
 
 def zones_in_lads(zones: ZoneSet, lads: tuple[str, ...] | list[str]) -> ZoneSet:
     """The zones of ``zones`` in the given LADs (LAD zones: by code; MSOA zones: by parent), in zone order."""
-    import dataclasses
+    from migravity.geodata.zones import select_zones
 
     wanted = set(lads)
     key = zones.parents if zones.level == "msoa" else zones.codes
@@ -450,12 +450,4 @@ def zones_in_lads(zones: ZoneSet, lads: tuple[str, ...] | list[str]) -> ZoneSet:
     if absent:
         raise ConfigError("lads", absent[0], "give LAD codes of the study area")
 
-    def pick(values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v for v, k in zip(values, keep, strict=True) if k)
-
-    return dataclasses.replace(zones, codes=pick(zones.codes), names=pick(zones.names),
-                               region_codes=pick(zones.region_codes), region_names=pick(zones.region_names),
-                               nations=pick(zones.nations), geometry=zones.geometry[keep],
-                               parents=pick(zones.parents) if zones.parents else (),
-                               centroids=None if zones.centroids is None else zones.centroids[keep],
-                               land_area_km2=None if zones.land_area_km2 is None else zones.land_area_km2[keep])
+    return select_zones(zones, keep)
