@@ -322,6 +322,14 @@ def _newton_doubly(
         alpha, gamma, beta = start
     else:  # the IRLS start overflowed: start from the independence model
         rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
+    balanced = _balanced_start(mu, row_t, col_t, alpha, gamma, nt)
+    if balanced is not None:
+        new = joint_pass(x, y, mask, *balanced, beta, mu, nt, offset=offset)
+        if np.isfinite(new[4]) and new[4] >= ll:
+            alpha, gamma = balanced
+            rs, cs, hxx, grad, ll = new[:5]
+        else:  # not better (never seen): back to the unbalanced start
+            joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
     dev = dev_const - 2.0 * ll
     converged = False
     iterations = 0
@@ -422,6 +430,37 @@ def _newton_doubly(
         messages=messages,
         collinear=collinear,
     )
+
+
+#: Furness sweeps of the start's fixed effects (beta fixed) and the margin error they stop at.
+_START_BAL_MAX_ITER = 50
+_START_BAL_TOL = 1e-4
+
+
+def _balanced_start(
+    mu: np.ndarray, row_t: np.ndarray, col_t: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, nt: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The start's fixed effects moved to the margins by a few Furness sweeps (``beta`` fixed).
+
+    The joint Newton step of a fixed effect far from its margin, ``(y - mu) / mu`` in the log,
+    is at least -1: from ``mu`` many times the margin it closes the gap by a factor ``e`` per
+    iteration. Balancing (the exact maximum of the log-likelihood over the fixed effects at the
+    start's ``beta``) removes that gap first, and Newton converges quadratically from there.
+    ``mu`` is left as it was (scaled by the factors); returns ``None`` when a factor is not usable.
+    """
+    a = np.ones(mu.shape[0])
+    b = np.ones(mu.shape[1])
+    balance(mu, row_t, col_t, a, b, int(Margins.BOTH), _START_BAL_TOL, _START_BAL_MAX_ITER, nt)
+    fitted_r = row_t > 0
+    fitted_c = col_t > 0
+    if not (np.all(a[fitted_r] > 0) and np.all(b[fitted_c] > 0)
+            and np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return None
+    new_a = alpha.copy()
+    new_g = gamma.copy()
+    new_a[fitted_r] += np.log(a[fitted_r])
+    new_g[fitted_c] += np.log(b[fitted_c])
+    return new_a, new_g
 
 
 def _cg_rtol(solver: FESolver, k: int, last_step: float, first: bool) -> float | np.ndarray | None:
