@@ -519,8 +519,9 @@ def _irls_start(
     ybar = tot / max(int(np.count_nonzero(mask)), 1)
     zero = (np.zeros(n_o), np.zeros(n_d), np.zeros(k))
     rs, cs, hxx, bx, _, bo, bd = joint_pass(x, y, mask, *zero, mu, nt, True, ybar, offset=offset)
+    # a loose solve at a mu no later solve is near: by Jacobi-preconditioned CG (no factorisation)
     sol_o, sol_d = solver.solve(mu, rs[0], cs[0], np.vstack([rs[1:], bo]), np.vstack([cs[1:], bd]),
-                                np.inf, _CG_RTOL_LOOSE)
+                                np.inf, _CG_RTOL_LOOSE, jacobi=True)
     a_fe, c_fe = sol_o[:k], sol_d[:k]
     bread = hxx - _mm(rs[1:], a_fe) - _mm(cs[1:], c_fe)
     try:
