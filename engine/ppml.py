@@ -317,19 +317,24 @@ def _newton_doubly(
     solver = FESolver(dest_components, nt, tight_drift=_TIGHT_DRIFT_SMALL if small else 1e-2,
                       iterative=use_iterative(n_d) if iterative is None else iterative)
     start = _irls_start(x, y, mask, mu, solver, tot, nt, offset)
-    rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt, offset=offset)
-    if np.isfinite(ll):
-        alpha, gamma, beta = start
-    else:  # the IRLS start overflowed: start from the independence model
-        rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
-    balanced = _balanced_start(mu, row_t, col_t, alpha, gamma, nt)
+    # the start's fixed effects balanced to the margins (its mu by one predictor pass and exp)
+    balanced = None
+    if np.all(np.isfinite(start[2])):
+        _start_mu(x, mask, *start, mu, offset)
+        balanced = _balanced_start(mu, row_t, col_t, start[0], start[1], nt)
+    new = None
     if balanced is not None:
-        new = joint_pass(x, y, mask, *balanced, beta, mu, nt, offset=offset)
-        if np.isfinite(new[4]) and new[4] >= ll:
-            alpha, gamma = balanced
-            rs, cs, hxx, grad, ll = new[:5]
-        else:  # not better (never seen): back to the unbalanced start
-            joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
+        new = joint_pass(x, y, mask, *balanced, start[2], mu, nt, offset=offset)
+    if balanced is not None and new is not None and np.isfinite(new[4]):
+        alpha, gamma = balanced
+        beta = start[2]
+        rs, cs, hxx, grad, ll = new[:5]
+    else:  # not balanced (an overflow): the IRLS start itself, else the independence model
+        rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt, offset=offset)
+        if np.isfinite(ll):
+            alpha, gamma, beta = start
+        else:
+            rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
     dev = dev_const - 2.0 * ll
     converged = False
     iterations = 0
@@ -435,6 +440,22 @@ def _newton_doubly(
 #: Furness sweeps of the start's fixed effects (beta fixed) and the margin error they stop at.
 _START_BAL_MAX_ITER = 50
 _START_BAL_TOL = 1e-4
+
+
+def _start_mu(
+    x: np.ndarray, mask: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mu: np.ndarray,
+    offset: np.ndarray | None,
+) -> None:
+    """``mu = exp(alpha_i + gamma_j + x_ij' beta [+ o_ij])`` on ``mask``, 0 elsewhere, in place."""
+    linear_predictor(x, beta, mask, True, mu)  # -inf outside the mask
+    mu += alpha[:, None]
+    mu += gamma[None, :]
+    if offset is not None:
+        mu += offset
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.exp(mu, out=mu)
+    if offset is not None:  # whatever the offset holds outside the mask
+        np.copyto(mu, 0.0, where=~mask)
 
 
 def _balanced_start(
