@@ -183,26 +183,46 @@ def _sandwich_parts_py(x, y, mu, mask, a_fe, c_fe, add_const, gid, n_groups, n_t
     sb = np.zeros((n_chunks, n_groups, ke))
     per_pair = gid.shape[1] == n_d and n_d != 1
     for c in prange(n_chunks):
-        xt = np.empty(ke)
+        # row-wise and branch-free: the residualised terms, mu and the residual of a row in
+        # contiguous buffers (0 outside the mask), then each sum in its own vectorisable loop
+        xt = np.empty((ke, n_d))
+        mr = np.empty(n_d)
+        rr = np.empty(n_d)
+        r2 = np.empty(n_d)
         for i in range(bounds[c], bounds[c + 1]):
             for j in range(n_d):
-                if not mask[i, j]:
-                    continue
-                m = mu[i, j]
-                r = y[i, j] - m
-                if add_const:
-                    xt[0] = 1.0
-                for q in range(k):
-                    xt[q + off] = x[q, i, j] - a_fe[q, i] - c_fe[q, j]
-                g = gid[i, j] if per_pair else gid[i, 0]
-                r2 = r * r
-                for p in range(ke):
-                    vp = xt[p]
-                    sb[c, g, p] += vp * r
-                    for q in range(p, ke):
-                        w = vp * xt[q]
-                        hb[c, p, q] += m * w
-                        mb[c, p, q] += r2 * w
+                mk = mask[i, j]
+                m = mu[i, j] if mk else 0.0
+                r = y[i, j] - m if mk else 0.0
+                mr[j] = m
+                rr[j] = r
+                r2[j] = r * r
+            if add_const:
+                for j in range(n_d):
+                    xt[0, j] = 1.0 if mask[i, j] else 0.0
+            for q in range(k):
+                aq = a_fe[q, i]
+                for j in range(n_d):
+                    xt[q + off, j] = x[q, i, j] - aq - c_fe[q, j] if mask[i, j] else 0.0
+            for p in range(ke):
+                if per_pair:
+                    for j in range(n_d):
+                        if mask[i, j]:
+                            sb[c, gid[i, j], p] += xt[p, j] * rr[j]
+                else:
+                    s = 0.0
+                    for j in range(n_d):
+                        s += xt[p, j] * rr[j]
+                    sb[c, gid[i, 0], p] += s
+                for q in range(p, ke):
+                    sh = 0.0
+                    sm = 0.0
+                    for j in range(n_d):
+                        v = xt[p, j] * xt[q, j]
+                        sh += mr[j] * v
+                        sm += r2[j] * v
+                    hb[c, p, q] += sh
+                    mb[c, p, q] += sm
     bread = np.zeros((ke, ke))
     meat = np.zeros((ke, ke))
     scores = np.zeros((n_groups, ke))
