@@ -470,7 +470,7 @@ def _newton(grid: _Grid, k: int, tol: float, max_iter: int) -> _State:
         if np.isfinite(new_start[5]) and new_start[5] >= ll:
             alpha, gamma = alpha_b, gamma_b
             mu, rs, cs, hxx, grad, ll = new_start
-        new_start = None
+        del new_start
     dev_const = 2.0 * (xlogx - tot)
     dev = dev_const - 2.0 * ll
     messages: list[str] = []
