@@ -49,6 +49,8 @@ from migravity.engine.ppml import (
     _MAX_HALVINGS,
     _POLISH_MAX_ITER,
     _POLISH_TOL,
+    _START_BAL_MAX_ITER,
+    _START_BAL_TOL,
     NewtonFit,
     _collinear_terms,
     _not_converged,
@@ -457,6 +459,18 @@ def _newton(grid: _Grid, k: int, tol: float, max_iter: int) -> _State:
         alpha, gamma, beta = alpha_s, gamma_s, beta_s
     else:  # the IRLS start overflowed: start from the independence model
         mu, rs, cs, hxx, grad, ll = joint(alpha, gamma, beta)
+    # the start's fixed effects to the margins (beta fixed), as the in-memory solver does
+    a_s, b_s, _ = _furness(_MuBlocks(mu, grid), row_t, col_t, np.ones(row_t.size), np.ones(col_t.size),
+                           _START_BAL_TOL, _START_BAL_MAX_ITER)
+    if (np.all(a_s[ok_o] > 0) and np.all(b_s[ok_d] > 0)
+            and np.all(np.isfinite(a_s[ok_o])) and np.all(np.isfinite(b_s[ok_d]))):
+        alpha_b = np.where(ok_o, alpha + np.log(np.where(ok_o, a_s, 1.0)), alpha)
+        gamma_b = np.where(ok_d, gamma + np.log(np.where(ok_d, b_s, 1.0)), gamma)
+        new_start = joint(alpha_b, gamma_b, beta)
+        if np.isfinite(new_start[5]) and new_start[5] >= ll:
+            alpha, gamma = alpha_b, gamma_b
+            mu, rs, cs, hxx, grad, ll = new_start
+        del new_start
     dev_const = 2.0 * (xlogx - tot)
     dev = dev_const - 2.0 * ll
     messages: list[str] = []

@@ -185,19 +185,19 @@ def design_from_table(
     if len(set(names)) != len(names):
         raise ConfigError("terms", list(names), "each term may appear once (the cost enters already)")
     oi, o_labels = _factorize_sorted(table[origin])
-    dj, d_labels = pd.factorize(table[destination], sort=True)
+    dj, d_labels = _factorize_among(table[destination], o_labels)
     n_o, n_d = len(o_labels), len(d_labels)
     flat = oi.astype(np.int64) * n_d + dj
-    if np.bincount(flat, minlength=n_o * n_d).max(initial=0) > 1:
+    # scatters through the flat index (several times faster than 2-D fancy indexing)
+    mask = np.zeros((n_o, n_d), dtype=bool)
+    mask.reshape(-1)[flat] = True
+    if np.count_nonzero(mask) != len(flat):  # fewer pairs than rows: some pair is repeated
         dup = pd.Series(flat).duplicated(keep=False).to_numpy()
         first = table.loc[dup, [origin, destination]].iloc[0].tolist()
         raise InputError(
             f"table has {int(dup.sum())} rows with a duplicated ({origin}, {destination}) pair, "
             f"e.g. {tuple(first)}: aggregate them (sum the flows) so that each pair appears once"
         )
-    # scatters through the flat index (several times faster than 2-D fancy indexing)
-    mask = np.zeros((n_o, n_d), dtype=bool)
-    mask.reshape(-1)[flat] = True
     y = np.zeros((n_o, n_d))
     y.reshape(-1)[flat] = y_rows
     x = np.zeros((len(exprs), n_o, n_d))
@@ -287,6 +287,30 @@ def _factorize_sorted(labels: pd.Series) -> tuple[np.ndarray, pd.Index]:
     run_id = np.zeros(n, dtype=np.int64)
     run_id[starts] = 1
     return run_codes.astype(np.int64)[np.cumsum(run_id)], uniques
+
+
+def _factorize_among(labels: pd.Series, known: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(labels, sort=True)``, faster when every label is among ``known`` (sorted unique
+    labels, e.g. the origins'): one hash lookup per row against ``known`` instead of hashing all rows
+    into a new table, the codes then renumbered over the labels that occur.
+    """
+    if len(labels) < 256 or not isinstance(labels.dtype, pd.StringDtype) or not isinstance(known.dtype, pd.StringDtype):
+        return pd.factorize(labels, sort=True)
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        idx = pc.index_in(pa.array(labels.array), value_set=pa.array(known.array))
+    except (ImportError, TypeError, ValueError, NotImplementedError, AttributeError):
+        return pd.factorize(labels, sort=True)
+    if idx.null_count:  # a label not among the known ones
+        return pd.factorize(labels, sort=True)
+    codes = np.asarray(idx, dtype=np.int64)
+    used = np.bincount(codes, minlength=len(known)) > 0
+    if used.all():
+        return codes, known
+    renumber = np.cumsum(used) - 1
+    return renumber[codes], known[used]
 
 
 def _kind(xq: np.ndarray, mask: np.ndarray) -> str:

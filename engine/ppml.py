@@ -317,11 +317,24 @@ def _newton_doubly(
     solver = FESolver(dest_components, nt, tight_drift=_TIGHT_DRIFT_SMALL if small else 1e-2,
                       iterative=use_iterative(n_d) if iterative is None else iterative)
     start = _irls_start(x, y, mask, mu, solver, tot, nt, offset)
-    rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt, offset=offset)
-    if np.isfinite(ll):
-        alpha, gamma, beta = start
-    else:  # the IRLS start overflowed: start from the independence model
-        rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
+    # the start's fixed effects balanced to the margins (its mu by one predictor pass and exp)
+    balanced = None
+    if np.all(np.isfinite(start[2])):
+        _start_mu(x, mask, *start, mu, offset)
+        balanced = _balanced_start(mu, row_t, col_t, start[0], start[1], nt)
+    new = None
+    if balanced is not None:
+        new = joint_pass(x, y, mask, *balanced, start[2], mu, nt, offset=offset)
+    if balanced is not None and new is not None and np.isfinite(new[4]):
+        alpha, gamma = balanced
+        beta = start[2]
+        rs, cs, hxx, grad, ll = new[:5]
+    else:  # not balanced (an overflow): the IRLS start itself, else the independence model
+        rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, *start, mu, nt, offset=offset)
+        if np.isfinite(ll):
+            alpha, gamma, beta = start
+        else:
+            rs, cs, hxx, grad, ll, _, _ = joint_pass(x, y, mask, alpha, gamma, beta, mu, nt, offset=offset)
     dev = dev_const - 2.0 * ll
     converged = False
     iterations = 0
@@ -424,6 +437,53 @@ def _newton_doubly(
     )
 
 
+#: Furness sweeps of the start's fixed effects (beta fixed) and the margin error they stop at.
+_START_BAL_MAX_ITER = 50
+_START_BAL_TOL = 1e-4
+
+
+def _start_mu(
+    x: np.ndarray, mask: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, beta: np.ndarray, mu: np.ndarray,
+    offset: np.ndarray | None,
+) -> None:
+    """``mu = exp(alpha_i + gamma_j + x_ij' beta [+ o_ij])`` on ``mask``, 0 elsewhere, in place."""
+    linear_predictor(x, beta, mask, True, mu)  # -inf outside the mask
+    mu += alpha[:, None]
+    mu += gamma[None, :]
+    if offset is not None:
+        mu += offset
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.exp(mu, out=mu)
+    if offset is not None:  # whatever the offset holds outside the mask
+        np.copyto(mu, 0.0, where=~mask)
+
+
+def _balanced_start(
+    mu: np.ndarray, row_t: np.ndarray, col_t: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, nt: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The start's fixed effects moved to the margins by a few Furness sweeps (``beta`` fixed).
+
+    The joint Newton step of a fixed effect far from its margin, ``(y - mu) / mu`` in the log,
+    is at least -1: from ``mu`` many times the margin it closes the gap by a factor ``e`` per
+    iteration. Balancing (the exact maximum of the log-likelihood over the fixed effects at the
+    start's ``beta``) removes that gap first, and Newton converges quadratically from there.
+    ``mu`` is left as it was (scaled by the factors); returns ``None`` when a factor is not usable.
+    """
+    a = np.ones(mu.shape[0])
+    b = np.ones(mu.shape[1])
+    balance(mu, row_t, col_t, a, b, int(Margins.BOTH), _START_BAL_TOL, _START_BAL_MAX_ITER, nt)
+    fitted_r = row_t > 0
+    fitted_c = col_t > 0
+    if not (np.all(a[fitted_r] > 0) and np.all(b[fitted_c] > 0)
+            and np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return None
+    new_a = alpha.copy()
+    new_g = gamma.copy()
+    new_a[fitted_r] += np.log(a[fitted_r])
+    new_g[fitted_c] += np.log(b[fitted_c])
+    return new_a, new_g
+
+
 def _cg_rtol(solver: FESolver, k: int, last_step: float, first: bool) -> float | np.ndarray | None:
     """CG tolerances of a Newton iteration's fixed-effect solve (``None``: the solver's tight one).
 
@@ -480,8 +540,9 @@ def _irls_start(
     ybar = tot / max(int(np.count_nonzero(mask)), 1)
     zero = (np.zeros(n_o), np.zeros(n_d), np.zeros(k))
     rs, cs, hxx, bx, _, bo, bd = joint_pass(x, y, mask, *zero, mu, nt, True, ybar, offset=offset)
+    # a loose solve at a mu no later solve is near: by Jacobi-preconditioned CG (no factorisation)
     sol_o, sol_d = solver.solve(mu, rs[0], cs[0], np.vstack([rs[1:], bo]), np.vstack([cs[1:], bd]),
-                                np.inf, _CG_RTOL_LOOSE)
+                                np.inf, _CG_RTOL_LOOSE, jacobi=True)
     a_fe, c_fe = sol_o[:k], sol_d[:k]
     bread = hxx - _mm(rs[1:], a_fe) - _mm(cs[1:], c_fe)
     try:

@@ -274,12 +274,15 @@ class FESolver:
         rhs_d: np.ndarray,
         drift: float = 0.0,
         rtol: float | np.ndarray | None = None,
+        jacobi: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Same as :func:`fe_solve`; ``drift`` bounds ``max |log mu - log mu_previous|``.
 
         ``rtol`` overrides the CG tolerance for this call (a loose one serves inexact Newton
         steps far from the solution); on the iterative path it may be an array, one tolerance
-        per right-hand side.
+        per right-hand side. ``jacobi`` solves this call by Jacobi-preconditioned CG even on the
+        direct path (a loose one-off solve at a ``mu`` that later calls do not reuse: cheaper
+        than a factorisation), falling back to the factorisation if it does not converge.
         """
         n_o, n_d = mu.shape
         m = rhs_o.shape[0]
@@ -291,10 +294,11 @@ class FESolver:
         fe_pass(mu, r_inv, np.zeros((m, n_d)), w, t, d, self.nt)
         b = rhs_d - d
         sol = None
-        if self.iterative:
+        if self.iterative or jacobi:
             sol = self._jacobi_cg(mu, r_inv, c, b, self.rtol if rtol is None else rtol)
             if sol is not None:
-                self.prev = sol
+                if self.iterative:
+                    self.prev = sol
                 fe_pass(mu, r_inv, np.ascontiguousarray(sol), np.zeros((m, n_o)), t, d, self.nt)
                 return w - t, sol
             self.iterative = False  # not converging: factorise from here on

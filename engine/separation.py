@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from migravity.engine._kernels_design import constant_on
+from migravity.engine._kernels_design import centred_gram, constant_on
 from migravity.engine.options import Margins
 
 
@@ -165,6 +165,9 @@ def _combination_separation(
     n_pos = int(pos.sum())
     if n_pos <= 1 or not zero.any():
         return False
+    gram, finite = centred_gram(x, np.asarray(kept, dtype=np.int64), pos)
+    if finite and _clearly_full_rank(gram):
+        return False
     xp = np.stack([x[q][pos] for q in kept], axis=1)  # (n_pos, k)
     if not np.isfinite(xp).all():
         return False
@@ -204,6 +207,24 @@ def _combination_separation(
         )
         return True
     return False
+
+
+#: ``_clearly_full_rank``: smallest eigenvalue of the scaled centred Gram matrix, relative to the
+#: largest, above which no null direction can pass the SVD test (which needs a singular value below
+#: 1e-9 of the largest, an eigenvalue below 1e-18; the Gram's rounding is about 1e-11 relative).
+_FULL_RANK_EIG = 1e-6
+
+
+def _clearly_full_rank(gram: np.ndarray) -> bool:
+    """Whether the terms clearly have no null direction on the positive flows.
+
+    ``gram`` is the ``k x k`` Gram matrix of the centred, scaled terms
+    (:func:`~migravity.engine._kernels_design.centred_gram`), whose eigenvalues are the squares
+    of the singular values that :func:`_combination_separation` tests: a cheap screen ahead of
+    its QR and SVD, which the usual case (terms far from collinear) then skips.
+    """
+    w = np.linalg.eigvalsh(gram)
+    return bool(w[0] > _FULL_RANK_EIG * max(float(w[-1]), 1.0))
 
 
 def _item(v: object) -> object:
