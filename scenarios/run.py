@@ -25,6 +25,7 @@ from migravity.scenarios.simulate import (
     SimulationOptions,
     baseline_of,
     pivot_constants,
+    share_anchor,
     simulate,
 )
 from migravity.scenarios.spec import Mode, Scenario
@@ -266,13 +267,13 @@ def run_options(scenarios: Sequence[Scenario], options: SimulationOptions | None
 def spec_inputs(inputs: ModelInputs, spec: Specification) -> ModelInputs:
     """``inputs`` with the point values of ``spec`` and the pivot constants re-solved at them (every pattern)."""
     params = inputs.params.with_values(spec.values)
-    out = replace(inputs, params=params)
-    out = replace(out, pair_constant=pivot_constants(out)) if inputs.pivot_choice is not None else out
+    out = share_anchor(inputs, replace(inputs, params=params))  # re-used when the anchor strength is the same
+    out = share_anchor(out, replace(out, pair_constant=pivot_constants(out))) if inputs.pivot_choice is not None else out
     patterns = []
     for pat in out.patterns:
         alt = out.with_pattern(pat.name)
         patterns.append(replace(pat, pair_constant=pivot_constants(alt)))
-    return replace(out, patterns=tuple(patterns))
+    return share_anchor(out, replace(out, patterns=tuple(patterns)))
 
 
 def headline_values(inputs: ModelInputs, sim: Simulation, base: Simulation) -> tuple[np.ndarray, ...]:
