@@ -268,7 +268,8 @@ def spec_inputs(inputs: ModelInputs, spec: Specification) -> ModelInputs:
     """``inputs`` with the point values of ``spec`` and the pivot constants re-solved at them (every pattern)."""
     params = inputs.params.with_values(spec.values)
     out = share_anchor(inputs, replace(inputs, params=params))  # re-used when the anchor strength is the same
-    out = share_anchor(out, replace(out, pair_constant=pivot_constants(out))) if inputs.pivot_choice is not None else out
+    if inputs.pivot_choice is not None:
+        out = share_anchor(out, replace(out, pair_constant=pivot_constants(out)))
     patterns = []
     for pat in out.patterns:
         alt = out.with_pattern(pat.name)
