@@ -346,6 +346,9 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: S
 
     with reporter.progress("simulating", total=len(scenarios) * (1 + len(specs))) as task:
         main = pairs(inputs, opts, task)
+        # the main run's cached pair factors (large study areas: (16, n, n) float32) are not needed by the
+        # specifications, which build their own: free them before
+        inputs.__dict__.pop("_pair_cache", None)
         one = replace(opts, draws=1)
         spec_runs = tuple((sp, pairs(spec_inputs(inputs, sp), one, task)) for sp in specs)
     return RunResult(inputs, main, opts.settings, opts, spec_runs)
