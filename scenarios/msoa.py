@@ -43,7 +43,7 @@ the 16 pair-factor layers in float32. England and Wales at MSOA (n = 7,264, 52.8
 :func:`~migravity.scenarios.simulate.prepare_inputs` 283 s and 8.2 GiB peak RSS (anchor terms 44 s,
 the two patterns' model choice 18 + 13 s and pivot constants 58 + 38 s; 2 cores shared with other
 jobs). The full ``migravity run baseline wfh_uptake --level msoa --draws 2 --years 10`` (the main
-run and five specifications, each re-solving its pivot constants) reached 21.7 GiB peak RSS and was
+run and every other specification, each re-solving its pivot constants) reached 21.7 GiB peak RSS and was
 interrupted after 16.5 min on a 23.5 GiB machine; a region or Wales (~400 MSOAs) runs in seconds.
 """
 
