@@ -157,6 +157,9 @@ ZONE_COUNTS: dict[tuple[str, str], int] = {("2023", "EW"): 318, ("2023", "Englan
                                            ("2021", "EW"): 331, ("2021", "England"): 309, ("2021", "Wales"): 22}
 #: MSOAs (2021) per area.
 MSOA_COUNTS: dict[str, int] = {"EW": 7264, "England": 6856, "Wales": 408}
+#: Peak memory of an MSOA run per zone pair: England and Wales (7,264 MSOAs) with its specifications peaked
+#: at 21.7 GiB, about 410 bytes per pair (before the main run's pair factors were freed for the specifications).
+MSOA_PAIR_BYTES = 420
 #: Defaults of the run settings when neither the command line nor a scenario file gives them.
 DEFAULT_DRAWS, DEFAULT_YEARS = 200, 10
 
@@ -204,9 +207,10 @@ def check_run_memory(specs: list[Any], draws: int | None, years: int | None, vin
                        f"segments x {n} zones, float64)", "--draws", d,
                  "lower --draws or --years, or run fewer scenarios at once")
     if level == "msoa":
-        # the pivot constants are solved on (16, n, n) float64 arrays (three at once at the peak)
-        check_memory(3.0 * 8.0 * N_SEGMENTS * n * n, f"the pivot constants of {n:,} MSOAs ((16, n, n) float64 "
-                     "arrays)", "--area", area, "run a smaller area at MSOA level (--area Wales), or --level lad")
+        # the zone-pair arrays: inputs, anchor terms and pivot constants (solved origin by origin), the
+        # float32 pair factors of the main run and of one specification at a time, the flow chunks
+        check_memory(MSOA_PAIR_BYTES * n * n, f"the zone-pair arrays of {n:,} MSOAs (about {MSOA_PAIR_BYTES} bytes "
+                     "per pair)", "--area", area, "run a smaller area at MSOA level (--area Wales), or --level lad")
 
 
 _HEADLINE_METRICS = ("gse_hs_share", "theil_lad", "gini_lad", "london_leavers_gse_share")

@@ -19,7 +19,7 @@ so it changes choices only when workers change WFH class.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -74,8 +74,13 @@ def workplace_shares(zones: ZoneSet, source: WorkplaceSource = "commute2011", da
     return out
 
 
+#: Origins per call of the row-wise kernels (the interval at which Ctrl-C is seen; results do not depend on it).
+ORIGIN_BLOCK = 512
+
+
 def anchor_terms(workplace: np.ndarray | None, log_dist: np.ndarray, beta_commute: float, strength: float,
-                 days: np.ndarray) -> np.ndarray:
+                 days: np.ndarray, *, rowwise: bool = False, dtype: np.dtype[Any] | type = np.float64,
+                 block: int = ORIGIN_BLOCK) -> np.ndarray:
     """The anchor term ``a_cij`` of each WFH class (C, n, n) (see the module docs).
 
     Parameters
@@ -90,6 +95,14 @@ def anchor_terms(workplace: np.ndarray | None, log_dist: np.ndarray, beta_commut
         ``anchor_strength``.
     days : ndarray, shape (C,)
         Commuting days per week of each class.
+    rowwise : bool
+        Origin by origin in the numba kernel :func:`~migravity.scenarios._kernels_pivot.anchor_class`
+        (one (n, n) temporary, zero workplace shares skipped: for MSOA scale) instead of a dense
+        matrix product per class.
+    dtype : dtype
+        Of the result (float32 halves the memory at MSOA scale; sums are in float64 either way).
+    block : int
+        Origins per kernel call (row-wise; the result does not depend on it).
 
     Returns
     -------
@@ -98,12 +111,23 @@ def anchor_terms(workplace: np.ndarray | None, log_dist: np.ndarray, beta_commut
         ``strength`` is 0.
     """
     n = log_dist.shape[0]
-    out = np.zeros((len(days), n, n))
+    out = np.zeros((len(days), n, n), dtype=dtype)
     if workplace is None or strength == 0.0:
         return out
+    if rowwise:
+        from migravity.scenarios._kernels_pivot import anchor_exp, anchor_rows
+
+        pi = np.ascontiguousarray(workplace, dtype=np.float64)
+        ld = np.ascontiguousarray(log_dist, dtype=np.float64)
+        e, shift = np.empty((n, n), dtype=dtype), np.empty(n)
     for c, dc in enumerate(days):
         b = strength * (float(dc) / 5.0) * beta_commute
         if b == 0.0:
+            continue
+        if rowwise:
+            anchor_exp(ld, float(b), e, shift)
+            for lo in range(0, n, block):
+                anchor_rows(pi, e, shift, lo, out[c, lo:lo + block])
             continue
         # a_ij = log sum_k pi_ik exp(b L_jk), stabilised by the row maximum of b L_j.
         bl = b * log_dist  # (j, k)

@@ -35,9 +35,19 @@ to their parent LAD (2021 codes); ``summary.csv`` of an MSOA run also holds ``la
 and ``migravity export --aggregate lad`` writes the LAD sums. Only additive quantities are summed:
 stocks, means and per-draw values, not quantiles (a quantile of a sum is not the sum of the quantiles).
 
-**Memory and time** (see ``benchmarks/``): the simulation holds the 16 pair-factor layers
-``(16, n, n)`` and the pivot constants as dense arrays, so England and Wales at MSOA
-(n = 7,264, 52.8 million pairs) needs tens of GiB; a region or Wales (~400 MSOAs) runs in seconds.
+**Memory and time**: from :data:`~migravity.scenarios.simulate.LARGE_ZONES` zones the workplace
+anchor terms, the model's choice and the pivot constants are computed origin by origin (the numba
+kernels of :mod:`migravity.scenarios._kernels_pivot`): the anchor terms once per anchor strength,
+(8, n, n) float32 kept on the inputs, and no (16, n, n) float64 array is held; the simulation holds
+the 16 pair-factor layers in float32. England and Wales at MSOA (n = 7,264, 52.8 million pairs):
+:func:`~migravity.scenarios.simulate.prepare_inputs` 283 s and 8.2 GiB peak RSS (anchor terms 44 s,
+the two patterns' model choice 18 + 13 s and pivot constants 58 + 38 s; 2 cores shared with other
+jobs). The full ``migravity run baseline wfh_uptake --level msoa --draws 2 --years 10`` (the main
+run and every other specification, each re-solving its pivot constants) reached 21.7 GiB peak RSS and was
+interrupted after 16.5 min on a 23.5 GiB machine; the main run alone (``run_scenarios(...,
+specifications=False)``, 2 draws, 10 years) simulates in 64 s at 11.7 GiB peak: the GSE high-skilled
+share falls by 0.126 points under ``wfh_uptake`` (0.204 at LAD with the same draws). A region or
+Wales (~400 MSOAs) runs in seconds.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from migravity.scenarios.simulate import (
     SimulationOptions,
     baseline_of,
     pivot_constants,
+    share_anchor,
     simulate,
 )
 from migravity.scenarios.spec import Mode, Scenario
@@ -266,13 +267,14 @@ def run_options(scenarios: Sequence[Scenario], options: SimulationOptions | None
 def spec_inputs(inputs: ModelInputs, spec: Specification) -> ModelInputs:
     """``inputs`` with the point values of ``spec`` and the pivot constants re-solved at them (every pattern)."""
     params = inputs.params.with_values(spec.values)
-    out = replace(inputs, params=params)
-    out = replace(out, pair_constant=pivot_constants(out)) if inputs.pivot_choice is not None else out
+    out = share_anchor(inputs, replace(inputs, params=params))  # re-used when the anchor strength is the same
+    if inputs.pivot_choice is not None:
+        out = share_anchor(out, replace(out, pair_constant=pivot_constants(out)))
     patterns = []
     for pat in out.patterns:
         alt = out.with_pattern(pat.name)
         patterns.append(replace(pat, pair_constant=pivot_constants(alt)))
-    return replace(out, patterns=tuple(patterns))
+    return share_anchor(out, replace(out, patterns=tuple(patterns)))
 
 
 def headline_values(inputs: ModelInputs, sim: Simulation, base: Simulation) -> tuple[np.ndarray, ...]:
@@ -344,6 +346,9 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: S
 
     with reporter.progress("simulating", total=len(scenarios) * (1 + len(specs))) as task:
         main = pairs(inputs, opts, task)
+        # the main run's cached pair factors (large study areas: (16, n, n) float32) are not needed by the
+        # specifications, which build their own: free them before
+        inputs.__dict__.pop("_pair_cache", None)
         one = replace(opts, draws=1)
         spec_runs = tuple((sp, pairs(spec_inputs(inputs, sp), one, task)) for sp in specs)
     return RunResult(inputs, main, opts.settings, opts, spec_runs)

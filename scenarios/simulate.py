@@ -15,7 +15,7 @@ import numpy as np
 from migravity.errors import ConfigError, ConvergenceError, MigravityError, check_choice
 from migravity.geodata.datadir import DataDir
 from migravity.scenarios import _kernels_sim as K
-from migravity.scenarios.anchoring import WorkplaceSource, anchor_terms
+from migravity.scenarios.anchoring import ORIGIN_BLOCK, WorkplaceSource, anchor_terms
 from migravity.scenarios.params import ModelParameters
 from migravity.scenarios.segments import (
     COMMUTE_DAYS,
@@ -233,8 +233,12 @@ class ModelInputs:
                                         self.pivot_choice if self.pivot_choice is not None else np.zeros((self.n,) * 2),
                                         np.asarray(self.pair_constant))
                 others = (*self.patterns[:k], current, *self.patterns[k + 1:])
-                return replace(self, pattern=pat.name, move_rate=pat.move_rate, pivot_choice=pat.pivot_choice,
-                               pair_constant=pat.pair_constant, patterns=others)
+                out = replace(self, pattern=pat.name, move_rate=pat.move_rate, pivot_choice=pat.pivot_choice,
+                              pair_constant=pat.pair_constant, patterns=others)
+                cache = self.__dict__.get("_anchor_cache")  # the same anchor terms (scenarios.simulate.class_anchor)
+                if cache is not None:
+                    object.__setattr__(out, "_anchor_cache", cache)
+                return out
         raise ConfigError("migration_pattern", name, "use one of " + ", ".join(self.pattern_names)
                           + " (the patterns prepared for this run)")
 
@@ -342,22 +346,26 @@ def prepare_inputs(zones: ZoneSet, *, data_dir: DataDir = None, params: ModelPar
         pre_flows, pre_rate = precovid_pattern(zones, data_dir)
     flows = {"census2021": (move_rate, mig), "precovid": (pre_rate, pre_flows)}
     patterns = []
+    if inputs.n >= LARGE_ZONES:
+        class_anchor(inputs)  # once, row by row, kept on inputs and shared with its copies below
     for name in MIGRATION_PATTERNS:
         rate, f = flows[name]
-        pat = replace(inputs, move_rate=rate, pattern=name)
+        pat = share_anchor(inputs, replace(inputs, move_rate=rate, pattern=name))
         target = pivot_choice(pat, f)
-        pat = replace(pat, pivot_choice=target)
+        pat = share_anchor(inputs, replace(pat, pivot_choice=target))
         patterns.append(PatternInputs(name, rate, target, pivot_constants(pat)))
     main = next(p for p in patterns if p.name == migration_pattern)
-    inputs = replace(inputs, pattern=main.name, move_rate=main.move_rate, pivot_choice=main.pivot_choice,
-                     pair_constant=main.pair_constant, patterns=tuple(p for p in patterns if p is not main))
+    source = inputs
+    inputs = share_anchor(source, replace(inputs, pattern=main.name, move_rate=main.move_rate,
+                                          pivot_choice=main.pivot_choice, pair_constant=main.pair_constant,
+                                          patterns=tuple(p for p in patterns if p is not main)))
     if open_population and msoa:
         lad_base = load_open_baseline(lad_zones, data_dir)
         inputs = replace(inputs, open_baseline=ms.disaggregate_baseline(lad_base, tuple(lad_zones.codes),
                                                                          zones.parents, pop))
     elif open_population:
         inputs = replace(inputs, open_baseline=load_open_baseline(zones, data_dir, skills=skills))
-    return inputs
+    return share_anchor(source, inputs)
 
 
 def segment_group() -> np.ndarray:
@@ -413,16 +421,36 @@ def segment_move_rates(inputs: ModelInputs, p: dict[str, np.ndarray], stock0: np
     return np.ascontiguousarray(np.clip(m, 0.0, 1.0))
 
 
-def class_anchor(inputs: ModelInputs, strength: float | None = None) -> np.ndarray:
+def class_anchor(inputs: ModelInputs, strength: float | None = None, *, rowwise: bool | None = None) -> np.ndarray:
     """The workplace anchor term ``a_cij`` of each WFH class (8, n, n).
 
     See :func:`~migravity.scenarios.anchoring.anchor_terms`.
 
     ``strength`` defaults to the point ``anchor_strength``; zeros when ``inputs.workplace`` is None.
+    ``rowwise`` (default: for :data:`LARGE_ZONES` zones or more) computes it origin by origin in
+    float32 storage and keeps it on ``inputs`` (one entry, the last strength), so the pivot
+    constants and the pair factors of a large study area share one computation.
     """
     strength = float(inputs.params.mean["anchor_strength"]) if strength is None else float(strength)
     days = np.array([COMMUTE_DAYS[c] for c in WFH_CLASSES])
-    return anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days)
+    if not (inputs.n >= LARGE_ZONES if rowwise is None else rowwise):
+        return anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days)
+    key = (strength, float(inputs.params.beta_commute), id(inputs.workplace), id(inputs.log_dist))
+    cache = inputs.__dict__.get("_anchor_cache")
+    if cache is None or cache[0] != key:
+        dt = np.float32 if inputs.n >= LARGE_ZONES else np.float64
+        cache = (key, anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days,
+                                   rowwise=True, dtype=dt))
+        object.__setattr__(inputs, "_anchor_cache", cache)
+    return cache[1]
+
+
+def share_anchor(source: ModelInputs, target: ModelInputs) -> ModelInputs:
+    """``target`` holding ``source``'s cached anchor terms (:func:`class_anchor`), when it has the same data."""
+    cache = source.__dict__.get("_anchor_cache")
+    if cache is not None and target is not source and "_anchor_cache" not in target.__dict__:
+        object.__setattr__(target, "_anchor_cache", cache)
+    return target
 
 
 #: Study areas of at least this many zones (MSOA scale) hold the pair factors and the kernels' deterrence
@@ -437,7 +465,8 @@ def segment_pair_factors(inputs: ModelInputs, strength: float | None = None,
     """``exp(kappa_g(s)ij + a_c(s)ij)`` (16, n, n): a segment's pivot (its skill group's) times its class's anchor.
 
     Built one WFH class at a time (no (16, n, n) float64 temporaries). ``dtype`` defaults to float64,
-    float32 for study areas of :data:`LARGE_ZONES` zones or more.
+    float32 for study areas of :data:`LARGE_ZONES` zones or more (whose anchor terms come from
+    :func:`class_anchor`'s row-wise cache).
     """
     n = inputs.n
     dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float32 if n >= LARGE_ZONES else np.float64)
@@ -446,8 +475,10 @@ def segment_pair_factors(inputs: ModelInputs, strength: float | None = None,
     kappa = np.asarray(inputs.pair_constant, dtype=float)
     group, cls = segment_group(), segment_class()
     out = np.empty((len(SEGMENTS), n, n), dtype=dt)
+    large = class_anchor(inputs, strength) if n >= LARGE_ZONES else None
     for c in range(N_CLASSES):
-        a = anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days[c:c + 1])[0]
+        a = (large[c] if large is not None else
+             anchor_terms(inputs.workplace, inputs.log_dist, inputs.params.beta_commute, strength, days[c:c + 1])[0])
         for s in np.flatnonzero(cls == c):
             np.exp(kappa[group[s]] + a, out=out[s])
     return out
@@ -466,6 +497,24 @@ def _point_model(inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return log_k, static[0], movers, anchor
 
 
+def _point_parts(inputs: ModelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`_point_model`, but the anchor term by WFH class (8, n, n) (:func:`class_anchor`, row-wise)."""
+    p = {k: np.array([v]) for k, v in inputs.params.mean.items()}
+    log_k = p["beta_distance"][0] * inputs.log_dist + p["gamma_border"][0] * inputs.border
+    static, _ = segment_weights(inputs, p, inputs.log_pay)
+    stock = (inputs.workers[:, None] * inputs.shares).T
+    movers = segment_move_rates(inputs, p, stock)[0] * stock
+    anchor = class_anchor(inputs, float(p["anchor_strength"][0]), rowwise=True)
+    return (np.ascontiguousarray(log_k), np.ascontiguousarray(static[0]), movers,
+            np.ascontiguousarray(anchor))
+
+
+def _use_rowwise(inputs: ModelInputs, rowwise: bool | None, block: int) -> bool:
+    """Whether to use the row-wise kernels (default: for :data:`LARGE_ZONES` zones or more); checks ``block``."""
+    _check_int("block", block, 1, None)
+    return inputs.n >= LARGE_ZONES if rowwise is None else bool(rowwise)
+
+
 def _softmax_rows(u: np.ndarray) -> np.ndarray:
     e = np.exp(u - u.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -477,7 +526,8 @@ def _mix_weights(stock: np.ndarray) -> np.ndarray:
     return np.divide(stock, tot, out=np.full_like(stock, 1.0 / len(stock)), where=tot > 0)
 
 
-def pivot_choice(inputs: ModelInputs, flows: np.ndarray, zero_weight: float = 1e-3) -> np.ndarray:
+def pivot_choice(inputs: ModelInputs, flows: np.ndarray, zero_weight: float = 1e-3, *,
+                 rowwise: bool | None = None, block: int = ORIGIN_BLOCK) -> np.ndarray:
     """The destination choice the baseline reproduces: the observed shares ``F_ij / O_i``, zeros filled.
 
     A pair with no observed movers (17% of the 2021 pairs, mostly small origins and distant pairs)
@@ -486,11 +536,25 @@ def pivot_choice(inputs: ModelInputs, flows: np.ndarray, zero_weight: float = 1e
     rescaled to sum to 1. With the default 0.001 the filled pairs hold 0.002% of all movers (the
     model's full share would be 1.9%: up to 39% of a small origin's movers) and the year-1 inflows
     stay within 0.1% of the observed ones. Origins without observed movers take the model's row.
+
+    ``rowwise`` (default: for :data:`LARGE_ZONES` zones or more) computes the model's shares origin by
+    origin (:func:`~migravity.scenarios._kernels_pivot.model_choice`, ``block`` origins per call) instead
+    of on (16, n, n) arrays.
     """
     f = np.array(flows, float)
     np.fill_diagonal(f, 0.0)
-    log_k, static, movers, anchor = _point_model(inputs)
-    model = np.einsum("si,sij->ij", _mix_weights(movers), _softmax_rows(log_k[None] + anchor + static[:, None, :]))
+    if _use_rowwise(inputs, rowwise, block):
+        from migravity.scenarios._kernels_pivot import model_choice
+
+        log_k, static, movers, anchor = _point_parts(inputs)
+        model = np.empty((inputs.n, inputs.n))
+        cls, w = np.ascontiguousarray(segment_class(), dtype=np.int64), np.ascontiguousarray(_mix_weights(movers))
+        for lo in range(0, inputs.n, block):
+            model_choice(log_k, anchor, cls, static, w, lo, model[lo:lo + block])
+    else:
+        log_k, static, movers, anchor = _point_model(inputs)
+        model = np.einsum("si,sij->ij", _mix_weights(movers),
+                          _softmax_rows(log_k[None] + anchor + static[:, None, :]))
     out = f.sum(axis=1, keepdims=True)
     obs = np.divide(f, out, out=np.zeros_like(f), where=out > 0)
     filled = np.where(out > 0, np.where(f > 0, obs, zero_weight * model), model)
@@ -498,7 +562,8 @@ def pivot_choice(inputs: ModelInputs, flows: np.ndarray, zero_weight: float = 1e
     return filled / filled.sum(axis=1, keepdims=True)
 
 
-def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_000) -> np.ndarray:
+def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_000, *,
+                    rowwise: bool | None = None, block: int = ORIGIN_BLOCK) -> np.ndarray:
     """Pair constants ``kappa_gij`` that make each skill group's year-1 baseline choice equal ``inputs.pivot_choice``.
 
     For each skill group ``g`` and origin ``i``, at the point values (draw 0) and the baseline's
@@ -511,6 +576,11 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
     and destination parts, the residual misfit of the model and the aggregation over segments.
     Returns zeros (no pivot) when ``inputs.pivot_choice`` is None; raises
     :class:`~migravity.errors.ConvergenceError` when the contraction does not reach ``tol`` in ``max_iter`` steps.
+
+    ``rowwise`` (default: for :data:`LARGE_ZONES` zones or more) solves each origin on its own
+    (:func:`~migravity.scenarios._kernels_pivot.pivot_group`; each origin stops when its own step is
+    below ``tol``, where the dense form runs every origin until all are; ``block`` origins per call)
+    with the anchor terms of :func:`class_anchor`: no (16, n, n) array is held.
     """
     n = inputs.n
     if inputs.pivot_choice is None:
@@ -520,6 +590,8 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
     if np.any(target[off] <= 0) or not np.allclose(target.sum(axis=1), 1.0, atol=1e-10):
         raise ConfigError("pivot_choice", "rows", "give positive off-diagonal shares summing to 1 per origin")
     log_t = np.where(off, np.log(np.where(off, target, 1.0)), 0.0)
+    if _use_rowwise(inputs, rowwise, block):
+        return _pivot_constants_rowwise(inputs, log_t, tol, max_iter, block)
     log_k, static, movers, anchor = _point_model(inputs)
     group = segment_group()
     kappa = np.zeros((N_GROUPS, n, n))
@@ -539,6 +611,34 @@ def pivot_constants(inputs: ModelInputs, tol: float = 1e-12, max_iter: int = 20_
             raise ConvergenceError(f"pivot_constants: no convergence for skill group {g} after {max_iter} iterations "
                                    f"(largest log step {float(np.max(np.abs(step))):.3g}, tol {tol:g})")
         kappa[g] = np.where(off, kap - kap[off.nonzero()].mean(), 0.0)
+    return kappa
+
+
+def _pivot_constants_rowwise(inputs: ModelInputs, log_t: np.ndarray, tol: float, max_iter: int,
+                             block: int) -> np.ndarray:
+    """:func:`pivot_constants` origin by origin (the numba kernel, per skill group)."""
+    from migravity.scenarios._kernels_pivot import pivot_group
+
+    n = inputs.n
+    log_k, static, movers, anchor = _point_parts(inputs)
+    group, cls = segment_group(), np.ascontiguousarray(segment_class(), dtype=np.int64)
+    kappa = np.zeros((N_GROUPS, n, n))
+    iters = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n)
+    for g in range(N_GROUPS):
+        segs = group == g
+        weights = np.ascontiguousarray(_mix_weights(movers[segs]))
+        cls_g, static_g = np.ascontiguousarray(cls[segs]), np.ascontiguousarray(static[segs])
+        for lo in range(0, n, block):
+            hi = min(n, lo + block)
+            pivot_group(log_k, anchor, cls_g, static_g, weights, log_t, float(tol), int(max_iter), lo,
+                        kappa[g, lo:hi], iters[lo:hi], last[lo:hi])
+        if not np.all(last < tol):
+            raise ConvergenceError(f"pivot_constants: no convergence for skill group {g} after {max_iter} iterations "
+                                   f"(largest log step {float(np.max(last)):.3g}, tol {tol:g})")
+        kap = kappa[g]  # diagonal 0: the mean over the pairs off it without a copy
+        kap -= kap.sum() / (n * n - n)
+        np.fill_diagonal(kap, 0.0)
     return kappa
 
 
