@@ -91,7 +91,7 @@ def _year(stock, new, move_rate, k, pair, group, w, den, den0, unconstrained, fl
 
 @njit(cache=True)
 def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, flow_mask, flows, record, zone_group,
-                group_flows, open_population, base, new0, base_move_rate, base_pair, w0, den_b):
+                group_flows, open_population, base, new0, base_move_rate, base_pair, w0, den_b, part_of, part):
     """One annual step of the scenario (and, when ``open_population``, of the no-policy stocks) in one
     pass over the origins: each origin's deterrence row is read once for every segment and both steps,
     and the scenario's denominator ``den_si`` is summed just before its movers are spread.
@@ -100,9 +100,15 @@ def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, f
     for the scenario and :func:`_year` with the precomputed ``den_b`` for the no-policy step (bit for
     bit the same stocks and flows; only ``group_flows`` sums in another order). ``D_ij pair_ij`` is
     multiplied in the pair factors' precision (float32 at MSOA scale), the rest in float64.
+
+    Only the segments ``s`` with ``part_of[s] == part`` are stepped (every segment when ``part`` is
+    -1): each segment's stocks are its own, so parts can run on different threads
+    (:func:`_fused_year_parts`), and a part's arithmetic is the same as in the whole step.
     """
     n_s, n = stock.shape
     for s in range(n_s):
+        if part >= 0 and part_of[s] != part:
+            continue
         for i in range(n):
             new[s, i] = stock[s, i]
             if open_population:
@@ -111,6 +117,8 @@ def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, f
         ki = k[i]
         gi = zone_group[i]
         for s in range(n_s):
+            if part >= 0 and part_of[s] != part:
+                continue
             pr = pair[group[s], i]
             ws = w[s]
             if stock[s, i] > 0.0:
@@ -143,6 +151,21 @@ def _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, f
                     wb = w0[s]
                     for j in range(n):
                         new0[s, j] += scale * np.float64(ki[j] * pb[j]) * wb[j]
+
+
+@njit(cache=True, parallel=True)
+def _fused_year_parts(stock, new, move_rate, k, pair, group, w, den0, unconstrained, flow_mask, flows, record,
+                      zone_group, group_flows, open_population, base, new0, base_move_rate, base_pair, w0, den_b,
+                      part_of, n_parts):
+    """:func:`_fused_year` with its segments split into ``n_parts`` parts (``part_of``), one thread each.
+
+    Every masked segment (``flow_mask``) must be in the same part: only they write ``flows`` and
+    ``group_flows``. Bit for bit the same as the whole step.
+    """
+    for p in prange(n_parts):
+        _fused_year(stock, new, move_rate, k, pair, group, w, den0, unconstrained, flow_mask, flows, record,
+                    zone_group, group_flows, open_population, base, new0, base_move_rate, base_pair, w0, den_b,
+                    part_of, p)
 
 
 @njit(cache=True, parallel=True)
@@ -223,93 +246,143 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
         0 on success, 1 if a non-finite or negative stock appeared.
     """
     n_draws = stocks_out.shape[0]
-    years = stocks_out.shape[1] - 1
-    n_s, n = stock0.shape
     n_chunks = flows_out.shape[0]
-    n_groups = path.shape[1]
     status = np.zeros(n_chunks, dtype=np.int64)
+    part_of = np.zeros(stock0.shape[0], dtype=np.int64)
     for c in prange(n_chunks):
-        k = np.empty((n, n), dtype=pair.dtype)
-        w = np.empty((n_s, n))
-        w0 = np.empty((n_s, n))
-        den0 = np.ones((n_s, n))
-        den_b = np.empty((n_s, n))
-        stock = np.empty((n_s, n))
-        new = np.empty((n_s, n))
-        new0 = np.empty((n_s, n))
-        base = np.empty((n_s, n))
-        log_price = np.empty(n)
         flows = flows_out[c]
         flows[:, :] = 0.0
-        lo = c * n_draws // n_chunks
-        hi = (c + 1) * n_draws // n_chunks
-        for d in range(lo, hi):
-            group_flows_out[d, :, :] = 0.0
-            _deterrence(beta[d], gamma[d], log_dist, border, k)
-            if unconstrained:
-                _weights(base_static[d], theta_h[d], base_log_price0, w)
-                _denominators(k, pair, group, w, den0)
-            if open_population:
-                _weights(base_static[d], theta_h[d], base_log_price0, w0)
-                _denominators(k, base_pair, group, w0, den_b)
-            for j in range(n):
-                log_price[j] = log_price0[j]
-            for s in range(n_s):
-                for i in range(n):
-                    stock[s, i] = stock0[s, i]
-                    stocks_out[d, 0, s, i] = stock0[s, i]
-                    base[s, i] = base0[s, i]
-            for t in range(1, years + 1):
-                _weights(static[d], theta_h[d], log_price, w)
-                _fused_year(stock, new, move_rate[d], k, pair, group, w, den0, unconstrained, flow_mask, flows,
-                            t == years, zone_group, group_flows_out[d], open_population, base, new0,
-                            base_move_rate[d], base_pair, w0, den_b)
-                for i in range(n):
-                    net_out[d, t - 1, 0, i] = 0.0
-                    net_out[d, t - 1, 1, i] = 0.0
-                for s in range(n_s):
-                    m = 0 if flow_mask[s] else 1
-                    for i in range(n):
-                        net_out[d, t - 1, m, i] += new[s, i] - stock[s, i]
-                if open_population:
-                    for i in range(n):
-                        for g in range(n_groups):
-                            tot0 = 0.0
-                            for s in range(n_s):
-                                if group_of[s] == g:
-                                    tot0 += new0[s, i]
-                            rate = path[t, g, i] / tot0 if tot0 > 0.0 else 1.0
-                            for s in range(n_s):
-                                if group_of[s] == g:
-                                    new[s, i] = new[s, i] * rate
-                                    new0[s, i] = new0[s, i] * rate
-                if feedback != 0.0:
-                    for j in range(n):
-                        tot_old = 0.0
-                        tot_new = 0.0
-                        b_old = 0.0
-                        b_new = 0.0
-                        for s in range(n_s):
-                            tot_old += stock[s, j]
-                            tot_new += new[s, j]
-                            if open_population:
-                                b_old += base[s, j]
-                                b_new += new0[s, j]
-                        if tot_old > 0.0:
-                            step = (tot_new - tot_old) / tot_old
-                            if open_population and b_old > 0.0:
-                                step = step - (b_new - b_old) / b_old
-                            log_price[j] += feedback * step
-                for s in range(n_s):
-                    for i in range(n):
-                        v = new[s, i]
-                        if not np.isfinite(v) or v < -1e-9 * (1.0 + stock[s, i]):
-                            status[c] = BAD_VALUE
-                        stock[s, i] = v
-                        stocks_out[d, t, s, i] = v
-                        if open_population:
-                            base[s, i] = new0[s, i]
+        for d in range(c * n_draws // n_chunks, (c + 1) * n_draws // n_chunks):
+            if _draw(d, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma,
+                     static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask,
+                     zone_group, base0, path, group_of, open_population, stocks_out, flows, group_flows_out,
+                     net_out, part_of, 0) != OK:
+                status[c] = BAD_VALUE
     return BAD_VALUE if status.max() > 0 else OK
+
+
+@njit(cache=True)
+def simulate_draws_split(stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, same_pair, group, beta,
+                         gamma, static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained,
+                         flow_mask, zone_group, base0, path, group_of, open_population, stocks_out, flows_out,
+                         group_flows_out, net_out):
+    """:func:`simulate_draws` one draw at a time, each year's step on two threads (the masked
+    segments on one, the others on the other: :func:`_fused_year_parts`).
+
+    For fewer draws than threads (a one-draw run). The same arguments and, bit for bit, the same
+    outputs as :func:`simulate_draws` with the same ``flows_out`` chunks: each segment's arithmetic
+    is unchanged and the masked segments, the only ones that add to the flows, share one thread.
+    """
+    n_draws = stocks_out.shape[0]
+    n_chunks = flows_out.shape[0]
+    status = OK
+    part_of = np.where(flow_mask, 0, 1).astype(np.int64)
+    for c in range(n_chunks):
+        flows = flows_out[c]
+        flows[:, :] = 0.0
+        for d in range(c * n_draws // n_chunks, (c + 1) * n_draws // n_chunks):
+            if _draw(d, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma,
+                     static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask,
+                     zone_group, base0, path, group_of, open_population, stocks_out, flows, group_flows_out,
+                     net_out, part_of, 2) != OK:
+                status = BAD_VALUE
+    return status
+
+
+@njit(cache=True)
+def _draw(d, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma, static,
+          base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask, zone_group, base0,
+          path, group_of, open_population, stocks_out, flows, group_flows_out, net_out, part_of, n_parts):
+    """Draw ``d`` of :func:`simulate_draws`: its ``T`` years, final-year flows added to ``flows``.
+
+    ``n_parts`` 0: each year's step in this thread; 2: on two threads by ``part_of``
+    (:func:`_fused_year_parts`). Returns the status.
+    """
+    years = stocks_out.shape[1] - 1
+    n_s, n = stock0.shape
+    n_groups = path.shape[1]
+    status = OK
+    k = np.empty((n, n), dtype=pair.dtype)
+    w = np.empty((n_s, n))
+    w0 = np.empty((n_s, n))
+    den0 = np.ones((n_s, n))
+    den_b = np.empty((n_s, n))
+    stock = np.empty((n_s, n))
+    new = np.empty((n_s, n))
+    new0 = np.empty((n_s, n))
+    base = np.empty((n_s, n))
+    log_price = np.empty(n)
+    group_flows_out[d, :, :] = 0.0
+    _deterrence(beta[d], gamma[d], log_dist, border, k)
+    if unconstrained:
+        _weights(base_static[d], theta_h[d], base_log_price0, w)
+        _denominators(k, pair, group, w, den0)
+    if open_population:
+        _weights(base_static[d], theta_h[d], base_log_price0, w0)
+        _denominators(k, base_pair, group, w0, den_b)
+    for j in range(n):
+        log_price[j] = log_price0[j]
+    for s in range(n_s):
+        for i in range(n):
+            stock[s, i] = stock0[s, i]
+            stocks_out[d, 0, s, i] = stock0[s, i]
+            base[s, i] = base0[s, i]
+    for t in range(1, years + 1):
+        _weights(static[d], theta_h[d], log_price, w)
+        if n_parts > 0:
+            _fused_year_parts(stock, new, move_rate[d], k, pair, group, w, den0, unconstrained, flow_mask, flows,
+                              t == years, zone_group, group_flows_out[d], open_population, base, new0,
+                              base_move_rate[d], base_pair, w0, den_b, part_of, n_parts)
+        else:
+            _fused_year(stock, new, move_rate[d], k, pair, group, w, den0, unconstrained, flow_mask, flows,
+                        t == years, zone_group, group_flows_out[d], open_population, base, new0,
+                        base_move_rate[d], base_pair, w0, den_b, part_of, -1)
+        for i in range(n):
+            net_out[d, t - 1, 0, i] = 0.0
+            net_out[d, t - 1, 1, i] = 0.0
+        for s in range(n_s):
+            m = 0 if flow_mask[s] else 1
+            for i in range(n):
+                net_out[d, t - 1, m, i] += new[s, i] - stock[s, i]
+        if open_population:
+            for i in range(n):
+                for g in range(n_groups):
+                    tot0 = 0.0
+                    for s in range(n_s):
+                        if group_of[s] == g:
+                            tot0 += new0[s, i]
+                    rate = path[t, g, i] / tot0 if tot0 > 0.0 else 1.0
+                    for s in range(n_s):
+                        if group_of[s] == g:
+                            new[s, i] = new[s, i] * rate
+                            new0[s, i] = new0[s, i] * rate
+        if feedback != 0.0:
+            for j in range(n):
+                tot_old = 0.0
+                tot_new = 0.0
+                b_old = 0.0
+                b_new = 0.0
+                for s in range(n_s):
+                    tot_old += stock[s, j]
+                    tot_new += new[s, j]
+                    if open_population:
+                        b_old += base[s, j]
+                        b_new += new0[s, j]
+                if tot_old > 0.0:
+                    step = (tot_new - tot_old) / tot_old
+                    if open_population and b_old > 0.0:
+                        step = step - (b_new - b_old) / b_old
+                    log_price[j] += feedback * step
+        for s in range(n_s):
+            for i in range(n):
+                v = new[s, i]
+                if not np.isfinite(v) or v < -1e-9 * (1.0 + stock[s, i]):
+                    status = BAD_VALUE
+                stock[s, i] = v
+                stocks_out[d, t, s, i] = v
+                if open_population:
+                    base[s, i] = new0[s, i]
+    return status
 
 
 @njit(cache=True)

@@ -186,6 +186,9 @@ class RunResult:
     spec_runs : tuple of (Specification, tuple of (Simulation, Simulation))
         Every other specification of the evidence (and the anchor-strength pair) at its point
         values: one draw, the same seed, the pivot re-solved; the pairs in the order of ``runs``.
+        Only their headline values are read (:meth:`spec_headline`: stocks and group flows), so
+        their ``hs_flows`` are not kept (empty ``(0, 0)`` arrays): at MSOA scale each would be an
+        (n, n) float64 array of 0.4 GiB.
     """
 
     inputs: ModelInputs
@@ -277,6 +280,11 @@ def spec_inputs(inputs: ModelInputs, spec: Specification) -> ModelInputs:
     return share_anchor(out, replace(out, patterns=tuple(patterns)))
 
 
+#: The ``hs_flows`` of a specification's simulations (not kept: :attr:`RunResult.spec_runs`).
+_NO_FLOWS = np.zeros((0, 0))
+_NO_FLOWS.flags.writeable = False
+
+
 def headline_values(inputs: ModelInputs, sim: Simulation, base: Simulation) -> tuple[np.ndarray, ...]:
     """Per draw (final year): GSE-share change, Theil change, London-leavers GSE share of scenario and baseline."""
     out = []
@@ -331,15 +339,21 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: S
                        housing_feedback=housing_feedback)
     specs = inputs.params.all_specifications()[1:] if specifications else ()
 
-    def pairs(inp: ModelInputs, o: SimulationOptions, task: Any) -> tuple[tuple[Simulation, Simulation], ...]:
+    def pairs(inp: ModelInputs, o: SimulationOptions, task: Any,
+              keep_flows: bool = True) -> tuple[tuple[Simulation, Simulation], ...]:
         cache: dict[Scenario, Simulation] = {}
         runs = []
+
+        def sim_of(sc: Scenario) -> Simulation:
+            out = simulate(inp, sc, o)
+            return out if keep_flows else replace(out, hs_flows=_NO_FLOWS)
+
         for sc in scenarios:
             sc = o.apply(sc)
             base = baseline_of(sc)
             if base not in cache:
-                cache[base] = simulate(inp, base, o)
-            sim = cache[base] if sc.is_zero else simulate(inp, sc, o)
+                cache[base] = sim_of(base)
+            sim = cache[base] if sc.is_zero else sim_of(sc)
             runs.append((sim, cache[base]))
             task.advance(1)
         return tuple(runs)
@@ -350,7 +364,7 @@ def run_scenarios(inputs: ModelInputs, scenarios: Sequence[Scenario], options: S
         # specifications, which build their own: free them before
         inputs.__dict__.pop("_pair_cache", None)
         one = replace(opts, draws=1)
-        spec_runs = tuple((sp, pairs(spec_inputs(inputs, sp), one, task)) for sp in specs)
+        spec_runs = tuple((sp, pairs(spec_inputs(inputs, sp), one, task, keep_flows=False)) for sp in specs)
     return RunResult(inputs, main, opts.settings, opts, spec_runs)
 
 

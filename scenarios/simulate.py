@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 
 from migravity.errors import ConfigError, ConvergenceError, MigravityError, check_choice
@@ -849,7 +850,8 @@ class Simulation:
     stocks : ndarray, shape (draws, years + 1, 16, n)
         Stocks by draw, year, segment and LAD.
     hs_flows : ndarray, shape (n, n)
-        Final-year high-skilled mover flows, mean over draws.
+        Final-year high-skilled mover flows, mean over draws (empty, (0, 0), in the other
+        specifications' runs of :attr:`~migravity.scenarios.run.RunResult.spec_runs`).
     options : SimulationOptions, optional
         The options it was simulated with.
     group_flows : ndarray, shape (draws, 3, 3), optional
@@ -959,7 +961,9 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
         chunks = CHUNKS_PER_BATCH if inputs.n < LARGE_ZONES else LARGE_CHUNKS
         flows = np.empty((opts.n_chunks or min(hi - lo, chunks), inputs.n, inputs.n))
         part = slice(lo, hi)
-        status = K.simulate_draws(
+        # one draw in the batch: its years' steps on two threads instead (bit for bit the same)
+        kernel = K.simulate_draws_split if flows.shape[0] == 1 and numba.get_num_threads() > 1 else K.simulate_draws
+        status = kernel(
             stock0, move[part], base_move[part], *common,
             pair, base_pair, base_pair is pair, pair_layers(), beta[part], gamma[part], static[part],
             base_static[part], theta_h[part], np.ascontiguousarray(log_price0 - inputs.log_price),

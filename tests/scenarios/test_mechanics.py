@@ -256,6 +256,9 @@ def test_specifications_rerun_at_their_point_values(make_inputs):
     assert run.specification_names == names
     head = run.spec_headline()
     assert head.shape == (1, 4, 4) and np.all(np.isfinite(head))
+    # the other specifications keep no (n, n) flows: only their headline values are read
+    assert all(s.hs_flows.shape == (0, 0) for _, pairs in run.spec_runs for pair in pairs for s in pair)
+    assert run.runs[0][0].hs_flows.shape == (inputs.n, inputs.n)
     table = run.summary().set_index("metric")
     row = table.loc["gse_hs_share"]
     assert row.spec_low == pytest.approx(head[0, :, 0].min()) and row.spec_high == pytest.approx(head[0, :, 0].max())

@@ -260,6 +260,44 @@ def test_bit_for_bit_the_same_whatever_the_thread_count(inputs):
     np.testing.assert_array_equal(one.hs_flows, many.hs_flows)
 
 
+@pytest.mark.parametrize("mode", ["production", "unconstrained"])
+@pytest.mark.parametrize("population", ["closed", "open"])
+def test_one_draw_on_two_threads_is_bit_for_bit_the_same(inputs, open_population_inputs, monkeypatch, mode,
+                                                         population):
+    # a one-draw batch steps each year on two threads (K.simulate_draws_split: the masked segments
+    # on one, the others on the other); it must equal the one-thread kernel exactly
+    import numba
+
+    import migravity.scenarios.simulate as S
+
+    inp = open_population_inputs if population == "open" else inputs
+    sc = _zero(wfh=(WfhChange("always", factor=2.0),), house_prices=(PercentChange(pct=10.0, area="gse"),),
+               housing_feedback=0.4, mode=mode)
+    if numba.get_num_threads() < 2:
+        pytest.skip("one numba thread: the split kernel is not used")
+    calls = []
+    real = K.simulate_draws_split
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(S.K, "simulate_draws_split", counted)
+    split = simulate(inp, sc, draws=1, seed=3, years=4)
+    assert calls == [1]
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = simulate(inp, sc, draws=1, seed=3, years=4)
+    finally:
+        numba.set_num_threads(threads)
+    assert calls == [1]
+    np.testing.assert_array_equal(split.stocks, one.stocks)
+    np.testing.assert_array_equal(split.hs_flows, one.hs_flows)
+    np.testing.assert_array_equal(split.group_flows, one.group_flows)
+    np.testing.assert_array_equal(split.net_internal, one.net_internal)
+
+
 def test_draw_batches_give_the_same_draws_and_let_ctrl_c_through(inputs, monkeypatch):
     # issue 14: Ctrl-C could take 50 s to stop a long Monte Carlo (one kernel call for all draws)
     import migravity.scenarios.simulate as S
