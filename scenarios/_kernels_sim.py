@@ -16,12 +16,24 @@ BAD_VALUE = 1
 
 
 @njit(cache=True)
+def _deterrence_row(beta, gamma, log_dist, border, k_out, i):
+    """Row ``i`` of :func:`_deterrence`."""
+    for j in range(log_dist.shape[1]):
+        k_out[i, j] = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
+
+
+@njit(cache=True)
 def _deterrence(beta, gamma, log_dist, border, k_out):
     """``D_ij = d_ij^beta exp(gamma border_ij)`` off the diagonal, 0 on it (the pair factors multiply it on the fly)."""
-    n = log_dist.shape[0]
-    for i in range(n):
-        for j in range(n):
-            k_out[i, j] = 0.0 if i == j else np.exp(beta * log_dist[i, j] + gamma * border[i, j])
+    for i in range(log_dist.shape[0]):
+        _deterrence_row(beta, gamma, log_dist, border, k_out, i)
+
+
+@njit(cache=True, parallel=True)
+def _deterrence_parallel(beta, gamma, log_dist, border, k_out):
+    """:func:`_deterrence` with its rows on the threads (the same values)."""
+    for i in prange(log_dist.shape[0]):
+        _deterrence_row(beta, gamma, log_dist, border, k_out, i)
 
 
 @njit(cache=True)
@@ -46,11 +58,23 @@ def _dot3(a, b, c):
 @njit(cache=True)
 def _denominators(k, pair, group, w, den_out):
     """``den_si = sum_j D_ij pair_p(s)ij W_sj`` (:func:`_dot3`)."""
-    n_s, n = w.shape
-    for s in range(n_s):
-        pg = pair[group[s]]
-        for i in range(n):
-            den_out[s, i] = _dot3(k[i], pg[i], w[s])
+    for s in range(w.shape[0]):
+        _denominators_of(k, pair, group, w, den_out, s)
+
+
+@njit(cache=True)
+def _denominators_of(k, pair, group, w, den_out, s):
+    """Segment ``s``'s row of :func:`_denominators`."""
+    pg = pair[group[s]]
+    for i in range(w.shape[1]):
+        den_out[s, i] = _dot3(k[i], pg[i], w[s])
+
+
+@njit(cache=True, parallel=True)
+def _denominators_parallel(k, pair, group, w, den_out):
+    """:func:`_denominators` with its segments on the threads (the same values)."""
+    for s in prange(w.shape[0]):
+        _denominators_of(k, pair, group, w, den_out, s)
 
 
 @njit(cache=True)
@@ -313,13 +337,22 @@ def _draw(d, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pai
     base = np.empty((n_s, n))
     log_price = np.empty(n)
     group_flows_out[d, :, :] = 0.0
-    _deterrence(beta[d], gamma[d], log_dist, border, k)
+    if n_parts > 0:
+        _deterrence_parallel(beta[d], gamma[d], log_dist, border, k)
+    else:
+        _deterrence(beta[d], gamma[d], log_dist, border, k)
     if unconstrained:
         _weights(base_static[d], theta_h[d], base_log_price0, w)
-        _denominators(k, pair, group, w, den0)
+        if n_parts > 0:
+            _denominators_parallel(k, pair, group, w, den0)
+        else:
+            _denominators(k, pair, group, w, den0)
     if open_population:
         _weights(base_static[d], theta_h[d], base_log_price0, w0)
-        _denominators(k, base_pair, group, w0, den_b)
+        if n_parts > 0:
+            _denominators_parallel(k, base_pair, group, w0, den_b)
+        else:
+            _denominators(k, base_pair, group, w0, den_b)
     for j in range(n):
         log_price[j] = log_price0[j]
     for s in range(n_s):

@@ -941,7 +941,7 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
     else:
         path = np.zeros((1, N_GROUPS, inputs.n))
     stocks = np.empty((draws, years + 1, len(SEGMENTS), inputs.n))
-    flow_sum = np.zeros((inputs.n, inputs.n))
+    flow_sum: np.ndarray | None = None
     group_flows = np.empty((draws, N_ZONE_GROUPS, N_ZONE_GROUPS))
     net = np.empty((draws, years, 2, inputs.n))
     mask = segment_skill() == 0
@@ -956,10 +956,11 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
     # stops a long Monte Carlo within about a second; each batch splits into a number of chunks that
     # does not depend on the thread count, so the summed flows (and every per-draw output, computed by
     # one thread in a fixed order) are bit-for-bit the same whatever NUMBA_NUM_THREADS is.
+    chunks = opts.n_chunks or min(draws, BATCH_DRAWS, CHUNKS_PER_BATCH if inputs.n < LARGE_ZONES else LARGE_CHUNKS)
+    chunk_flows = np.empty((chunks, inputs.n, inputs.n))  # one buffer for every batch: (n, n) arrays are large
     for lo in range(0, draws, BATCH_DRAWS):
         hi = min(draws, lo + BATCH_DRAWS)
-        chunks = CHUNKS_PER_BATCH if inputs.n < LARGE_ZONES else LARGE_CHUNKS
-        flows = np.empty((opts.n_chunks or min(hi - lo, chunks), inputs.n, inputs.n))
+        flows = chunk_flows if opts.n_chunks else chunk_flows[:min(chunks, hi - lo)]
         part = slice(lo, hi)
         # one draw in the batch: its years' steps on two threads instead (bit for bit the same)
         kernel = K.simulate_draws_split if flows.shape[0] == 1 and numba.get_num_threads() > 1 else K.simulate_draws
@@ -972,8 +973,13 @@ def simulate(inputs: ModelInputs, scenario: Scenario, options: SimulationOptions
         if status != K.OK:
             raise MigravityError(f"scenario {scenario.name!r}: the simulation produced a non-finite or negative "
                                  "stock; lower housing_feedback or the perturbations")
-        flow_sum += flows.sum(axis=0)
-    return Simulation(scenario, stocks, flow_sum / draws, opts, group_flows, net,
+        if flow_sum is None:  # the first batch's flows, without a copy when they are one chunk
+            flow_sum = flows[0] if len(flows) == 1 and hi == draws else flows.sum(axis=0)
+        else:
+            flow_sum += flows.sum(axis=0)
+    assert flow_sum is not None  # draws >= 1
+    flow_sum /= draws
+    return Simulation(scenario, stocks, flow_sum, opts, group_flows, net,
                       path if open_population else None)
 
 
