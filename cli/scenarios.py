@@ -157,9 +157,9 @@ ZONE_COUNTS: dict[tuple[str, str], int] = {("2023", "EW"): 318, ("2023", "Englan
                                            ("2021", "EW"): 331, ("2021", "England"): 309, ("2021", "Wales"): 22}
 #: MSOAs (2021) per area.
 MSOA_COUNTS: dict[str, int] = {"EW": 7264, "England": 6856, "Wales": 408}
-#: Peak memory of an MSOA run per zone pair: England and Wales (7,264 MSOAs) with its specifications peaked
-#: at 21.7 GiB, about 410 bytes per pair (before the main run's pair factors were freed for the specifications).
-MSOA_PAIR_BYTES = 420
+#: Peak memory of an MSOA run per zone pair: England and Wales (7,264 MSOAs, 52.8M pairs), 10 draws, with
+#: its specifications, peaked at 14.4 GiB, about 286 bytes per pair; with a margin.
+MSOA_PAIR_BYTES = 300
 #: Defaults of the run settings when neither the command line nor a scenario file gives them.
 DEFAULT_DRAWS, DEFAULT_YEARS = 200, 10
 

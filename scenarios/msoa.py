@@ -42,11 +42,11 @@ kernels of :mod:`migravity.scenarios._kernels_pivot`): the anchor terms once per
 the 16 pair-factor layers in float32. England and Wales at MSOA (n = 7,264, 52.8 million pairs):
 :func:`~migravity.scenarios.simulate.prepare_inputs` 283 s and 8.2 GiB peak RSS (anchor terms 44 s,
 the two patterns' model choice 18 + 13 s and pivot constants 58 + 38 s; 2 cores shared with other
-jobs). The full ``migravity run baseline wfh_uptake --level msoa --draws 2 --years 10`` (the main
-run and every other specification, each re-solving its pivot constants) reached 21.7 GiB peak RSS and was
-interrupted after 16.5 min on a 23.5 GiB machine; the main run alone (``run_scenarios(...,
-specifications=False)``, 2 draws, 10 years) simulates in 64 s at 11.7 GiB peak: the GSE high-skilled
-share falls by 0.126 points under ``wfh_uptake`` (0.204 at LAD with the same draws). A region or
+jobs). The full ``migravity run baseline wfh_uptake --level msoa --draws 10 --years 10`` (the main run,
+then the three other specifications, each re-solving its pivot constants) takes 17 min 38 s and peaks at
+14.4 GiB (the other specifications keep no ``(n, n)`` flows, and the main run's pair factors are freed
+before them): the GSE high-skilled share falls by 0.14 points [0.10, 0.17] under ``wfh_uptake``
+(specifications 0.10-0.14), against 0.21 [0.17, 0.26] on the 2021 LADs with the same settings. A region or
 Wales (~400 MSOAs) runs in seconds.
 """
 

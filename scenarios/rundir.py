@@ -431,7 +431,10 @@ class RunDir:
         """
         csv, parquet = self.path / SUMMARY_CSV, self.path / SUMMARY_PARQUET
         if csv.is_file():
-            return pd.read_csv(csv, dtype={"code": str})
+            # text columns typed up front: an MSOA summary is long enough for pandas' chunked type
+            # inference to see an all-empty block of ``verdict`` (DtypeWarning: mixed types)
+            text = ("scenario", "metric", "level", "code", "name", "verdict")
+            return pd.read_csv(csv, dtype=dict.fromkeys(text, str))
         if parquet.is_file():
             return pd.read_parquet(parquet)
         raise RunDirError(csv, f"the run directory has no {SUMMARY_CSV} or {SUMMARY_PARQUET}")
