@@ -340,28 +340,9 @@ class FESolver:
             better = (res0 * res0).sum(axis=1) < bnorm * bnorm
             x[better] = x0[better]
             res[better] = res0[better]
-        z = res * inv_diag[None, :]
-        p = z.copy()
-        rz = (res * z).sum(axis=1)
-        for it in range(ITERATIVE_MAX_CG + 1):
-            rn = np.sqrt((res * res).sum(axis=1))
-            if np.all(rn <= target):
-                self.n_jacobi_cg += it
-                return x
-            if it == ITERATIVE_MAX_CG:
-                break
-            ap = self._operator(mu, r_inv, c, p)
-            pap = (p * ap).sum(axis=1)
-            alpha = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
-            x += alpha[:, None] * p
-            res -= alpha[:, None] * ap
-            z = res * inv_diag[None, :]
-            rz_new = (res * z).sum(axis=1)
-            beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
-            p = z + beta[:, None] * p
-            rz = rz_new
-        self.n_jacobi_cg += ITERATIVE_MAX_CG
-        return None
+        it = self._pcg(mu, r_inv, c, x, res, lambda v: v * inv_diag[None, :], target, ITERATIVE_MAX_CG)
+        self.n_jacobi_cg += ITERATIVE_MAX_CG if it is None else it
+        return None if it is None else x
 
     def _cg(
         self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, b: np.ndarray, rtol: float
@@ -369,26 +350,38 @@ class FESolver:
         bnorm = np.sqrt((b * b).sum(axis=1))
         x = self._precond(b)
         res = b - self._operator(mu, r_inv, c, x)
-        z = self._precond(res)
+        it = self._pcg(mu, r_inv, c, x, res, self._precond, rtol * bnorm, self.max_cg)
+        if it is None:
+            self.n_cg += self.max_cg
+            return None
+        self.last_cg = it
+        self.n_cg += it
+        return x
+
+    def _pcg(
+        self, mu: np.ndarray, r_inv: np.ndarray, c: np.ndarray, x: np.ndarray, res: np.ndarray,
+        precond: Callable[[np.ndarray], np.ndarray], target: np.ndarray, max_it: int,
+    ) -> int | None:
+        """Preconditioned CG on the pinned Schur system, one system per row, from ``x`` with residual
+        ``res`` (both updated in place) until every row's residual norm is within ``target``: the
+        iterations taken, or ``None`` when ``max_it`` are not enough."""
+        z = precond(res)
         p = z.copy()
         rz = (res * z).sum(axis=1)
-        for it in range(self.max_cg + 1):
+        for it in range(max_it + 1):
             rn = np.sqrt((res * res).sum(axis=1))
-            if np.all(rn <= rtol * bnorm):
-                self.last_cg = it
-                self.n_cg += it
-                return x
-            if it == self.max_cg:
+            if np.all(rn <= target):
+                return it
+            if it == max_it:
                 break
             ap = self._operator(mu, r_inv, c, p)
             pap = (p * ap).sum(axis=1)
             alpha = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
             x += alpha[:, None] * p
             res -= alpha[:, None] * ap
-            z = self._precond(res)
+            z = precond(res)
             rz_new = (res * z).sum(axis=1)
             beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
             p = z + beta[:, None] * p
             rz = rz_new
-        self.n_cg += self.max_cg
         return None
