@@ -269,19 +269,14 @@ def simulate_draws(stock0, move_rate, base_move_rate, log_dist, border, pair, ba
     int
         0 on success, 1 if a non-finite or negative stock appeared.
     """
-    n_draws = stocks_out.shape[0]
     n_chunks = flows_out.shape[0]
     status = np.zeros(n_chunks, dtype=np.int64)
     part_of = np.zeros(stock0.shape[0], dtype=np.int64)
     for c in prange(n_chunks):
-        flows = flows_out[c]
-        flows[:, :] = 0.0
-        for d in range(c * n_draws // n_chunks, (c + 1) * n_draws // n_chunks):
-            if _draw(d, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma,
-                     static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask,
-                     zone_group, base0, path, group_of, open_population, stocks_out, flows, group_flows_out,
-                     net_out, part_of, 0) != OK:
-                status[c] = BAD_VALUE
+        status[c] = _chunk(c, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta,
+                           gamma, static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained,
+                           flow_mask, zone_group, base0, path, group_of, open_population, stocks_out, flows_out,
+                           group_flows_out, net_out, part_of, 0)
     return BAD_VALUE if status.max() > 0 else OK
 
 
@@ -297,19 +292,34 @@ def simulate_draws_split(stock0, move_rate, base_move_rate, log_dist, border, pa
     outputs as :func:`simulate_draws` with the same ``flows_out`` chunks: each segment's arithmetic
     is unchanged and the masked segments, the only ones that add to the flows, share one thread.
     """
-    n_draws = stocks_out.shape[0]
-    n_chunks = flows_out.shape[0]
     status = OK
     part_of = np.where(flow_mask, 0, 1).astype(np.int64)
-    for c in range(n_chunks):
-        flows = flows_out[c]
-        flows[:, :] = 0.0
-        for d in range(c * n_draws // n_chunks, (c + 1) * n_draws // n_chunks):
-            if _draw(d, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma,
-                     static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask,
-                     zone_group, base0, path, group_of, open_population, stocks_out, flows, group_flows_out,
-                     net_out, part_of, 2) != OK:
-                status = BAD_VALUE
+    for c in range(flows_out.shape[0]):
+        if _chunk(c, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma,
+                  static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask,
+                  zone_group, base0, path, group_of, open_population, stocks_out, flows_out, group_flows_out,
+                  net_out, part_of, 2) != OK:
+            status = BAD_VALUE
+    return status
+
+
+@njit(cache=True)
+def _chunk(c, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma, static,
+           base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask, zone_group, base0,
+           path, group_of, open_population, stocks_out, flows_out, group_flows_out, net_out, part_of, n_parts):
+    """Chunk ``c`` of the draws: each of its draws (:func:`_draw`), their final-year flows summed in
+    ``flows_out[c]``. Returns the status."""
+    n_draws = stocks_out.shape[0]
+    n_chunks = flows_out.shape[0]
+    flows = flows_out[c]
+    flows[:, :] = 0.0
+    status = OK
+    for d in range(c * n_draws // n_chunks, (c + 1) * n_draws // n_chunks):
+        if _draw(d, stock0, move_rate, base_move_rate, log_dist, border, pair, base_pair, group, beta, gamma,
+                 static, base_static, theta_h, log_price0, base_log_price0, feedback, unconstrained, flow_mask,
+                 zone_group, base0, path, group_of, open_population, stocks_out, flows, group_flows_out,
+                 net_out, part_of, n_parts) != OK:
+            status = BAD_VALUE
     return status
 
 
