@@ -244,17 +244,22 @@ def test_share_out_of_range_after_change_is_an_error(inputs):
         simulate(inputs, sc, draws=1, years=1)
 
 
-def test_bit_for_bit_the_same_whatever_the_thread_count(inputs):
-    # issue 14: results.nc differed by 1 ULP between thread counts for the same seed
+def _on_one_thread(run):
+    """``run()`` with Numba on one thread (the thread count restored after)."""
     import numba
 
-    sc = _zero(wfh=(WfhChange("always", factor=2.0),), house_prices=(PercentChange(pct=10.0, area="gse"),))
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = simulate(inputs, sc, draws=40, seed=3, years=3)
+        return run()
     finally:
         numba.set_num_threads(threads)
+
+
+def test_bit_for_bit_the_same_whatever_the_thread_count(inputs):
+    # issue 14: results.nc differed by 1 ULP between thread counts for the same seed
+    sc = _zero(wfh=(WfhChange("always", factor=2.0),), house_prices=(PercentChange(pct=10.0, area="gse"),))
+    one = _on_one_thread(lambda: simulate(inputs, sc, draws=40, seed=3, years=3))
     many = simulate(inputs, sc, draws=40, seed=3, years=3)
     np.testing.assert_array_equal(one.stocks, many.stocks)
     np.testing.assert_array_equal(one.hs_flows, many.hs_flows)
@@ -285,12 +290,7 @@ def test_one_draw_on_two_threads_is_bit_for_bit_the_same(inputs, open_population
     monkeypatch.setattr(S.K, "simulate_draws_split", counted)
     split = simulate(inp, sc, draws=1, seed=3, years=4)
     assert calls == [1]
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = simulate(inp, sc, draws=1, seed=3, years=4)
-    finally:
-        numba.set_num_threads(threads)
+    one = _on_one_thread(lambda: simulate(inp, sc, draws=1, seed=3, years=4))
     assert calls == [1]
     np.testing.assert_array_equal(split.stocks, one.stocks)
     np.testing.assert_array_equal(split.hs_flows, one.hs_flows)
